@@ -1,0 +1,99 @@
+/**
+ * The resolver from an id to its embedding, shared by users and items, by the trainer and by the
+ * service: one piece of code, so a model serves exactly what it was trained through.
+ *
+ * Frequency + double hashing (Zhang et al., Twitter, "Model Size Reduction Using Frequency Based
+ * Double Hashing for Recommender Systems"): the K most frequent ids own a row; every other id, seen
+ * in training or not, is the aggregate of shared rows h1(id) mod B and h2(id) mod B, with
+ * h_i = MurmurHash3_x86_32(utf8(id), seed_i) taken unsigned.
+ */
+import { murmur3String } from './murmur3.js'
+import type { TableConfig } from '../model-loader/manifest.js'
+
+export type Resolution = 'dedicated' | 'hashed' | 'none'
+
+/** Row width of the shared part: the full dimension for sum, half of it for concatenation. */
+export function sharedWidth (config: Pick<TableConfig, 'aggregation'>, dimension: number): number {
+  return config.aggregation === 'concat' ? dimension / 2 : dimension
+}
+
+/** The two shared rows (0-based within the shared block) of an id. B must be > 0. */
+export function sharedRows (id: string, config: Pick<TableConfig, 'sharedRows' | 'hash'>, out: Int32Array): void {
+  const b = config.sharedRows
+  out[0] = murmur3String(id, config.hash.seeds[0]) % b
+  out[1] = murmur3String(id, config.hash.seeds[1]) % b
+}
+
+export interface HybridTableParts {
+  readonly config: TableConfig
+  readonly dimension: number
+  /** K x dimension, row-major. */
+  readonly dedicated: Float32Array
+  /** B x sharedWidth, row-major. */
+  readonly shared: Float32Array
+  /** Dedicated row of an id, or undefined when the id has none. */
+  readonly dedicatedRow: (id: string) => number | undefined
+}
+
+export class HybridTable {
+  readonly config: TableConfig
+  readonly dimension: number
+  readonly width: number
+  readonly dedicated: Float32Array
+  readonly shared: Float32Array
+  private readonly dedicatedRow: (id: string) => number | undefined
+  private readonly rows = new Int32Array(2)
+
+  constructor (parts: HybridTableParts) {
+    this.config = parts.config
+    this.dimension = parts.dimension
+    this.width = sharedWidth(parts.config, parts.dimension)
+    this.dedicated = parts.dedicated
+    this.shared = parts.shared
+    this.dedicatedRow = parts.dedicatedRow
+  }
+
+  /**
+   * Rows of the conceptual table [K dedicated | B shared] that make up `id`: writes them to `out`
+   * and returns how many (1 dedicated, 2 hashed, 0 when the id has no dedicated row and B = 0).
+   * The trainer updates exactly these rows.
+   */
+  locate (id: string, out: Int32Array): number {
+    const row = this.dedicatedRow(id)
+    if (row !== undefined) { out[0] = row; return 1 }
+    if (this.config.sharedRows === 0) return 0
+    sharedRows(id, this.config, out)
+    const k = this.config.dedicatedRows
+    out[0] += k
+    out[1] += k
+    return 2
+  }
+
+  /** Writes the id's vector into out[offset .. offset + dimension). Zeros when there is no signal. */
+  resolveInto (id: string, out: Float32Array, offset = 0): Resolution {
+    const d = this.dimension
+    const n = this.locate(id, this.rows)
+    if (n === 1) {
+      const src = this.rows[0] * d
+      for (let j = 0; j < d; j++) out[offset + j] = this.dedicated[src + j]
+      return 'dedicated'
+    }
+    if (n === 0) {
+      out.fill(0, offset, offset + d)
+      return 'none'
+    }
+    const k = this.config.dedicatedRows
+    const w = this.width
+    const a = (this.rows[0] - k) * w
+    const b = (this.rows[1] - k) * w
+    if (this.config.aggregation === 'sum') {
+      for (let j = 0; j < d; j++) out[offset + j] = this.shared[a + j] + this.shared[b + j]
+    } else {
+      for (let j = 0; j < w; j++) {
+        out[offset + j] = this.shared[a + j]
+        out[offset + w + j] = this.shared[b + j]
+      }
+    }
+    return 'hashed'
+  }
+}

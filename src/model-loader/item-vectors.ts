@@ -1,0 +1,20 @@
+import type { HybridTable } from '../hashing/hybrid-table.js'
+
+/**
+ * The item table's dictionary: catalog rows 0..K-1 own dedicated rows 0..K-1 (the bundle orders
+ * the catalog most-frequent first), so an item's dedicated row is its catalog row when below K.
+ */
+export function dedicatedPrefix (dedicatedRows: number, rowOf: { get (id: string): number | undefined }): (id: string) => number | undefined {
+  return (id) => {
+    const row = rowOf.get(id)
+    return row !== undefined && row < dedicatedRows ? row : undefined
+  }
+}
+
+/** items x dimension: every catalog item resolved through the item table, in catalog order. */
+export function materializeItemVectors (ids: readonly string[], table: HybridTable): Float32Array {
+  const d = table.dimension
+  const out = new Float32Array(ids.length * d)
+  for (let row = 0; row < ids.length; row++) table.resolveInto(ids[row], out, row * d)
+  return out
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod'
+
+/** The bundle format this loader reads. A bundle with any other value is refused. */
+export const FORMAT_VERSION = 1 as const
+
+/** Longest id (user or item) in UTF-8 bytes; the HTTP layer applies the same limit. */
+export const MAX_ID_BYTES = 256
+
+export const CODE_BITS = [32, 64, 128] as const
+export type CodeBits = (typeof CODE_BITS)[number]
+
+export const FILE_NAMES = {
+  manifest: 'manifest.json',
+  tensors: 'tensors.safetensors',
+  items: 'items.jsonl',
+  users: 'users.jsonl',
+  hnsw: 'items.hnsw',
+} as const
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex sha256')
+const Seed = z.number().int().min(0).max(0xffffffff)
+
+/**
+ * The third tier of a table: an explicit learned id -> row mapping (co-clustering as in BACO,
+ * learned hash functions as in "Learning to Collide"). Reserved in v1: the schema accepts the
+ * shape so later bundles validate, and the v1 loader refuses it by name.
+ */
+export const LearnedMappingSchema = z.object({
+  kind: z.enum(['co-cluster', 'learned-hash']),
+  tensor: z.string().min(1),
+}).strict()
+
+/**
+ * One hybrid-hashed embedding table (Zhang et al., "Model Size Reduction Using Frequency Based
+ * Double Hashing for Recommender Systems"): `dedicatedRows` ids own a row; every other id maps to
+ * two of `sharedRows` rows chosen by MurmurHash3 with the two seeds, aggregated by sum (rows are
+ * `dimension` wide) or concatenation (rows are `dimension / 2` wide).
+ */
+export const TableSchema = z.object({
+  dedicatedRows: z.number().int().min(0),
+  sharedRows: z.number().int().min(0),
+  aggregation: z.enum(['sum', 'concat']),
+  hash: z.object({
+    function: z.literal('murmur3_x86_32'),
+    seeds: z.tuple([Seed, Seed]),
+  }).strict(),
+  learnedMapping: LearnedMappingSchema.optional(),
+}).strict()
+export type TableConfig = z.infer<typeof TableSchema>
+
+export const HnswSchema = z.object({
+  /** 'ip': hnswlib inner-product space. 'l2-mips': L2 space over vectors augmented with sqrt(M^2 - |x|^2). */
+  space: z.enum(['ip', 'l2-mips']),
+  M: z.number().int().min(2).max(128),
+  efConstruction: z.number().int().min(1).max(10_000),
+  efSearch: z.number().int().min(1).max(10_000),
+  /** Fixed by the build: seeds hnswlib's level generator. */
+  randomSeed: z.number().int().min(0).default(100),
+}).strict()
+export type HnswConfig = z.infer<typeof HnswSchema>
+
+export const FileEntrySchema = z.object({
+  bytes: z.number().int().min(0),
+  sha256: Sha256,
+}).strict()
+
+export const ManifestSchema = z.object({
+  formatVersion: z.number().int(),
+  model: z.object({
+    id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
+    version: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:+-]+$/, 'letters, digits and ._:+-'),
+  }).strict(),
+  createdAt: z.iso.datetime({ offset: true }),
+  counts: z.object({
+    items: z.number().int().min(0),
+    users: z.number().int().min(0),
+  }).strict(),
+  dimension: z.number().int().min(1).max(4096),
+  codeBits: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+  dtypes: z.object({
+    embeddings: z.enum(['F32', 'F16']),
+    codes: z.literal('U8'),
+  }).strict(),
+  tables: z.object({
+    user: TableSchema,
+    item: TableSchema,
+  }).strict(),
+  hnsw: HnswSchema.optional(),
+  training: z.record(z.string(), z.unknown()).default({}),
+  files: z.record(z.string(), FileEntrySchema),
+}).strict()
+
+export type Manifest = z.infer<typeof ManifestSchema>
+export type ManifestInput = z.input<typeof ManifestSchema>

@@ -1,0 +1,63 @@
+import type { HierarchicalNSW } from 'hnswlib-node'
+import type { HybridTable } from '../hashing/hybrid-table.js'
+import type { IdIndex } from './id-index.js'
+import type { CodeBits, Manifest } from './manifest.js'
+
+export interface ItemMeta {
+  readonly title?: string
+  readonly tags?: readonly string[]
+}
+
+export interface HnswHandle {
+  readonly index: HierarchicalNSW
+  /** Vector width inside the index: dimension, +1 with item biases, +1 for the l2-mips reduction. */
+  readonly indexDimension: number
+  readonly space: 'ip' | 'l2-mips'
+  /** For 'l2-mips': the largest augmented item norm M used by the reduction. */
+  readonly maxNorm: number
+  readonly source: 'file' | 'built'
+  readonly buildMs: number
+}
+
+/**
+ * A loaded, validated, immutable model. Item rows are dense 0..items.size-1 in catalog order;
+ * user rows 0..users.size-1 are the users with a dedicated row (and a learned code).
+ *
+ * Codes are packed as in the bundle (bit j in byte j >> 3 at position j & 7, 1 = +1) and viewed as
+ * little-endian 32-bit words: code c occupies words [c * codeWords, (c + 1) * codeWords).
+ */
+export interface Model {
+  readonly manifest: Manifest
+  readonly dir: string
+  readonly id: string
+  readonly version: string
+  readonly dimension: number
+  readonly codeBits: CodeBits
+  readonly codeWords: number
+
+  readonly items: IdIndex
+  readonly itemMeta: readonly (ItemMeta | undefined)[]
+  readonly itemCodes: Uint32Array
+  /** items.size x dimension, each item resolved through the item table. */
+  readonly itemVectors: Float32Array
+  readonly itemNorms: Float32Array
+  readonly itemBias: Float32Array | null
+  /** Item rows, most popular first (from the optional `item_popularity` tensor; catalog order otherwise). */
+  readonly popularItems: Int32Array
+
+  readonly users: IdIndex
+  readonly userCodes: Uint32Array
+  readonly userTable: HybridTable
+  readonly itemTable: HybridTable
+  /** dimension x codeBits, row-major: sign(v P) gives a code for a user known only by a vector. */
+  readonly userCodeProjection: Float32Array | null
+
+  readonly hnsw: HnswHandle | null
+  readonly stats: {
+    readonly loadMs: number
+    readonly loadedAt: string
+    readonly bytesRead: number
+    readonly zeroCopyTensors: number
+    readonly copiedTensors: number
+  }
+}

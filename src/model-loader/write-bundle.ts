@@ -1,0 +1,168 @@
+/**
+ * Writes a model bundle (docs/model-bundle.md). Used by our trainer and by tests; external trainers
+ * write the same files with numpy + safetensors. The bundle appears atomically: everything is
+ * written into a sibling temporary directory that is renamed into place only when complete.
+ */
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { buildHnswIndex } from '../search/hnsw-index.js'
+import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
+import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
+import { dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
+import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
+import type { ItemMeta } from './model.js'
+
+export const TENSOR_NAMES = {
+  itemCodes: 'item_codes',
+  userCodes: 'user_codes',
+  itemEmbeddings: 'item_embeddings',
+  itemSharedEmbeddings: 'item_embeddings_shared',
+  userEmbeddings: 'user_embeddings',
+  userSharedEmbeddings: 'user_embeddings_shared',
+  itemBias: 'item_bias',
+  itemPopularity: 'item_popularity',
+  userCodeProjection: 'user_code_projection',
+} as const
+
+export interface BundleItem extends ItemMeta {
+  readonly id: string
+}
+
+export interface BundleInput {
+  readonly model: { readonly id: string, readonly version: string }
+  readonly createdAt?: string
+  readonly dimension: number
+  readonly codeBits: CodeBits
+  /** Storage dtype of the embedding tables (vectors are always given as F32). */
+  readonly embeddingDtype?: 'F32' | 'F16'
+  /** The catalog in row order; the first `tables.item.dedicatedRows` items own the dedicated item rows. */
+  readonly items: readonly BundleItem[]
+  /** Users owning a dedicated row (and a learned code), in row order. */
+  readonly users: readonly string[]
+  readonly tables: { readonly user: TableConfig, readonly item: TableConfig }
+  readonly tensors: {
+    /** items x codeBits/8, bit j in byte j >> 3 at position j & 7 (LSB first), 1 = +1. */
+    readonly itemCodes: Uint8Array
+    /** users x codeBits/8. */
+    readonly userCodes: Uint8Array
+    /** dedicatedRows x dimension. */
+    readonly itemEmbeddings: Float32Array
+    readonly userEmbeddings: Float32Array
+    /** sharedRows x (dimension, or dimension / 2 for concat); omitted when sharedRows = 0. */
+    readonly itemSharedEmbeddings?: Float32Array
+    readonly userSharedEmbeddings?: Float32Array
+    readonly itemBias?: Float32Array
+    /** items: interaction counts (or any popularity score), for the cold-start fallback. */
+    readonly itemPopularity?: Float32Array
+    /** dimension x codeBits, row-major. */
+    readonly userCodeProjection?: Float32Array
+  }
+  /** HNSW parameters; with `prebuild` the index is built now and shipped as items.hnsw. */
+  readonly hnsw?: HnswConfig & { readonly prebuild?: boolean }
+  readonly training?: Record<string, unknown>
+  /** Extra files to ship (e.g. eval.json), name -> contents; listed in the manifest like the rest. */
+  readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>
+}
+
+function sha256 (data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+function tableTensor (data: Float32Array, rows: number, width: number, dtype: 'F32' | 'F16'): TensorToWrite {
+  return dtype === 'F16'
+    ? { dtype: 'F16', shape: [rows, width], data: f32ArrayToF16(data) }
+    : { dtype: 'F32', shape: [rows, width], data }
+}
+
+/** Values as the loader will see them: F16 storage rounds, so the prebuilt index must be built from rounded values. */
+function asStored (data: Float32Array | undefined, dtype: 'F32' | 'F16'): Float32Array {
+  if (!data) return new Float32Array(0)
+  return dtype === 'F16' ? f16ArrayToF32(f32ArrayToF16(data)) : data
+}
+
+export async function writeBundle (dir: string, input: BundleInput): Promise<Manifest> {
+  const bytesPerCode = input.codeBits / 8
+  const dtype = input.embeddingDtype ?? 'F32'
+  const { tensors, tables, dimension } = input
+  const t: Record<string, TensorToWrite> = {
+    [TENSOR_NAMES.itemCodes]: { dtype: 'U8', shape: [input.items.length, bytesPerCode], data: tensors.itemCodes },
+    [TENSOR_NAMES.userCodes]: { dtype: 'U8', shape: [input.users.length, bytesPerCode], data: tensors.userCodes },
+    [TENSOR_NAMES.itemEmbeddings]: tableTensor(tensors.itemEmbeddings, tables.item.dedicatedRows, dimension, dtype),
+    [TENSOR_NAMES.userEmbeddings]: tableTensor(tensors.userEmbeddings, tables.user.dedicatedRows, dimension, dtype),
+  }
+  if (tables.item.sharedRows > 0) {
+    if (!tensors.itemSharedEmbeddings) throw new Error('item table has shared rows but no itemSharedEmbeddings')
+    t[TENSOR_NAMES.itemSharedEmbeddings] = tableTensor(tensors.itemSharedEmbeddings, tables.item.sharedRows, sharedWidth(tables.item, dimension), dtype)
+  }
+  if (tables.user.sharedRows > 0) {
+    if (!tensors.userSharedEmbeddings) throw new Error('user table has shared rows but no userSharedEmbeddings')
+    t[TENSOR_NAMES.userSharedEmbeddings] = tableTensor(tensors.userSharedEmbeddings, tables.user.sharedRows, sharedWidth(tables.user, dimension), dtype)
+  }
+  if (tensors.itemBias) t[TENSOR_NAMES.itemBias] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemBias }
+  if (tensors.itemPopularity) t[TENSOR_NAMES.itemPopularity] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemPopularity }
+  if (tensors.userCodeProjection) t[TENSOR_NAMES.userCodeProjection] = { dtype: 'F32', shape: [dimension, input.codeBits], data: tensors.userCodeProjection }
+
+  const files: Record<string, string | Uint8Array> = {
+    [FILE_NAMES.tensors]: encodeSafetensors(t, { format: 'pt' }),
+    [FILE_NAMES.items]: input.items.map((it) => JSON.stringify(it)).join('\n') + (input.items.length ? '\n' : ''),
+    [FILE_NAMES.users]: input.users.map((id) => JSON.stringify({ id })).join('\n') + (input.users.length ? '\n' : ''),
+    ...input.extraFiles,
+  }
+
+  const parent = dirname(dir)
+  await mkdir(parent, { recursive: true })
+  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`)
+  await mkdir(tmp)
+  try {
+    const fileEntries: Manifest['files'] = {}
+    for (const [name, data] of Object.entries(files)) {
+      await writeFile(join(tmp, name), data)
+      fileEntries[name] = { bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: sha256(data) }
+    }
+    let hnsw: HnswConfig | undefined
+    if (input.hnsw) {
+      const { prebuild, ...config } = input.hnsw
+      hnsw = config
+      if (prebuild && input.items.length > 0) {
+        const vectors = materializeItemVectors(input.items.map((it) => it.id), new HybridTable({
+          config: tables.item,
+          dimension,
+          dedicated: asStored(tensors.itemEmbeddings, dtype),
+          shared: asStored(tensors.itemSharedEmbeddings, dtype),
+          dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, new Map(input.items.map((it, row) => [it.id, row]))),
+        }))
+        const built = buildHnswIndex({ vectors, count: input.items.length, dimension, bias: tensors.itemBias ?? null }, config)
+        const path = join(tmp, FILE_NAMES.hnsw)
+        await built.index.writeIndex(path)
+        const bytes = await readFile(path)
+        fileEntries[FILE_NAMES.hnsw] = { bytes: bytes.byteLength, sha256: sha256(bytes) }
+      }
+    }
+    const manifest = ManifestSchema.parse({
+      formatVersion: FORMAT_VERSION,
+      model: input.model,
+      createdAt: input.createdAt ?? new Date().toISOString(),
+      counts: { items: input.items.length, users: input.users.length },
+      dimension,
+      codeBits: input.codeBits,
+      dtypes: { embeddings: dtype, codes: 'U8' },
+      tables,
+      ...(hnsw ? { hnsw } : {}),
+      training: input.training ?? {},
+      files: fileEntries,
+    })
+    await writeFile(join(tmp, FILE_NAMES.manifest), JSON.stringify(manifest, null, 2) + '\n')
+    // Swap into place: a reader sees the old bundle or the new one, never a half-written one.
+    const old = `${tmp}.old`
+    let hadOld = false
+    try { await rename(dir, old); hadOld = true } catch { /* no previous bundle */ }
+    await rename(tmp, dir)
+    if (hadOld) await rm(old, { recursive: true, force: true })
+    return manifest
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true })
+    throw err
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The contract between the retrieval engines and their callers (HTTP layer, benchmarks, trainer
+ * evaluation). Engines are plain TypeScript over the loaded Model's typed arrays.
+ */
+
+/** Rows to skip. A Set<number> satisfies it; so does a bitset wrapper. */
+export interface ExcludeSet {
+  has (row: number): boolean
+  readonly size: number
+}
+
+export interface SearchOptions {
+  /** Results wanted; the engines return min(k, items that are not excluded). */
+  readonly k: number
+  readonly exclude?: ExcludeSet
+  /** HNSW search breadth (mips, and hybrid never uses it). Clamped by the engine to [k, EF_MAX]. */
+  readonly ef?: number
+  /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */
+  readonly candidates?: number
+}
+
+/**
+ * Ranked results, best first. Scores are "higher is better":
+ * - hamming: codeBits - 2 * HammingDistance (the inner product of the +-1 codes);
+ *   ties broken by lower item row first;
+ * - mips and hybrid: the inner product u . v (+ item bias when the model has biases).
+ */
+export interface TopK {
+  readonly rows: Int32Array
+  readonly scores: Float32Array
+  /** Items whose score was computed (a metric, and a measure of work done). */
+  readonly candidatesExamined: number
+}
+
+export type SearchMethod = 'hamming' | 'mips' | 'hybrid'

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { codeBit } from '../../src/hashing/codes.js'
+import { BundleError } from '../../src/model-loader/errors.js'
+import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { encodeSafetensors, parseSafetensors, viewTensor } from '../../src/model-loader/safetensors.js'
+import { tempDir, testBundleInput, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
+import { writeBundle } from '../../src/model-loader/write-bundle.js'
+
+async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestBundleOptions = {}): Promise<string> {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'b'), o)
+  return join(dir, 'b')
+}
+
+async function readManifest (dir: string): Promise<Record<string, any>> {
+  return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
+}
+
+/** Replaces a file and re-records its size and checksum, so the loader reaches the deeper check. */
+async function rewrite (dir: string, name: string, data: Uint8Array | string): Promise<void> {
+  await writeFile(join(dir, name), data)
+  const m = await readManifest(dir)
+  m.files[name] = { bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: createHash('sha256').update(data).digest('hex') }
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
+}
+
+async function editManifest (dir: string, edit: (m: Record<string, any>) => void): Promise<void> {
+  const m = await readManifest(dir)
+  edit(m)
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
+}
+
+/** Re-encodes the tensors file after `edit` changes the decoded tensors. */
+async function editTensors (dir: string, edit: (t: Record<string, { dtype: 'F32' | 'U8' | 'F16', shape: number[], data: ArrayBufferView }>) => void): Promise<void> {
+  const bytes = await readFile(join(dir, 'tensors.safetensors'))
+  const st = parseSafetensors(bytes)
+  const tensors: Record<string, { dtype: any, shape: number[], data: ArrayBufferView }> = {}
+  for (const [name, info] of st.tensors) {
+    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : Uint8Array
+    tensors[name] = { dtype: info.dtype, shape: [...info.shape], data: viewTensor(bytes, info, ctor as typeof Uint8Array).slice() }
+  }
+  edit(tensors)
+  await rewrite(dir, 'tensors.safetensors', encodeSafetensors(tensors))
+}
+
+async function rejects (dir: string, file: string, pattern: RegExp, options = {}): Promise<void> {
+  await assert.rejects(loadModel(dir, options), (err: unknown) => {
+    assert.ok(err instanceof BundleError, `expected BundleError, got ${String(err)}`)
+    assert.equal(err.file, file)
+    assert.match(err.message, pattern)
+    return true
+  })
+}
+
+test('loadModel round-trips a fully dedicated bundle: ids, titles, codes, vectors (zero-copy), norms', async (t) => {
+  const dir = await bundle(t, { items: 40, users: 10, dimension: 8, codeBits: 64 })
+  const input = testBundleInput({ items: 40, users: 10, dimension: 8, codeBits: 64 })
+  const model = await loadModel(dir)
+  assert.equal(model.items.size, 40)
+  assert.equal(model.users.size, 10)
+  assert.equal(model.items.rowOf('i7'), 7)
+  assert.equal(model.users.idAt(3), 'u3')
+  assert.equal(model.itemMeta[5]?.title, 'Item 5')
+  assert.deepEqual([...model.itemVectors], [...input.tensors.itemEmbeddings])
+  assert.equal(model.itemVectors.buffer.byteLength > model.itemVectors.byteLength, true, 'item vectors are a view into the file bytes')
+  for (let row = 0; row < 40; row++) {
+    for (let j = 0; j < 64; j++) {
+      const word = model.itemCodes[row * model.codeWords + (j >> 5)]
+      assert.equal((word >>> (j & 31)) & 1, codeBit(input.tensors.itemCodes, 64, row, j))
+    }
+    let s = 0
+    for (let j = 0; j < 8; j++) s += model.itemVectors[row * 8 + j] ** 2
+    assert.ok(Math.abs(model.itemNorms[row] - Math.sqrt(s)) < 1e-5)
+  }
+  assert.equal(model.hnsw?.source, 'built')
+  assert.equal(model.stats.copiedTensors, 0)
+})
+
+test('loadModel resolves tail items through the hashed rows and serves a prebuilt HNSW file', async (t) => {
+  const o: TestBundleOptions = { items: 60, itemDedicated: 20, itemShared: 8, userShared: 4, codeBits: 128, hnsw: { space: 'ip', M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true } }
+  const dir = await bundle(t, o)
+  const model = await loadModel(dir)
+  assert.equal(model.hnsw?.source, 'file')
+  const out = new Float32Array(model.dimension)
+  for (const row of [0, 19, 20, 59]) {
+    model.itemTable.resolveInto(model.items.idAt(row), out)
+    assert.deepEqual([...model.itemVectors.subarray(row * 8, row * 8 + 8)], [...out])
+  }
+  assert.equal(model.userTable.resolveInto('someone-new', out), 'hashed')
+  // The prebuilt index holds exactly the materialized vectors: an item is its own best ip match
+  // among a handful of candidates with the largest norms.
+  const res = model.hnsw!.index.searchKnn([...model.itemVectors.subarray(25 * 8, 26 * 8)], 60)
+  assert.equal(res.neighbors.length, 60)
+})
+
+test('loadModel handles F16 tables, concat aggregation, biases, popularity and a code projection', async (t) => {
+  const dir = await bundle(t, { embeddingDtype: 'F16', aggregation: 'concat', itemDedicated: 30, itemShared: 6, userShared: 6, bias: true, popularity: true, projection: true, codeBits: 32 })
+  const model = await loadModel(dir)
+  assert.equal(model.manifest.dtypes.embeddings, 'F16')
+  assert.ok(model.itemBias && model.itemBias.length === 50)
+  assert.ok(model.userCodeProjection && model.userCodeProjection.length === 8 * 32)
+  assert.equal(model.hnsw?.indexDimension, 9, 'the bias adds one coordinate')
+  const pop = testBundleInput({ popularity: true, bias: true, embeddingDtype: 'F16', aggregation: 'concat', itemDedicated: 30, itemShared: 6, userShared: 6, projection: true, codeBits: 32 }).tensors.itemPopularity!
+  for (let i = 1; i < model.popularItems.length; i++) {
+    const a = model.popularItems[i - 1]
+    const b = model.popularItems[i]
+    assert.ok(pop[a] > pop[b] || (pop[a] === pop[b] && a < b))
+  }
+})
+
+test('loadModel refuses a bundle directory with no manifest', async (t) => {
+  const dir = await bundle(t)
+  await rm(join(dir, 'manifest.json'))
+  await rejects(dir, 'manifest.json', /cannot read: ENOENT/)
+})
+
+test('loadModel refuses a missing listed file', async (t) => {
+  const dir = await bundle(t)
+  await rm(join(dir, 'users.jsonl'))
+  await rejects(dir, 'users.jsonl', /missing/)
+})
+
+test('loadModel refuses a file whose size disagrees with the manifest', async (t) => {
+  const dir = await bundle(t)
+  const bytes = await readFile(join(dir, 'tensors.safetensors'))
+  await writeFile(join(dir, 'tensors.safetensors'), bytes.subarray(0, bytes.length - 4))
+  await rejects(dir, 'tensors.safetensors', /bytes, the manifest says/)
+})
+
+test('loadModel refuses a checksum mismatch, in tensors and in other files', async (t) => {
+  const dir = await bundle(t)
+  const bytes = await readFile(join(dir, 'tensors.safetensors'))
+  bytes[bytes.length - 1] ^= 0xff
+  await writeFile(join(dir, 'tensors.safetensors'), bytes)
+  await rejects(dir, 'tensors.safetensors', /sha256 .* does not match/)
+  const dir2 = await bundle(t)
+  const items = await readFile(join(dir2, 'items.jsonl'), 'utf8')
+  await writeFile(join(dir2, 'items.jsonl'), items.replace('Item 1"', 'Item X"'))
+  await rejects(dir2, 'items.jsonl', /sha256/)
+})
+
+test('loadModel refuses tensor shapes that disagree with the manifest', async (t) => {
+  const dir = await bundle(t, { items: 10, users: 4, dimension: 8 })
+  await editTensors(dir, (tensors) => {
+    tensors.item_embeddings = { dtype: 'F32', shape: [10, 4], data: new Float32Array(40) }
+    tensors.user_embeddings = { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) }
+  })
+  await rejects(dir, 'tensors.safetensors', /shape \[10,4\] disagrees with the manifest's \[10,8\]/)
+  const dir2 = await bundle(t, { items: 10, users: 4 })
+  await editManifest(dir2, (m) => { m.codeBits = 128 })
+  await rejects(dir2, 'tensors.safetensors', /item_codes|shape/)
+})
+
+test('loadModel refuses a missing required tensor and a wrong dtype', async (t) => {
+  const dir = await bundle(t)
+  await editTensors(dir, (tensors) => { delete tensors.user_codes })
+  await rejects(dir, 'tensors.safetensors', /required tensor is missing/)
+  const dir2 = await bundle(t)
+  await editTensors(dir2, (tensors) => { tensors.item_bias = { dtype: 'U8', shape: [50], data: new Uint8Array(50) } })
+  await rejects(dir2, 'tensors.safetensors', /dtype U8, expected F32/)
+})
+
+test('loadModel refuses NaN and Infinity in an embedding table', async (t) => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const dir = await bundle(t, { itemShared: 4, itemDedicated: 40 })
+    await editTensors(dir, (tensors) => { (tensors.item_embeddings_shared.data as Float32Array)[3] = bad })
+    await rejects(dir, 'tensors.safetensors', /non-finite value/)
+  }
+})
+
+test('loadModel refuses duplicate item and user ids, naming the lines', async (t) => {
+  const dir = await bundle(t, { items: 5, users: 3 })
+  const items = (await readFile(join(dir, 'items.jsonl'), 'utf8')).replace('"id":"i3"', '"id":"i1"')
+  await rewrite(dir, 'items.jsonl', items)
+  await rejects(dir, 'items.jsonl', /duplicate id "i1" on lines 2 and 4/)
+  const dir2 = await bundle(t, { items: 5, users: 3 })
+  await rewrite(dir2, 'users.jsonl', '{"id":"a"}\n{"id":"b"}\n{"id":"a"}\n')
+  await rejects(dir2, 'users.jsonl', /duplicate id "a"/)
+})
+
+test('loadModel refuses malformed id lists: bad JSON, wrong count, oversized ids', async (t) => {
+  const dir = await bundle(t, { items: 5, users: 3 })
+  await rewrite(dir, 'users.jsonl', '{"id":"a"}\n{"id":\n{"id":"c"}\n')
+  await rejects(dir, 'users.jsonl', /line 2: not valid JSON/)
+  const dir2 = await bundle(t, { items: 5, users: 3 })
+  await rewrite(dir2, 'users.jsonl', '{"id":"a"}\n{"id":"b"}\n')
+  await rejects(dir2, 'users.jsonl', /has 2 entries, the manifest counts 3/)
+  const dir3 = await bundle(t, { items: 5, users: 3 })
+  await rewrite(dir3, 'users.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(300)}"}\n{"id":"c"}\n`)
+  await rejects(dir3, 'users.jsonl', /line 2: id must be 1..256 UTF-8 bytes/)
+})
+
+test('loadModel refuses an unknown formatVersion', async (t) => {
+  const dir = await bundle(t)
+  await editManifest(dir, (m) => { m.formatVersion = 2 })
+  await assert.rejects(loadModel(dir), (err: unknown) => err instanceof BundleError && err.field === 'formatVersion' && /unsupported formatVersion 2/.test(err.message))
+})
+
+test('loadModel refuses hash configurations out of range', async (t) => {
+  const cases: Array<[(m: Record<string, any>) => void, RegExp]> = [
+    [(m) => { m.tables.item.hash.seeds = [1, 2 ** 32] }, /tables\.item\.hash\.seeds\.1/],
+    [(m) => { m.tables.user.sharedRows = -1 }, /tables\.user\.sharedRows/],
+    [(m) => { m.tables.user.hash.function = 'md5' }, /tables\.user\.hash\.function/],
+    [(m) => { m.tables.item.dedicatedRows = 51 }, /51 dedicated rows for 50 items/],
+    [(m) => { m.tables.user.dedicatedRows = 3 }, /counts.users/],
+    [(m) => { m.tables.user.aggregation = 'mean' }, /tables\.user\.aggregation/],
+    [(m) => { m.tables.item.learnedMapping = { kind: 'co-cluster', tensor: 'item_map' } }, /not supported by format v1/],
+  ]
+  for (const [edit, pattern] of cases) {
+    const dir = await bundle(t)
+    await editManifest(dir, edit)
+    await rejects(dir, 'manifest.json', pattern)
+  }
+  const dir = await bundle(t, { userShared: 4 })
+  await editManifest(dir, (m) => { m.tables.user.hash.seeds = [5, 5] })
+  await rejects(dir, 'manifest.json', /seeds must differ/)
+})
+
+test('loadModel refuses file names that would escape the bundle directory', async (t) => {
+  const dir = await bundle(t)
+  await editManifest(dir, (m) => { m.files['../secret'] = { bytes: 1, sha256: 'a'.repeat(64) } })
+  await rejects(dir, 'manifest.json', /not a plain bundle file name/)
+})
+
+test('loadModel refuses a truncated safetensors header', async (t) => {
+  const dir = await bundle(t)
+  const bytes = await readFile(join(dir, 'tensors.safetensors'))
+  const truncated = Buffer.from(bytes.subarray(0, 8 + 10))
+  await rewrite(dir, 'tensors.safetensors', truncated)
+  await rejects(dir, 'tensors.safetensors', /truncated header/)
+})
+
+test('loadModel refuses an HNSW file built for another dimension or catalog', async (t) => {
+  const hnsw = { space: 'ip' as const, M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true }
+  const dir = await bundle(t, { dimension: 8, hnsw })
+  const { dir: other, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeBundle(join(other, 'b'), testBundleInput({ dimension: 16, hnsw }))
+  await rewrite(dir, 'items.hnsw', await readFile(join(other, 'b', 'items.hnsw')))
+  await rejects(dir, 'items.hnsw', /16-dimensional vectors, the model needs 8/)
+  const dir2 = await bundle(t, { dimension: 8, hnsw })
+  await writeBundle(join(other, 'c'), testBundleInput({ dimension: 8, items: 30, hnsw }))
+  await rewrite(dir2, 'items.hnsw', await readFile(join(other, 'c', 'items.hnsw')))
+  await rejects(dir2, 'items.hnsw', /30 items, the manifest counts 50/)
+  const dir3 = await bundle(t, { hnsw })
+  await rewrite(dir3, 'items.hnsw', Buffer.from('definitely not an index'))
+  await rejects(dir3, 'items.hnsw', /shorter than its 96-byte header|not an hnswlib index/)
+})
+
+test('writeBundle replaces an existing bundle atomically and leaves no temporary directories', async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'b'), { version: 'v1' })
+  await writeTestBundle(join(dir, 'b'), { version: 'v2' })
+  const model = await loadModel(join(dir, 'b'), { hnsw: false })
+  assert.equal(model.version, 'v2')
+  const { readdir } = await import('node:fs/promises')
+  assert.deepEqual(await readdir(dir), ['b'])
+})
