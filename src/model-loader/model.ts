@@ -55,6 +55,8 @@ export interface Model {
   readonly hnsw: HnswHandle | null
   readonly stats: {
     readonly loadMs: number
+    /** Where the load time went (waits included): reading files, id lists, tensors, HNSW, remaining checksums. */
+    readonly phasesMs: Readonly<Record<'read' | 'ids' | 'tensors' | 'hnsw' | 'checksums', number>>
     readonly loadedAt: string
     readonly bytesRead: number
     readonly zeroCopyTensors: number

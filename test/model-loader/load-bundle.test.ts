@@ -192,7 +192,7 @@ test('loadModel refuses malformed id lists: bad JSON, wrong count, oversized ids
   await rejects(dir2, 'users.jsonl', /has 2 entries, the manifest counts 3/)
   const dir3 = await bundle(t, { items: 5, users: 3 })
   await rewrite(dir3, 'users.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(300)}"}\n{"id":"c"}\n`)
-  await rejects(dir3, 'users.jsonl', /line 2: id must be 1..256 UTF-8 bytes/)
+  await rejects(dir3, 'users.jsonl', /line 2: id must be a string of 1..256 UTF-8 bytes/)
 })
 
 test('loadModel refuses an unknown formatVersion', async (t) => {

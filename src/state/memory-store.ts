@@ -1,0 +1,93 @@
+/**
+ * The in-process StateStore: what a single replica uses when REDIS_URL is not set. Same contract
+ * and decay arithmetic as the Redis store, so the behavioural suite runs against both.
+ */
+import { EventEmitter } from 'node:events'
+import { eraOf, boost, mergeEras } from './decay.js'
+import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type TrendingItem, EVENT_WEIGHTS } from './types.js'
+
+interface History {
+  /** itemId -> latest timestamp */
+  readonly items: Map<string, number>
+  expiresAt: number
+}
+
+/** Expired histories are swept every this many writes, so memory tracks active users only. */
+const SWEEP_EVERY = 10_000
+
+export function createMemoryStore (options: Partial<StateOptions> = {}): StateStore {
+  const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
+  const now = opts.now ?? Date.now
+  const halfLifeMs = opts.trendingHalfLifeSeconds * 1000
+  const histories = new Map<string, History>()
+  const eras = new Map<number, Map<string, number>>()
+  const emitter = new EventEmitter()
+  let active: ActiveModel | null = null
+  let writes = 0
+
+  function sweep (t: number): void {
+    for (const [user, h] of histories) if (h.expiresAt <= t) histories.delete(user)
+    const era = eraOf(t, halfLifeMs)
+    for (const e of eras.keys()) if (e < era - 1) eras.delete(e)
+  }
+
+  function top (era: number, n: number): Array<[string, number]> {
+    const scores = eras.get(era)
+    if (!scores) return []
+    return [...scores].sort((a, b) => b[1] - a[1]).slice(0, n)
+  }
+
+  return {
+    kind: 'memory',
+    async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
+      const t = now()
+      for (const e of events) {
+        let h = histories.get(e.userId)
+        if (!h || h.expiresAt <= t) {
+          h = { items: new Map(), expiresAt: 0 }
+          histories.set(e.userId, h)
+        }
+        h.items.set(e.itemId, Math.max(h.items.get(e.itemId) ?? -Infinity, e.timestamp))
+        h.expiresAt = t + opts.historyTtlSeconds * 1000
+        if (h.items.size > opts.historyLength) {
+          const keep = [...h.items].sort((a, b) => b[1] - a[1]).slice(0, opts.historyLength)
+          h.items.clear()
+          for (const [id, ts] of keep) h.items.set(id, ts)
+        }
+        const era = eraOf(e.timestamp, halfLifeMs)
+        let scores = eras.get(era)
+        if (!scores) eras.set(era, scores = new Map())
+        scores.set(e.itemId, (scores.get(e.itemId) ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
+      }
+      writes += events.length
+      if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
+    },
+    async recentItems (userId: string, limit: number): Promise<string[]> {
+      const h = histories.get(userId)
+      if (!h || h.expiresAt <= now()) return []
+      return [...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([id]) => id)
+    },
+    async trending (limit: number): Promise<TrendingItem[]> {
+      const t = now()
+      const era = eraOf(t, halfLifeMs)
+      return mergeEras(top(era, limit * 4), top(era - 1, limit * 4), t, era, halfLifeMs, limit)
+    },
+    async getActiveModel (): Promise<ActiveModel | null> {
+      return active
+    },
+    async publishActiveModel (model: ActiveModel): Promise<void> {
+      active = model
+      emitter.emit('active', model)
+    },
+    onActiveModel (listener: (model: ActiveModel) => void): () => void {
+      emitter.on('active', listener)
+      return () => emitter.off('active', listener)
+    },
+    async ping (): Promise<boolean> {
+      return true
+    },
+    async close (): Promise<void> {
+      emitter.removeAllListeners()
+    },
+  }
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod'
+import { MAX_ID_BYTES } from '../model-loader/manifest.js'
+
+export const EVENT_TYPES = ['view', 'click', 'purchase', 'rating'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** How much one event of each type adds to an item's trending score. */
+export const EVENT_WEIGHTS: Readonly<Record<EventType, number>> = { view: 1, click: 2, purchase: 5, rating: 3 }
+
+export const IdSchema = z.string().min(1).refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, `at most ${MAX_ID_BYTES} UTF-8 bytes`)
+
+export interface InteractionEvent {
+  readonly userId: string
+  readonly itemId: string
+  readonly type: EventType
+  readonly value?: number
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number
+}
+
+export interface TrendingItem {
+  readonly itemId: string
+  readonly score: number
+}
+
+/** The model every replica should serve; written by the replica that reloaded, read at start. */
+export const ActiveModelSchema = z.object({
+  /** Bundle directory relative to the models root. */
+  path: z.string().min(1).max(1024),
+  version: z.string().min(1).max(128),
+  at: z.string(),
+  by: z.string().max(256).optional(),
+}).strict()
+export type ActiveModel = z.infer<typeof ActiveModelSchema>
+
+/**
+ * Real-time state shared by replicas: Redis when REDIS_URL is set, in-process otherwise. Every call
+ * either completes within the store's time budget or rejects with StateUnavailableError, so a
+ * caller can serve degraded instead of waiting.
+ */
+export interface StateStore {
+  readonly kind: 'memory' | 'redis'
+  /** Resolves once every event is stored (acknowledged by Redis); rejects and stores none on failure. */
+  recordEvents (events: readonly InteractionEvent[]): Promise<void>
+  /** The user's most recent distinct items, newest first. */
+  recentItems (userId: string, limit: number): Promise<string[]>
+  /** Items by time-decayed event weight, highest first. */
+  trending (limit: number): Promise<TrendingItem[]>
+  getActiveModel (): Promise<ActiveModel | null>
+  /** Records the active model and announces it to every replica (including this one). */
+  publishActiveModel (model: ActiveModel): Promise<void>
+  /** Called for every announcement; returns an unsubscribe function. */
+  onActiveModel (listener: (model: ActiveModel) => void): () => void
+  /** True when the store answers now. */
+  ping (): Promise<boolean>
+  close (): Promise<void>
+}
+
+export interface StateOptions {
+  /** Events kept per user in the recent history. */
+  readonly historyLength: number
+  /** Seconds a user's history lives after their last event. */
+  readonly historyTtlSeconds: number
+  /** Trending half-life in seconds. */
+  readonly trendingHalfLifeSeconds: number
+  /** Time budget of one store call in milliseconds. */
+  readonly timeoutMs: number
+  /** Injected clock (tests). */
+  readonly now?: () => number
+}
+
+export const DEFAULT_STATE_OPTIONS: StateOptions = {
+  historyLength: 200,
+  historyTtlSeconds: 30 * 24 * 3600,
+  trendingHalfLifeSeconds: 6 * 3600,
+  timeoutMs: 50,
+}

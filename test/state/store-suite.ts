@@ -1,0 +1,107 @@
+/**
+ * One behavioural suite for every StateStore: the in-process store and Redis must agree.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { StateOptions, StateStore } from '../../src/state/types.js'
+
+export type StoreFactory = (options: Partial<StateOptions>) => Promise<{ store: StateStore, cleanup: () => Promise<void> }>
+
+const HOUR = 3600 * 1000
+
+export function defineStoreSuite (name: string, make: StoreFactory | null): void {
+  const it = (title: string, fn: (open: (o?: Partial<StateOptions>) => Promise<StateStore>) => Promise<void>): void => {
+    test(`${name}: ${title}`, { skip: make === null ? 'no Redis server reachable and no redis-server binary' : false }, async (t) => {
+      const open = async (o: Partial<StateOptions> = {}): Promise<StateStore> => {
+        const { store, cleanup } = await make!(o)
+        t.after(cleanup)
+        return store
+      }
+      await fn(open)
+    })
+  }
+
+  it('recentItems returns the newest distinct items first after recordEvents', async (open) => {
+    const store = await open()
+    const t0 = Date.now()
+    await store.recordEvents([
+      { userId: 'u1', itemId: 'a', type: 'view', timestamp: t0 },
+      { userId: 'u1', itemId: 'b', type: 'click', timestamp: t0 + 1 },
+      { userId: 'u1', itemId: 'a', type: 'purchase', timestamp: t0 + 2 },
+      { userId: 'u2', itemId: 'z', type: 'view', timestamp: t0 },
+    ])
+    assert.deepEqual(await store.recentItems('u1', 10), ['a', 'b'])
+    assert.deepEqual(await store.recentItems('u1', 1), ['a'])
+    assert.deepEqual(await store.recentItems('u2', 10), ['z'])
+    assert.deepEqual(await store.recentItems('nobody', 10), [])
+  })
+
+  it('a late event never moves an item back in the history', async (open) => {
+    const store = await open()
+    const t0 = Date.now()
+    await store.recordEvents([{ userId: 'u', itemId: 'a', type: 'view', timestamp: t0 + 10 }, { userId: 'u', itemId: 'b', type: 'view', timestamp: t0 + 5 }])
+    await store.recordEvents([{ userId: 'u', itemId: 'a', type: 'view', timestamp: t0 }])
+    assert.deepEqual(await store.recentItems('u', 10), ['a', 'b'])
+  })
+
+  it('history is capped at historyLength, keeping the newest', async (open) => {
+    const store = await open({ historyLength: 3 })
+    const t0 = Date.now()
+    await store.recordEvents(Array.from({ length: 6 }, (_, i) => ({ userId: 'u', itemId: `i${i}`, type: 'view' as const, timestamp: t0 + i })))
+    assert.deepEqual(await store.recentItems('u', 10), ['i5', 'i4', 'i3'])
+  })
+
+  it('history expires historyTtlSeconds after the last event', async (open) => {
+    const store = await open({ historyTtlSeconds: 1 })
+    await store.recordEvents([{ userId: 'u', itemId: 'a', type: 'view', timestamp: Date.now() }])
+    assert.deepEqual(await store.recentItems('u', 10), ['a'])
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    assert.deepEqual(await store.recentItems('u', 10), [])
+  })
+
+  it('trending ranks items by type-weighted, time-decayed counts', async (open) => {
+    const now = 1_800_000_000_000
+    const store = await open({ trendingHalfLifeSeconds: 3600, now: () => now })
+    await store.recordEvents([
+      // x: one purchase (5) now; y: three views (3) now; old: eight views two half-lives ago (8/4 = 2)
+      { userId: 'a', itemId: 'x', type: 'purchase', timestamp: now },
+      ...Array.from({ length: 3 }, () => ({ userId: 'b', itemId: 'y', type: 'view' as const, timestamp: now })),
+      ...Array.from({ length: 8 }, () => ({ userId: 'c', itemId: 'old', type: 'view' as const, timestamp: now - 2 * HOUR })),
+    ])
+    const top = await store.trending(10)
+    assert.deepEqual(top.map((t) => t.itemId), ['x', 'y', 'old'])
+    assert.ok(Math.abs(top[0].score - 5) < 1e-6)
+    assert.ok(Math.abs(top[2].score - 2) < 1e-6, `old events decay by half per half-life: ${top[2].score}`)
+    assert.deepEqual((await store.trending(1)).map((t) => t.itemId), ['x'])
+  })
+
+  it('trending carries scores across an era boundary', async (open) => {
+    const halfLife = 60
+    const eraMs = 48 * halfLife * 1000
+    const now = 1000 * eraMs + 1000 // just after an era starts
+    const store = await open({ trendingHalfLifeSeconds: halfLife, now: () => now })
+    await store.recordEvents([
+      { userId: 'a', itemId: 'before', type: 'view', timestamp: now - 2000 },
+      { userId: 'a', itemId: 'after', type: 'view', timestamp: now },
+    ])
+    const top = await store.trending(5)
+    const before = top.find((t) => t.itemId === 'before')
+    assert.ok(before, 'the previous era is merged in')
+    assert.ok(Math.abs(before.score - 2 ** (-2 / 60)) < 1e-6)
+  })
+
+  it('publishActiveModel records the model and announces it to listeners', async (open) => {
+    const store = await open()
+    assert.equal(await store.getActiveModel(), null)
+    const seen = new Promise<unknown>((resolve) => { store.onActiveModel(resolve) })
+    const active = { path: 'default', version: 'v2', at: new Date().toISOString() }
+    await store.publishActiveModel(active)
+    assert.deepEqual(await seen, active)
+    assert.deepEqual(await store.getActiveModel(), active)
+  })
+
+  it('ping answers true when the store is up', async (open) => {
+    const store = await open()
+    assert.equal(await store.ping(), true)
+  })
+}
