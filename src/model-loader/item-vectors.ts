@@ -18,3 +18,18 @@ export function materializeItemVectors (ids: readonly string[], table: HybridTab
   for (let row = 0; row < ids.length; row++) table.resolveInto(ids[row], out, row * d)
   return out
 }
+
+/** V^T V (d x d) in double precision, the Gram matrix least-squares fold-in solves against. */
+export function computeItemGram (vectors: Float32Array, count: number, d: number): Float64Array {
+  const g = new Float64Array(d * d)
+  for (let i = 0; i < count; i++) {
+    const base = i * d
+    for (let a = 0; a < d; a++) {
+      const va = vectors[base + a]
+      if (va === 0) continue
+      for (let b = a; b < d; b++) g[a * d + b] += va * vectors[base + b]
+    }
+  }
+  for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) g[a * d + b] = g[b * d + a]
+  return g
+}

@@ -59,6 +59,17 @@ export const HnswSchema = z.object({
 }).strict()
 export type HnswConfig = z.infer<typeof HnswSchema>
 
+/**
+ * How the service folds a user's items into a fresh vector: the iALS user solve against the item
+ * vectors, u = (V^T V + alpha V_S^T V_S + reg I)^-1 (1 + alpha) V_S^T 1 (Hu, Koren and Volinsky 2008,
+ * eq. 4 with binary preferences), with the confidence weight and regularization used in training.
+ */
+export const FoldInSchema = z.object({
+  alpha: z.number().min(0).max(1e6),
+  reg: z.number().gt(0).max(1e6),
+}).strict()
+export type FoldInConfig = z.infer<typeof FoldInSchema>
+
 export const FileEntrySchema = z.object({
   bytes: z.number().int().min(0),
   sha256: Sha256,
@@ -86,6 +97,7 @@ export const ManifestSchema = z.object({
     item: TableSchema,
   }).strict(),
   hnsw: HnswSchema.optional(),
+  foldIn: FoldInSchema.optional(),
   training: z.record(z.string(), z.unknown()).default({}),
   files: z.record(z.string(), FileEntrySchema),
 }).strict()

@@ -1,7 +1,7 @@
 import type { HierarchicalNSW } from 'hnswlib-node'
 import type { HybridTable } from '../hashing/hybrid-table.js'
 import type { IdIndex } from './id-index.js'
-import type { CodeBits, Manifest } from './manifest.js'
+import type { CodeBits, FoldInConfig, Manifest } from './manifest.js'
 
 export interface ItemMeta {
   readonly title?: string
@@ -51,6 +51,12 @@ export interface Model {
   readonly itemTable: HybridTable
   /** dimension x codeBits, row-major: sign(v P) gives a code for a user known only by a vector. */
   readonly userCodeProjection: Float32Array | null
+
+  /** Training interactions of each dedicated user (CSR over user rows -> item rows), when the bundle has them. */
+  readonly userSeen: { readonly indptr: Int32Array, readonly items: Int32Array } | null
+  /** Item Gram matrix V^T V (dimension x dimension), precomputed for least-squares fold-in. */
+  readonly itemGram: Float64Array
+  readonly foldIn: FoldInConfig
 
   readonly hnsw: HnswHandle | null
   readonly stats: {

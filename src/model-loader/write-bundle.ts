@@ -9,9 +9,9 @@ import { basename, dirname, join } from 'node:path'
 import { buildHnswIndex } from '../search/hnsw-index.js'
 import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
-import { dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
+import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
-import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInConfig, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
 import type { ItemMeta } from './model.js'
 
 export const TENSOR_NAMES = {
@@ -24,6 +24,9 @@ export const TENSOR_NAMES = {
   itemBias: 'item_bias',
   itemPopularity: 'item_popularity',
   userCodeProjection: 'user_code_projection',
+  userSeenIndptr: 'user_seen_indptr',
+  userSeenItems: 'user_seen_items',
+  itemGram: 'item_gram',
 } as const
 
 export interface BundleItem extends ItemMeta {
@@ -58,7 +61,13 @@ export interface BundleInput {
     readonly itemPopularity?: Float32Array
     /** dimension x codeBits, row-major. */
     readonly userCodeProjection?: Float32Array
+    /**
+     * The items each dedicated user interacted with in training (CSR: users + 1 offsets into
+     * item rows), so `excludeSeen` can leave them out.
+     */
+    readonly userSeen?: { readonly indptr: Int32Array, readonly items: Int32Array }
   }
+  readonly foldIn?: FoldInConfig
   /** HNSW parameters; with `prebuild` the index is built now and shipped as items.hnsw. */
   readonly hnsw?: HnswConfig & { readonly prebuild?: boolean }
   readonly training?: Record<string, unknown>
@@ -102,6 +111,22 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
   }
   if (tensors.itemBias) t[TENSOR_NAMES.itemBias] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemBias }
   if (tensors.itemPopularity) t[TENSOR_NAMES.itemPopularity] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemPopularity }
+  // Item vectors as the loader will resolve them (F16 rounding included): for the Gram matrix the
+  // loader would otherwise compute at every start, and for the prebuilt index.
+  const itemVectors = input.items.length === 0
+    ? new Float32Array(0)
+    : materializeItemVectors(input.items.map((it) => it.id), new HybridTable({
+      config: tables.item,
+      dimension,
+      dedicated: asStored(tensors.itemEmbeddings, dtype),
+      shared: asStored(tensors.itemSharedEmbeddings, dtype),
+      dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, new Map(input.items.map((it, row) => [it.id, row]))),
+    }))
+  t[TENSOR_NAMES.itemGram] = { dtype: 'F32', shape: [dimension, dimension], data: Float32Array.from(computeItemGram(itemVectors, input.items.length, dimension)) }
+  if (tensors.userSeen) {
+    t[TENSOR_NAMES.userSeenIndptr] = { dtype: 'I32', shape: [input.users.length + 1], data: tensors.userSeen.indptr }
+    t[TENSOR_NAMES.userSeenItems] = { dtype: 'I32', shape: [tensors.userSeen.items.length], data: tensors.userSeen.items }
+  }
   if (tensors.userCodeProjection) t[TENSOR_NAMES.userCodeProjection] = { dtype: 'F32', shape: [dimension, input.codeBits], data: tensors.userCodeProjection }
 
   const files: Record<string, string | Uint8Array> = {
@@ -126,14 +151,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       const { prebuild, ...config } = input.hnsw
       hnsw = config
       if (prebuild && input.items.length > 0) {
-        const vectors = materializeItemVectors(input.items.map((it) => it.id), new HybridTable({
-          config: tables.item,
-          dimension,
-          dedicated: asStored(tensors.itemEmbeddings, dtype),
-          shared: asStored(tensors.itemSharedEmbeddings, dtype),
-          dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, new Map(input.items.map((it, row) => [it.id, row]))),
-        }))
-        const built = buildHnswIndex({ vectors, count: input.items.length, dimension, bias: tensors.itemBias ?? null }, config)
+        const built = buildHnswIndex({ vectors: itemVectors, count: input.items.length, dimension, bias: tensors.itemBias ?? null }, config)
         const path = join(tmp, FILE_NAMES.hnsw)
         await built.index.writeIndex(path)
         const bytes = await readFile(path)
@@ -150,6 +168,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       dtypes: { embeddings: dtype, codes: 'U8' },
       tables,
       ...(hnsw ? { hnsw } : {}),
+      ...(input.foldIn ? { foldIn: input.foldIn } : {}),
       training: input.training ?? {},
       files: fileEntries,
     })

@@ -23,6 +23,8 @@ export interface TestBundleOptions {
   bias?: boolean
   popularity?: boolean
   projection?: boolean
+  /** Each user has seen items (u * 3 + j) mod items for j < 3. */
+  seen?: boolean
   hnsw?: (HnswConfig & { prebuild?: boolean }) | null
   seed?: number
   version?: string
@@ -48,6 +50,16 @@ function gaussianArray (n: number, rand: () => number, scale = 1): Float32Array 
     out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand())
   }
   return out
+}
+
+function seenFixture (users: number, items: number): { indptr: Int32Array, items: Int32Array } {
+  const indptr = new Int32Array(users + 1)
+  const rows: number[] = []
+  for (let u = 0; u < users; u++) {
+    for (let j = 0; j < 3; j++) rows.push((u * 3 + j) % items)
+    indptr[u + 1] = rows.length
+  }
+  return { indptr, items: Int32Array.from(rows) }
 }
 
 export function testBundleInput (o: TestBundleOptions = {}): BundleInput {
@@ -83,6 +95,7 @@ export function testBundleInput (o: TestBundleOptions = {}): BundleInput {
       ...(o.bias ? { itemBias: gaussianArray(n, rand, 0.1) } : {}),
       ...(o.popularity ? { itemPopularity: Float32Array.from({ length: n }, () => Math.floor(rand() * 100)) } : {}),
       ...(o.projection ? { userCodeProjection: gaussianArray(d * bits, rand) } : {}),
+      ...(o.seen ? { userSeen: seenFixture(users, n) } : {}),
     },
     ...(o.hnsw === null ? {} : { hnsw: o.hnsw ?? { space: 'ip', M: 8, efConstruction: 50, efSearch: 32, randomSeed: 100, prebuild: false } }),
     training: { fixture: true },

@@ -36,12 +36,12 @@ async function editManifest (dir: string, edit: (m: Record<string, any>) => void
 }
 
 /** Re-encodes the tensors file after `edit` changes the decoded tensors. */
-async function editTensors (dir: string, edit: (t: Record<string, { dtype: 'F32' | 'U8' | 'F16', shape: number[], data: ArrayBufferView }>) => void): Promise<void> {
+async function editTensors (dir: string, edit: (t: Record<string, { dtype: 'F32' | 'U8' | 'F16' | 'I32', shape: number[], data: ArrayBufferView }>) => void): Promise<void> {
   const bytes = await readFile(join(dir, 'tensors.safetensors'))
   const st = parseSafetensors(bytes)
   const tensors: Record<string, { dtype: any, shape: number[], data: ArrayBufferView }> = {}
   for (const [name, info] of st.tensors) {
-    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : Uint8Array
+    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : info.dtype === 'I32' ? Int32Array : Uint8Array
     tensors[name] = { dtype: info.dtype, shape: [...info.shape], data: viewTensor(bytes, info, ctor as typeof Uint8Array).slice() }
   }
   edit(tensors)
@@ -261,4 +261,40 @@ test('writeBundle replaces an existing bundle atomically and leaves no temporary
   assert.equal(model.version, 'v2')
   const { readdir } = await import('node:fs/promises')
   assert.deepEqual(await readdir(dir), ['b'])
+})
+
+test('loadModel reads seen items per user and the stored item Gram matrix', async (t) => {
+  const dir = await bundle(t, { items: 30, users: 5, seen: true, itemDedicated: 20, itemShared: 4 })
+  const model = await loadModel(dir, { hnsw: false })
+  assert.ok(model.userSeen)
+  const u = model.users.rowOf('u2')!
+  assert.deepEqual([...model.userSeen.items.subarray(model.userSeen.indptr[u], model.userSeen.indptr[u + 1])], [6, 7, 8])
+  const d = model.dimension
+  for (const [a, b] of [[0, 0], [1, 3], [7, 2]]) {
+    let s = 0
+    for (let i = 0; i < 30; i++) s += model.itemVectors[i * d + a] * model.itemVectors[i * d + b]
+    assert.ok(Math.abs(model.itemGram[a * d + b] - s) < 1e-3 * Math.max(1, Math.abs(s)), `gram[${a},${b}]`)
+  }
+  assert.deepEqual(model.foldIn, { alpha: 10, reg: 0.1 }, 'defaults when the manifest names none')
+})
+
+test('loadModel computes the item Gram matrix when a bundle does not ship one', async (t) => {
+  const dir = await bundle(t, { items: 12, users: 2 })
+  await editTensors(dir, (tensors) => { delete tensors.item_gram })
+  const model = await loadModel(dir, { hnsw: false })
+  let s = 0
+  for (let i = 0; i < 12; i++) s += model.itemVectors[i * 8 + 1] ** 2
+  assert.ok(Math.abs(model.itemGram[1 * 8 + 1] - s) < 1e-9)
+})
+
+test('loadModel refuses seen-item lists that are inconsistent', async (t) => {
+  const dir = await bundle(t, { items: 10, users: 3, seen: true })
+  await editTensors(dir, (tensors) => { (tensors.user_seen_items.data as Int32Array)[4] = 10 })
+  await rejects(dir, 'tensors.safetensors', /item row 10 at element 4 is outside 0..9/)
+  const dir2 = await bundle(t, { items: 10, users: 3, seen: true })
+  await editTensors(dir2, (tensors) => { const p = tensors.user_seen_indptr.data as Int32Array; p[1] = 5; p[2] = 4 })
+  await rejects(dir2, 'tensors.safetensors', /offsets decrease at user row 1/)
+  const dir3 = await bundle(t, { items: 10, users: 3, seen: true })
+  await editTensors(dir3, (tensors) => { delete tensors.user_seen_items })
+  await rejects(dir3, 'tensors.safetensors', /come together/)
 })
