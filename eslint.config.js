@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'models/', 'coverage/', 'loadtest/k6/'] },
+  { ignores: ['dist/', 'node_modules/', 'models/', 'coverage/', 'loadtest/k6/', '.scratch/', '.bench-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

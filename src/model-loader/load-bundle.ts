@@ -23,7 +23,7 @@ import { TENSOR_NAMES } from './write-bundle.js'
 export const DEFAULT_HNSW: HnswConfig = HnswSchema.parse({ space: 'ip', M: 16, efConstruction: 200, efSearch: 64 })
 
 /** Fold-in constants when a bundle names none: a mid-range confidence weight and a mild ridge. */
-export const DEFAULT_FOLD_IN: FoldInConfig = { alpha: 10, reg: 0.1 }
+export const DEFAULT_FOLD_IN: FoldInConfig = { alpha: 10, reg: 0.1, regExponent: 0 }
 
 export interface LoadOptions {
   /** Build (or read) the HNSW index. Off for tools that need only the tensors. Default true. */

@@ -6,6 +6,9 @@ export const FORMAT_VERSION = 1 as const
 /** Longest id (user or item) in UTF-8 bytes; the HTTP layer applies the same limit. */
 export const MAX_ID_BYTES = 256
 
+/** Ids over HTTP and in events: no control characters (they cannot round-trip through logs and URLs). */
+export const ID_PATTERN = /^[^\u0000-\u001f\u007f]+$/ // eslint-disable-line no-control-regex
+
 export const CODE_BITS = [32, 64, 128] as const
 export type CodeBits = (typeof CODE_BITS)[number]
 
@@ -67,8 +70,11 @@ export type HnswConfig = z.infer<typeof HnswSchema>
 export const FoldInSchema = z.object({
   alpha: z.number().min(0).max(1e6),
   reg: z.number().gt(0).max(1e6),
+  /** Frequency-scaled ridge as in training: reg * (1 + |S|)^regExponent (Rendle et al. 2021). */
+  regExponent: z.number().min(0).max(4).default(0),
 }).strict()
 export type FoldInConfig = z.infer<typeof FoldInSchema>
+export type FoldInInput = z.input<typeof FoldInSchema>
 
 export const FileEntrySchema = z.object({
   bytes: z.number().int().min(0),

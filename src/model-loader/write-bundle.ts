@@ -11,7 +11,7 @@ import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
-import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInConfig, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
 import type { ItemMeta } from './model.js'
 
 export const TENSOR_NAMES = {
@@ -67,7 +67,7 @@ export interface BundleInput {
      */
     readonly userSeen?: { readonly indptr: Int32Array, readonly items: Int32Array }
   }
-  readonly foldIn?: FoldInConfig
+  readonly foldIn?: FoldInInput
   /** HNSW parameters; with `prebuild` the index is built now and shipped as items.hnsw. */
   readonly hnsw?: HnswConfig & { readonly prebuild?: boolean }
   readonly training?: Record<string, unknown>

@@ -1,13 +1,10 @@
 import { z } from 'zod'
-import { MAX_ID_BYTES } from '../model-loader/manifest.js'
 
 export const EVENT_TYPES = ['view', 'click', 'purchase', 'rating'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
 /** How much one event of each type adds to an item's trending score. */
 export const EVENT_WEIGHTS: Readonly<Record<EventType, number>> = { view: 1, click: 2, purchase: 5, rating: 3 }
-
-export const IdSchema = z.string().min(1).refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, `at most ${MAX_ID_BYTES} UTF-8 bytes`)
 
 export interface InteractionEvent {
   readonly userId: string

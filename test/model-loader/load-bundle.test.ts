@@ -275,7 +275,7 @@ test('loadModel reads seen items per user and the stored item Gram matrix', asyn
     for (let i = 0; i < 30; i++) s += model.itemVectors[i * d + a] * model.itemVectors[i * d + b]
     assert.ok(Math.abs(model.itemGram[a * d + b] - s) < 1e-3 * Math.max(1, Math.abs(s)), `gram[${a},${b}]`)
   }
-  assert.deepEqual(model.foldIn, { alpha: 10, reg: 0.1 }, 'defaults when the manifest names none')
+  assert.deepEqual(model.foldIn, { alpha: 10, reg: 0.1, regExponent: 0 }, 'defaults when the manifest names none')
 })
 
 test('loadModel computes the item Gram matrix when a bundle does not ship one', async (t) => {

@@ -1,0 +1,23 @@
+/**
+ * Builds the bench's HNSW indexes into the cache ahead of a run (they are what makes a cold 1M run
+ * slow). Same flags as run.ts for the catalog: node --import tsx bench/search/prebuild-hnsw.ts --items 1000000
+ */
+import { parseArgs } from 'node:util'
+import { generateSyntheticCatalog } from '../lib/synthetic-catalog.js'
+import { getOrBuildHnsw } from './hnsw-cache.js'
+import { BENCH_HNSW, syntheticDataKey } from './config.js'
+
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '1000000' },
+    dimension: { type: 'string', default: '64' },
+    bits: { type: 'string', default: '64' },
+    seed: { type: 'string', default: '1' },
+    space: { type: 'string', default: 'ip,l2-mips' },
+  },
+})
+const params = { items: Number(values.items), dimension: Number(values.dimension), codeBits: Number(values.bits), seed: Number(values.seed) }
+const catalog = generateSyntheticCatalog(params)
+for (const space of values.space.split(',') as ('ip' | 'l2-mips')[]) {
+  await getOrBuildHnsw({ vectors: catalog.itemVectors, count: catalog.itemCount, dimension: catalog.dimension, bias: null, dataKey: syntheticDataKey(params) }, { ...BENCH_HNSW, space })
+}

@@ -1,0 +1,116 @@
+/**
+ * Builds the fastify app; never listens (src/index.ts does, tests call `inject`). Everything the
+ * app needs comes in through `AppOptions`, so tests build apps from literal configs and models.
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Config } from './config.js'
+import { HttpProblem } from './errors.js'
+import { loadModel as loadBundle } from './model-loader/load-bundle.js'
+import type { Model } from './model-loader/model.js'
+import corsPlugin from './plugins/cors.js'
+import docsPlugin from './plugins/docs.js'
+import errorsPlugin, { problemOf, sendProblem, toHttpProblem } from './plugins/errors.js'
+import metricsPlugin from './plugins/metrics.js'
+import modelStorePlugin from './plugins/model-store.js'
+import readinessPlugin from './plugins/readiness.js'
+import { createModelEngines } from './recommend/model-engines.js'
+import type { QueryEngines } from './recommend/types.js'
+import adminRoutes from './routes/admin.js'
+import docsRoutes from './routes/docs.js'
+import healthRoutes from './routes/health.js'
+import itemRoutes from './routes/items.js'
+import metricsRoutes from './routes/metrics.js'
+import modelRoutes from './routes/model.js'
+import recommendationRoutes from './routes/recommendations.js'
+import userRoutes from './routes/users.js'
+
+export interface AppOptions {
+  readonly config: Config
+  /** The model to serve from the start; null serves nothing until a reload (and /readyz says 503). */
+  readonly model: Model | null
+  /** Builds the retrieval engines for a model, once per load (default: src/search/engines.ts). */
+  readonly createEngines?: (model: Model) => QueryEngines
+  readonly loadModel?: (dir: string) => Promise<Model>
+  /** pino options, or false for none (tests). */
+  readonly logger?: FastifyServerOptions['logger']
+  /**
+   * Check every response against its zod schema before sending (a 500 when one disagrees). On in
+   * tests and development; production serializes with JSON.stringify alone (VALIDATE_RESPONSES).
+   */
+  readonly validateResponses?: boolean
+  /** 'generated' builds the spec from the zod schemas (the openapi agreement test). */
+  readonly openapi?: 'static' | 'generated'
+}
+
+/**
+ * Responses are produced by our own typed code (the handler's return type is the schema's output
+ * type), so production skips re-validating them: with zod's encode pass the schema'd route cost
+ * 1.56x a bare route's CPU per request against 1.08-1.21x without it (bench/http/overhead.ts,
+ * hamming top-10 on the MovieLens model), more than the search itself.
+ */
+export const plainSerializerCompiler = () => (data: unknown): string => JSON.stringify(data)
+
+/** Accepted incoming request ids: short and printable, so a client cannot inject into the logs. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** pino JSON to stdout with request ids; secrets redacted; pretty only on a TTY (or LOG_PRETTY). */
+export function loggerOptions (config: Config, stream?: { write (line: string): void }): FastifyServerOptions['logger'] {
+  const pretty = stream === undefined && (config.LOG_PRETTY ?? process.stdout.isTTY === true)
+  return {
+    level: config.LOG_LEVEL,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    ...(stream ? { stream } : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  }
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.BODY_LIMIT,
+    // find-my-way's default of 100 characters would turn a long id into a 404; the id schema says 400.
+    routerOptions: { maxParamLength: 16 * 1024 },
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // URLs that fail to decode never reach a route or the error handler: answer them as problems here.
+    frameworkErrors: (error, request, reply) => {
+      const problem = toHttpProblem(error) ?? new HttpProblem('invalidParameters', 'the request URL could not be decoded')
+      return sendProblem(reply, problemOf(problem, request))
+    },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(options.validateResponses ?? true ? serializerCompiler : plainSerializerCompiler)
+  // Bodies are JSON only: without this fastify parses text/plain and the body schema answers 400, not 415.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+
+  await app.register(errorsPlugin)
+  await app.register(metricsPlugin)
+  await app.register(readinessPlugin)
+  await app.register(modelStorePlugin, {
+    modelsRoot: config.MODELS_ROOT,
+    initial: options.model,
+    loadModel: options.loadModel ?? ((dir) => loadBundle(dir)),
+    createEngines: options.createEngines ?? createModelEngines,
+    hybridCandidates: config.HYBRID_CANDIDATES,
+  })
+  await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
+  await app.register(docsPlugin, { mode: options.openapi ?? 'static' })
+
+  await app.register(userRoutes)
+  await app.register(recommendationRoutes)
+  await app.register(itemRoutes)
+  await app.register(modelRoutes)
+  if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN })
+  await app.register(healthRoutes)
+  await app.register(metricsRoutes)
+  await app.register(docsRoutes)
+  return app
+}

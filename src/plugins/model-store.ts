@@ -1,0 +1,108 @@
+/**
+ * The active model and its engines and recommender, swapped as one reference. Handlers read
+ * `app.modelStore.active` once, synchronously, at the start of a request: a reload that completes
+ * meanwhile replaces the reference for later requests and leaves in-flight ones on the old model.
+ */
+import { realpath } from 'node:fs/promises'
+import { isAbsolute, resolve, sep } from 'node:path'
+import fp from 'fastify-plugin'
+import { HttpProblem } from '../errors.js'
+import { BundleError } from '../model-loader/errors.js'
+import type { Model } from '../model-loader/model.js'
+import { createRecommender, type Recommender } from '../recommend/recommender.js'
+import type { QueryEngines } from '../recommend/types.js'
+
+export interface ModelStoreOptions {
+  readonly modelsRoot: string
+  readonly initial: Model | null
+  readonly loadModel: (dir: string) => Promise<Model>
+  readonly createEngines: (model: Model) => QueryEngines
+  readonly hybridCandidates: number
+}
+
+export interface ReloadOutcome {
+  readonly previous: Model | null
+  readonly active: Recommender
+  readonly durationMs: number
+}
+
+export interface ModelStore {
+  /** The serving recommender (model + engines), or null before the first model. */
+  readonly active: Recommender | null
+  readonly reloading: boolean
+  activate (model: Model): Recommender
+  /** Resolves a directory named relative to the models root; refuses escapes (`..`, absolute paths, symlinks out). */
+  resolveBundleDir (relative: string): Promise<string>
+  /** Loads and validates in full, then swaps; the old model keeps serving when anything fails. */
+  reload (relative: string): Promise<ReloadOutcome>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    modelStore: ModelStore
+  }
+}
+
+export function createModelStore (options: ModelStoreOptions, onActivate: (model: Model) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
+  let active: Recommender | null = null
+  let reloading = false
+
+  const store: ModelStore = {
+    get active () { return active },
+    get reloading () { return reloading },
+
+    activate (model) {
+      // Engines are built before the swap so a failure here leaves the previous model serving.
+      const next = createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates })
+      active = next
+      onActivate(model)
+      return next
+    },
+
+    async resolveBundleDir (relative) {
+      const parts = relative.split(/[\\/]/)
+      if (isAbsolute(relative) || parts.includes('..')) {
+        throw new HttpProblem('invalidParameters', 'dir must be a path relative to the models root without ".." segments', [{ name: 'body.dir', reason: 'escapes the models root' }])
+      }
+      let root: string
+      let target: string
+      try {
+        root = await realpath(options.modelsRoot)
+        target = await realpath(resolve(root, relative))
+      } catch {
+        throw new HttpProblem('modelNotFound', `no directory ${JSON.stringify(relative)} under the models root`)
+      }
+      // realpath resolves symlinks, so a link inside the root pointing outside is caught here.
+      if (target !== root && !target.startsWith(root + sep)) {
+        throw new HttpProblem('invalidParameters', 'dir resolves outside the models root', [{ name: 'body.dir', reason: 'escapes the models root' }])
+      }
+      return target
+    },
+
+    async reload (relative) {
+      if (reloading) throw new HttpProblem('reloadInProgress', 'another reload is running; retry when it finishes')
+      reloading = true
+      const started = performance.now()
+      try {
+        const dir = await store.resolveBundleDir(relative)
+        const model = await options.loadModel(dir)
+        const previous = active?.model ?? null
+        const next = store.activate(model)
+        onReload('success')
+        return { previous, active: next, durationMs: performance.now() - started }
+      } catch (err) {
+        onReload(err instanceof BundleError || err instanceof HttpProblem ? 'refused' : 'error')
+        throw err
+      } finally {
+        reloading = false
+      }
+    },
+  }
+  if (options.initial) store.activate(options.initial)
+  return store
+}
+
+export default fp<ModelStoreOptions>(async (app, options) => {
+  const store = createModelStore(options, (model) => app.metrics.setModel(model), (result) => app.metrics.reload(result))
+  app.decorate('modelStore', store)
+}, { name: 'hashrec-model-store', dependencies: ['hashrec-metrics'], fastify: '5.x' })

@@ -1,0 +1,17 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { modelInfo } from './model-info.js'
+import { ModelInfoSchema, problems } from './schemas.js'
+import { activeRecommender } from './serve.js'
+
+const model: FastifyPluginAsyncZod = async (app) => {
+  app.get('/v1/model', {
+    schema: {
+      operationId: 'getModel',
+      tags: ['model'],
+      summary: 'The active model: id, version, counts, hashing, index parameters, training metrics, load time',
+      response: { 200: ModelInfoSchema, ...problems(500, 503) },
+    },
+  }, async () => modelInfo(activeRecommender(app)))
+}
+
+export default model

@@ -1,0 +1,164 @@
+/**
+ * Request and response schemas shared by the routes. They are the contract's source: the
+ * openapi agreement test (test/app/openapi.test.ts) generates a spec from them and compares it
+ * with the hand-written openapi.yaml.
+ */
+import { z } from 'zod'
+import { ProblemSchema } from '../errors.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+
+export const MAX_K = 1000
+export const MAX_EF = 10_000
+export const MAX_BATCH = 100
+export const MAX_LIST_IDS = 1000
+export const MAX_VECTOR = 4096
+
+/** User and item ids: 1..MAX_ID_BYTES bytes of UTF-8 (the bundle's own limit), no control characters. */
+export const IdSchema = z.string()
+  .min(1)
+  .max(MAX_ID_BYTES)
+  .regex(ID_PATTERN, 'must not contain control characters')
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, { message: `must be at most ${MAX_ID_BYTES} bytes of UTF-8` })
+
+export const MethodSchema = z.enum(['hybrid', 'hamming', 'mips'])
+
+const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(10)
+const EfQuery = z.coerce.number().int().min(1).max(MAX_EF).optional()
+const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional()
+  .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
+  .pipe(z.array(IdSchema).max(MAX_LIST_IDS).optional())
+
+export const RecommendQuerySchema = z.object({
+  k: KQuery,
+  method: MethodSchema.default('hybrid'),
+  exclude: ExcludeQuery,
+  ef: EfQuery,
+})
+
+export const SimilarQuerySchema = z.object({
+  k: KQuery,
+  method: MethodSchema.default('hybrid'),
+  exclude: ExcludeQuery,
+  ef: EfQuery,
+})
+
+export const UserParamsSchema = z.object({ userId: IdSchema })
+export const ItemParamsSchema = z.object({ itemId: IdSchema })
+
+/** One recommendation request by body: exactly one of userId, itemIds, vector, code. */
+export const RecommendBodySchema = z.object({
+  userId: IdSchema.optional(),
+  itemIds: z.array(IdSchema).min(1).max(MAX_LIST_IDS).optional(),
+  vector: z.array(z.number()).min(1).max(MAX_VECTOR).optional(),
+  code: z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, 'hex digits, two per byte').max(32).optional(),
+  k: z.number().int().min(1).max(MAX_K).default(10),
+  method: MethodSchema.default('hybrid'),
+  exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
+  ef: z.number().int().min(1).max(MAX_EF).optional(),
+}).strict().refine(
+  (b) => Number(b.userId !== undefined) + Number(b.itemIds !== undefined) + Number(b.vector !== undefined) + Number(b.code !== undefined) === 1,
+  { message: 'give exactly one of userId, itemIds, vector, code' },
+)
+
+export const BatchBodySchema = z.object({
+  requests: z.array(RecommendBodySchema).min(1).max(MAX_BATCH),
+}).strict()
+
+export const RecommendedItemSchema = z.object({
+  id: z.string(),
+  score: z.number(),
+  rank: z.number().int().min(1),
+  title: z.string().optional(),
+})
+
+export const RecommendationResponseSchema = z.object({
+  modelVersion: z.string(),
+  method: z.enum(['hybrid', 'hamming', 'mips', 'popular']),
+  requestedMethod: MethodSchema,
+  fallback: z.literal('popular').optional(),
+  methodNote: z.string().optional(),
+  source: z.enum(['dedicated', 'hashed', 'fold-in', 'vector', 'code', 'item', 'none']),
+  candidatesExamined: z.number().int().min(0),
+  items: z.array(RecommendedItemSchema),
+})
+
+export const BatchResponseSchema = z.object({
+  modelVersion: z.string(),
+  results: z.array(z.union([RecommendationResponseSchema, z.object({ error: ProblemSchema })])),
+})
+
+const TableInfoSchema = z.object({
+  dedicatedRows: z.number().int().min(0),
+  sharedRows: z.number().int().min(0),
+  aggregation: z.enum(['sum', 'concat']),
+  hash: z.object({ function: z.string(), seeds: z.array(z.number().int().min(0)) }),
+})
+
+export const ModelInfoSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  createdAt: z.string(),
+  counts: z.object({ items: z.number().int().min(0), users: z.number().int().min(0) }),
+  codeBits: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+  dimension: z.number().int().min(1),
+  embeddingDtype: z.enum(['F32', 'F16']),
+  tables: z.object({ user: TableInfoSchema, item: TableInfoSchema }),
+  hnsw: z.object({
+    space: z.enum(['ip', 'l2-mips']),
+    M: z.number().int().min(1),
+    efConstruction: z.number().int().min(1),
+    efSearch: z.number().int().min(1),
+    indexDimension: z.number().int().min(1),
+    source: z.enum(['file', 'built']),
+    buildMs: z.number(),
+  }).nullable(),
+  itemBias: z.boolean(),
+  userCodeProjection: z.boolean(),
+  /** The bundle's training metadata as written by the trainer (evaluation metrics included). */
+  training: z.record(z.string(), z.unknown()),
+  /** The structures the retrieval engines chose for this model (multi-index tables or linear scan, HNSW or exact). */
+  search: z.record(z.string(), z.unknown()),
+  loadedAt: z.string(),
+  loadMs: z.number(),
+})
+
+export const ReloadBodySchema = z.object({
+  dir: z.string().min(1).max(1024).regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" and "/"'),
+}).strict()
+
+export const ReloadResponseSchema = z.object({
+  previousVersion: z.string().nullable(),
+  durationMs: z.number(),
+  model: ModelInfoSchema,
+})
+
+export const HealthSchema = z.object({ status: z.literal('ok') })
+
+export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() })
+
+export const ReadySchema = z.object({
+  status: z.literal('ready'),
+  modelVersion: z.string(),
+  checks: z.array(CheckSchema),
+})
+
+export const NotReadyProblemSchema = ProblemSchema.extend({ checks: z.array(CheckSchema) })
+
+/** Error responses of a route, all problem+json. */
+export function problems<S extends number> (...statuses: S[]): Record<S, { description: string, content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> {
+  const out = {} as Record<S, { description: string, content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>
+  for (const s of statuses) out[s] = { description: PROBLEM_DESCRIPTIONS[s] ?? 'Error', content: { 'application/problem+json': { schema: ProblemSchema } } }
+  return out
+}
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid parameters or malformed body',
+  401: 'Missing or invalid bearer token',
+  404: 'Unknown resource',
+  409: 'Conflict',
+  413: 'Body too large',
+  415: 'Unsupported content type',
+  422: 'Well formed but refused',
+  500: 'Internal error',
+  503: 'Not ready',
+}

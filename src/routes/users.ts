@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { problems, RecommendationResponseSchema, RecommendQuerySchema, UserParamsSchema } from './schemas.js'
+import { activeRecommender, observed } from './serve.js'
+
+const users: FastifyPluginAsyncZod = async (app) => {
+  app.get('/v1/users/:userId/recommendations', {
+    schema: {
+      operationId: 'recommendForUser',
+      tags: ['recommendations'],
+      summary: 'Top-K items for a user',
+      params: UserParamsSchema,
+      querystring: RecommendQuerySchema,
+      response: { 200: RecommendationResponseSchema, ...problems(400, 500, 503) },
+    },
+  }, async (request) => {
+    const rec = activeRecommender(app)
+    return observed(app, () => rec.forUser(request.params.userId, request.query))
+  })
+}
+
+export default users

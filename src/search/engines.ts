@@ -1,0 +1,169 @@
+/**
+ * The retrieval engines over one catalog, built once: the HTTP layer passes the loaded Model, the
+ * benchmarks a synthetic catalog, and both run the same code.
+ */
+import type { Model } from '../model-loader/model.js'
+import { createLinearHammingScan } from './hamming/linear-scan.js'
+import { createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
+import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, MAX_HYBRID_CANDIDATES } from './hybrid.js'
+import { exactMipsTopK } from './mips/brute-force.js'
+import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
+import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
+import type { SearchOptions, TopK } from './types.js'
+
+export { EF_MAX } from './mips/hnsw-mips.js'
+
+export type SearchCatalog = Pick<Model, 'dimension' | 'codeBits' | 'codeWords' | 'itemCodes' | 'itemVectors' | 'itemNorms' | 'itemBias' | 'hnsw'> & {
+  readonly itemCount: number
+}
+
+/** The loaded model as the engines see it. */
+export function searchCatalogOf (model: Model): SearchCatalog {
+  return {
+    dimension: model.dimension, codeBits: model.codeBits, codeWords: model.codeWords, itemCodes: model.itemCodes, itemVectors: model.itemVectors,
+    itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size,
+  }
+}
+
+export interface SearchEngineOptions {
+  /** 'auto': multi-index tables from MIN_TABLE_ITEMS items up; true / false force them on or off. */
+  readonly hammingTables?: 'auto' | boolean
+  /** Substrings per code for the multi-index tables (manifest or config override). */
+  readonly m?: number
+  /** Per-query work budget of the tables as a share of the catalog, before the linear scan takes over. */
+  readonly tableBudgetFraction?: number
+  /** Catalogs up to this size use exact MIPS even when an HNSW index is loaded. */
+  readonly exactMipsMaxItems?: number
+  /** ef when a request gives none. */
+  readonly defaultEf?: number
+  /** Hybrid candidates when a request gives none. */
+  readonly candidates?: number
+}
+
+export interface SearchEnginesInfo {
+  readonly itemCount: number
+  readonly hamming: {
+    readonly structure: 'multi-index' | 'linear'
+    readonly m: number | null
+    readonly substringBits: readonly number[]
+    readonly linearScan: 'wasm-popcnt'
+    readonly memoryBytes: number
+    readonly buildMs: number
+  }
+  readonly mips: {
+    readonly structure: 'hnsw' | 'exact'
+    readonly space: 'ip' | 'l2-mips' | null
+    readonly exactMaxItems: number
+    readonly defaultEf: number
+    readonly efMax: number
+  }
+  readonly hybrid: { readonly defaultCandidates: number, readonly maxCandidates: number }
+}
+
+export interface SearchEngines {
+  hamming (code: Uint32Array, opts: SearchOptions): TopK
+  mips (vector: Float32Array, opts: SearchOptions): TopK
+  hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
+  readonly info: SearchEnginesInfo
+  /** Hamming queries that ran over the tables' budget and were answered by the linear scan. */
+  readonly stats: { tableQueries: number, tableFallbacks: number }
+}
+
+/**
+ * Below this the WebAssembly scan answers in a few microseconds (0.6 ms per 1M codes measured) and
+ * the tables' memory buys nothing.
+ */
+export const MIN_TABLE_ITEMS = 32_768
+/**
+ * Exact MIPS below this many items. On the trained default model (9,724 x 64) the scan took 2.5 ms
+ * median against 0.04 ms for HNSW 'ip' at ef 64 with recall@10 1.0 (bench:search, loaded machine),
+ * so the graph wins long before 20k; a few thousand vectors scan in tens of microseconds.
+ */
+export const DEFAULT_EXACT_MIPS_MAX_ITEMS = 4096
+export const DEFAULT_EF = 64
+const TABLE_RETRY_EVERY = 16
+
+export function createSearchEngines (catalog: SearchCatalog, options: SearchEngineOptions = {}): SearchEngines {
+  const { itemCount, codeWords, itemCodes, dimension } = catalog
+  if (catalog.itemVectors.length < itemCount * dimension) throw new RangeError('itemVectors is shorter than itemCount x dimension')
+  const items = { itemVectors: catalog.itemVectors, itemBias: catalog.itemBias, dimension, itemCount }
+
+  const t0 = performance.now()
+  const linear = createLinearHammingScan(itemCodes, codeWords, itemCount)
+  const wantTables = options.hammingTables ?? 'auto'
+  const m = options.m ?? defaultSubstringCount(catalog.codeBits, itemCount)
+  const useTables = itemCount > 0 && (wantTables === true || (wantTables === 'auto' && itemCount >= MIN_TABLE_ITEMS && catalog.codeBits / m <= MAX_SUBSTRING_BITS + 1))
+  const tables: MultiIndexHamming | null = useTables
+    ? createMultiIndexHamming(itemCodes, codeWords, itemCount, { m, budgetFraction: options.tableBudgetFraction })
+    : null
+  const hammingBuildMs = performance.now() - t0
+
+  const exactMaxItems = options.exactMipsMaxItems ?? DEFAULT_EXACT_MIPS_MAX_ITEMS
+  const defaultEf = options.defaultEf ?? DEFAULT_EF
+  const hnsw = catalog.hnsw !== null && itemCount > exactMaxItems ? createHnswMips(items, catalog.hnsw, defaultEf) : null
+  let exactHeap = new TopKHeap(64)
+  const rerank = createHybridReranker(items)
+  const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
+  const stats = { tableQueries: 0, tableFallbacks: 0 }
+  // Share of recent table queries that ran over budget. When most do (codes with large
+  // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
+  // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the
+  // tables to notice when traffic changes. Results are exact either way.
+  let fallbackRate = 0
+  let sinceTables = 0
+
+  const hamming = (code: Uint32Array, opts: SearchOptions): TopK => {
+    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
+    if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
+    if (tables && (fallbackRate < 0.5 || ++sinceTables >= TABLE_RETRY_EVERY)) {
+      sinceTables = 0
+      stats.tableQueries++
+      const result = tables.search(code, opts.k, opts.exclude)
+      fallbackRate = 0.9 * fallbackRate + (result ? 0 : 0.1)
+      if (result) return result
+      stats.tableFallbacks++
+    }
+    return linear.search(code, opts.k, opts.exclude)
+  }
+
+  const mips = (vector: Float32Array, opts: SearchOptions): TopK => {
+    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
+    if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
+    if (hnsw) return hnsw.search(vector, opts.k, opts.ef, opts.exclude)
+    if (exactHeap.capacity < opts.k) exactHeap = new TopKHeap(opts.k)
+    return exactMipsTopK(items, vector, opts.k, opts.exclude, exactHeap)
+  }
+
+  const hybrid = (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK => {
+    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
+    if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
+    const c = Math.min(MAX_HYBRID_CANDIDATES, Math.max(opts.k, opts.candidates ?? defaultCandidates))
+    return rerank(hamming(code, { k: c, exclude: opts.exclude }), vector, opts.k)
+  }
+
+  return {
+    hamming,
+    mips,
+    hybrid,
+    stats,
+    info: {
+      itemCount,
+      hamming: {
+        structure: tables ? 'multi-index' : 'linear',
+        m: tables ? tables.m : null,
+        substringBits: tables ? tables.substringBits : [],
+        linearScan: 'wasm-popcnt',
+        memoryBytes: linear.memoryBytes + (tables?.memoryBytes ?? 0),
+        buildMs: hammingBuildMs,
+      },
+      mips: {
+        structure: hnsw ? 'hnsw' : 'exact',
+        space: hnsw ? catalog.hnsw?.space ?? null : null,
+        exactMaxItems,
+        defaultEf,
+        efMax: EF_MAX,
+      },
+      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES },
+    },
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Exact Hamming top-K by multi-index hashing (Norouzi, Punjani and Fleet, "Fast exact search in
+ * Hamming space with multi-index hashing", TPAMI 2014), the lookup tables of the DCH paper made
+ * exact: each b-bit code is cut into m disjoint substrings and each substring indexes its own table.
+ * An item at full distance d differs from the query by at most floor(d / m) bits in some substring
+ * (pigeonhole, section 3), so probing every table at substring radius 0, 1, 2, ... finds all items
+ * within a growing full radius. Section 4.2's refinement: once table j has been probed at radius r
+ * (tables after it at r - 1), every item with d <= m r + j has been seen, so the search stops as soon
+ * as K results lie within that bound: exact, ties included.
+ *
+ * Tables are CSR arrays (offsets over all 2^s substring values, then rows), rows ascending in each
+ * bucket. Queries far from every item would probe a combinatorial number of buckets, so a query
+ * that exceeds its work budget is handed to the linear scan (the caller's fallback).
+ */
+import { popcount32 } from '../top-k.js'
+import type { ExcludeSet, TopK } from '../types.js'
+
+/** Offsets of 2^22 entries are 16 MB per table; beyond that the tables cost more than they save. */
+export const MAX_SUBSTRING_BITS = 22
+export const DEFAULT_BUDGET_FRACTION = 1 / 64
+
+export interface MultiIndexOptions {
+  /** Number of substrings (tables); default round(b / log2 N) (Norouzi et al., section 4.1). */
+  readonly m?: number
+  /**
+   * Work units (bucket probes plus bucket entries) allowed per query, as a fraction of the catalog
+   * size, before giving up to the linear scan. Default 1/64, half the break-even: on 1M clustered
+   * 64-bit codes (m = 3) a unit cost 206-320 ns against 6.4-9.3 ms for a scan in the same process
+   * (so ~30k units = one scan), and top-10 needed 476 units at the median and 4,122 at p99, top-200
+   * 2,187 and 23,859 (bench/search, loaded machine; the ratio is what matters).
+   */
+  readonly budgetFraction?: number
+}
+
+export interface MultiIndexHamming {
+  readonly m: number
+  readonly substringBits: readonly number[]
+  readonly memoryBytes: number
+  /** Work units (probes plus bucket entries) the last search used: a metric, and what budgets are set from. */
+  readonly lastWork: number
+  /** Exact top-K, or null when the query ran over its work budget (run the linear scan instead). */
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK | null
+}
+
+export function defaultSubstringCount (codeBits: number, itemCount: number): number {
+  const byCatalog = Math.round(codeBits / Math.log2(Math.max(2, itemCount)))
+  const byMemory = Math.ceil(codeBits / MAX_SUBSTRING_BITS)
+  return Math.min(codeBits, Math.max(1, byCatalog, byMemory))
+}
+
+function extract (codes: Uint32Array, base: number, start: number, len: number): number {
+  const word = start >>> 5
+  const shift = start & 31
+  let v = codes[base + word] >>> shift
+  if (shift + len > 32) v |= codes[base + word + 1] << (32 - shift)
+  return len === 32 ? v >>> 0 : v & ((1 << len) - 1)
+}
+
+export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions = {}): MultiIndexHamming {
+  const codeBits = codeWords * 32
+  const m = options.m ?? defaultSubstringCount(codeBits, itemCount)
+  if (!Number.isInteger(m) || m < 1 || m > codeBits) throw new RangeError(`m must be an integer in [1, ${codeBits}], got ${m}`)
+  const substringBits: number[] = []
+  const starts: number[] = []
+  for (let j = 0, start = 0; j < m; j++) {
+    const len = Math.floor(codeBits / m) + (j < codeBits % m ? 1 : 0)
+    if (len > MAX_SUBSTRING_BITS) throw new RangeError(`m = ${m} gives ${len}-bit substrings; at most ${MAX_SUBSTRING_BITS} allowed`)
+    substringBits.push(len)
+    starts.push(start)
+    start += len
+  }
+
+  const offsets: Uint32Array[] = []
+  const tableRows: Int32Array[] = []
+  // Each table keeps the codes themselves in bucket order next to the rows: a candidate's distance
+  // then reads memory the probe just touched instead of a random line of itemCodes.
+  const tableCodes: Uint32Array[] = []
+  // One bit per bucket: most probes at radius >= 2 hit empty buckets, and the 2^s / 8-byte bitmap
+  // stays in cache where the 4-byte offsets (16 MB at s = 22) do not.
+  const occupied: Uint32Array[] = []
+  for (let j = 0; j < m; j++) {
+    const buckets = 1 << substringBits[j]
+    const off = new Uint32Array(buckets + 1)
+    const keys = new Uint32Array(itemCount)
+    for (let i = 0; i < itemCount; i++) {
+      const key = extract(itemCodes, i * codeWords, starts[j], substringBits[j])
+      keys[i] = key
+      off[key + 1]++
+    }
+    const bits = new Uint32Array(Math.ceil(buckets / 32))
+    for (let b = 0; b < buckets; b++) {
+      if (off[b + 1] !== 0) bits[b >>> 5] |= 1 << (b & 31)
+      off[b + 1] += off[b]
+    }
+    const rows = new Int32Array(itemCount)
+    const codes = new Uint32Array(itemCount * codeWords)
+    const fill = off.slice(0, buckets)
+    for (let i = 0; i < itemCount; i++) {
+      const at = fill[keys[i]]++
+      rows[at] = i
+      for (let w = 0; w < codeWords; w++) codes[at * codeWords + w] = itemCodes[i * codeWords + w]
+    }
+    offsets.push(off)
+    tableRows.push(rows)
+    tableCodes.push(codes)
+    occupied.push(bits)
+  }
+
+  const budgetFraction = options.budgetFraction ?? DEFAULT_BUDGET_FRACTION
+  const budget = Math.max(1024, Math.floor(itemCount * budgetFraction))
+  const foundRows = new Int32Array(Math.min(itemCount, budget) + 1)
+  const foundDist = new Uint8Array(foundRows.length)
+  const hist = new Int32Array(codeBits + 1)
+  const keysScratch = new Float64Array(foundRows.length)
+  const qsub = new Int32Array(m)
+  const sum = (arrays: ArrayBufferView[]): number => arrays.reduce((acc, x) => acc + x.byteLength, 0)
+  const memoryBytes = sum(offsets) + sum(occupied) + sum(tableRows) + sum(tableCodes) + foundRows.byteLength + foundDist.byteLength + keysScratch.byteLength
+
+  let lastWork = 0
+  return {
+    m,
+    substringBits,
+    memoryBytes,
+    get lastWork (): number { return lastWork },
+    search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK | null {
+      if (k <= 0 || itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
+      hist.fill(0)
+      for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
+      let found = 0
+      let work = 0
+      let examined = 0
+      // Distinct items reached, excluded ones included; counted exactly while fewer than k are kept
+      // (tau = codeBits lets every candidate through), which is when k may exceed the catalog.
+      let reached = 0
+      // tau: the k-th smallest distance among the kept rows (codeBits until k are kept); cnt: kept rows within tau.
+      let tau = codeBits
+      let cnt = 0
+      let complete = false
+      search: for (let r = 0; ; r++) {
+        for (let j = 0; j < m; j++) {
+          const s = substringBits[j]
+          // Table j was fully enumerated at radius s: every item has been seen.
+          if (r > s) { complete = true; break search }
+          const off = offsets[j]
+          const rows = tableRows[j]
+          const codes = tableCodes[j]
+          const occ = occupied[j]
+          const limit = 1 << s
+          const q = qsub[j]
+          // Gosper's hack: every s-bit mask with exactly r bits set, in increasing order.
+          let v = r === 0 ? 0 : (1 << r) - 1
+          while (v < limit) {
+            const key = q ^ v
+            if ((occ[key >>> 5] & (1 << (key & 31))) !== 0) {
+              const end = off[key + 1]
+              work += end - off[key]
+              for (let p = off[key]; p < end; p++) {
+                let d = 0
+                for (let w = 0; w < codeWords; w++) d += popcount32(codes[p * codeWords + w] ^ query[w])
+                if (d > tau) continue
+                // Seen before iff an earlier probe reached it: a table before j within radius r, or one after j within r - 1.
+                let seen = false
+                for (let t = 0; t < m && !seen; t++) {
+                  if (t === j) continue
+                  const sd = popcount32(extract(codes, p * codeWords, starts[t], substringBits[t]) ^ qsub[t])
+                  seen = t < j ? sd <= r : sd < r
+                }
+                if (seen) continue
+                reached++
+                const row = rows[p]
+                if (exclude !== undefined && exclude.has(row)) continue
+                examined++
+                foundRows[found] = row
+                foundDist[found] = d
+                found++
+                hist[d]++
+                cnt++
+                while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
+                if (found === foundRows.length) { lastWork = work; return null }
+              }
+              if (reached === itemCount) { complete = true; break search }
+            }
+            if (++work > budget) { lastWork = work; return null }
+            if (v === 0) break
+            const t = v | (v - 1)
+            v = (t + 1) | (((~t & (t + 1)) - 1) >>> (32 - Math.clz32(v & -v)))
+          }
+          // Everything within m r + j has been seen (Norouzi et al., section 4.2).
+          if (cnt >= k && tau <= m * r + j) break search
+        }
+      }
+      const kth = complete ? codeBits : tau
+      lastWork = work
+      // Rank (distance, row) among the kept rows within the k-th distance; only those can be in the top K.
+      let n = 0
+      for (let i = 0; i < found; i++) {
+        if (foundDist[i] <= kth) keysScratch[n++] = foundDist[i] * 4294967296 + foundRows[i]
+      }
+      const sorted = keysScratch.subarray(0, n).sort()
+      const outN = Math.min(k, n)
+      const outRows = new Int32Array(outN)
+      const scores = new Float32Array(outN)
+      for (let i = 0; i < outN; i++) {
+        const key = sorted[i]
+        const d = Math.floor(key / 4294967296)
+        outRows[i] = key - d * 4294967296
+        scores[i] = codeBits - 2 * d
+      }
+      return { rows: outRows, scores, candidatesExamined: examined }
+    },
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * `npm run train -- --input <file> --out <dir> [options]`. Exit status: 0 trained and exported,
+ * 2 unusable input (message on stderr), 1 anything else.
+ */
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import { z } from 'zod'
+import { CODE_BITS } from '../model-loader/manifest.js'
+import { DEFAULT_TRAINER_OPTIONS, runTrainer, type TrainerOptions } from './pipeline.js'
+import { DEFAULT_MAX_BAD_ROWS_SHARE, TrainerInputError } from './read-interactions.js'
+
+export const USAGE = `Usage: npm run train -- --input <ratings.csv|.tsv> --out <dir> [options]
+
+Input
+  --items <file>             item metadata (id, title, genres/tags) for display
+  --delimiter <auto|,|tab>   default auto
+  --header <auto|yes|no>     default auto
+  --user-col, --item-col, --rating-col, --timestamp-col <name|index>
+  --min-rating <x>           keep only interactions rated >= x (default: every row is a positive)
+  --max-bad-rows-share <x>   fail when more than this share of rows is malformed (default ${DEFAULT_MAX_BAD_ROWS_SHARE})
+Model
+  --dim <n>                  embedding dimension (default ${DEFAULT_TRAINER_OPTIONS.dimension})
+  --bits <32|64|128>         binary code length (default ${DEFAULT_TRAINER_OPTIONS.bits})
+  --epochs <n>               iALS epochs (default ${DEFAULT_TRAINER_OPTIONS.epochs})
+  --alpha <x>                confidence of an observed interaction, 1 + alpha (default ${DEFAULT_TRAINER_OPTIONS.alpha})
+  --reg <x>                  L2 regularisation, times (1 + observations of the row) (default ${DEFAULT_TRAINER_OPTIONS.reg})
+  --budget <share>           parameters of the served tables relative to unhashed ones (default ${DEFAULT_TRAINER_OPTIONS.budget})
+Run
+  --seed <n>                 default ${DEFAULT_TRAINER_OPTIONS.seed}; with --threads 1 the tensors are identical across runs
+  --threads <n>              worker threads (default ${DEFAULT_TRAINER_OPTIONS.threads})
+  --report                   train and evaluate every reference variant (the default: ~25 s of CPU on ml-latest-small)
+  --fast                     skip the reference variants (full MF, hashed 100% and 25%); the served bundle is the same
+  --refit                    retrain the served model on every interaction (test part included) before export
+  --eval-users <n>           evaluate on a seeded sample of at most n users with test items (default ${DEFAULT_TRAINER_OPTIONS.evalUsers})
+  --model-id <id>            default ${DEFAULT_TRAINER_OPTIONS.modelId}
+`
+
+const num = z.coerce.number().refine(Number.isFinite, 'a number')
+const ArgsSchema = z.object({
+  input: z.string().min(1),
+  out: z.string().min(1),
+  items: z.string().optional(),
+  delimiter: z.enum(['auto', ',', 'tab', '\t']).default('auto'),
+  header: z.enum(['auto', 'yes', 'no']).default('auto'),
+  'user-col': z.string().optional(),
+  'item-col': z.string().optional(),
+  'rating-col': z.string().optional(),
+  'timestamp-col': z.string().optional(),
+  'min-rating': num.optional(),
+  'max-bad-rows-share': num.pipe(z.number().min(0).max(1)).default(DEFAULT_MAX_BAD_ROWS_SHARE),
+  dim: z.coerce.number().int().min(2).max(1024).default(DEFAULT_TRAINER_OPTIONS.dimension),
+  bits: z.coerce.number().pipe(z.union(CODE_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<32>, z.ZodLiteral<64>, z.ZodLiteral<128>])).default(DEFAULT_TRAINER_OPTIONS.bits),
+  epochs: z.coerce.number().int().min(1).max(1000).default(DEFAULT_TRAINER_OPTIONS.epochs),
+  alpha: num.pipe(z.number().min(0)).default(DEFAULT_TRAINER_OPTIONS.alpha),
+  reg: num.pipe(z.number().min(0)).default(DEFAULT_TRAINER_OPTIONS.reg),
+  budget: num.pipe(z.number().gt(0).max(1)).default(DEFAULT_TRAINER_OPTIONS.budget),
+  seed: z.coerce.number().int().min(0).max(0xffffffff).default(DEFAULT_TRAINER_OPTIONS.seed),
+  threads: z.coerce.number().int().min(1).max(64).default(DEFAULT_TRAINER_OPTIONS.threads),
+  fast: z.boolean().default(false),
+  report: z.boolean().default(true),
+  refit: z.boolean().default(false),
+  'model-id': z.string().default(DEFAULT_TRAINER_OPTIONS.modelId),
+  'eval-users': z.coerce.number().int().min(1).default(DEFAULT_TRAINER_OPTIONS.evalUsers),
+}).strict()
+
+const col = (v: string | undefined): string | number | undefined => v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v
+
+/** Parses argv into trainer options; throws TrainerInputError with the usage on bad flags. */
+export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) => void): TrainerOptions {
+  let values: Record<string, unknown>
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        input: { type: 'string' }, out: { type: 'string' }, items: { type: 'string' },
+        delimiter: { type: 'string' }, header: { type: 'string' },
+        'user-col': { type: 'string' }, 'item-col': { type: 'string' }, 'rating-col': { type: 'string' }, 'timestamp-col': { type: 'string' },
+        'min-rating': { type: 'string' }, 'max-bad-rows-share': { type: 'string' },
+        dim: { type: 'string' }, bits: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, reg: { type: 'string' }, budget: { type: 'string' },
+        seed: { type: 'string' }, threads: { type: 'string' }, fast: { type: 'boolean' }, report: { type: 'boolean' }, refit: { type: 'boolean' }, 'model-id': { type: 'string' }, 'eval-users': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (err) {
+    throw new TrainerInputError(`${(err as Error).message}\n\n${USAGE}`)
+  }
+  const parsed = ArgsSchema.safeParse(values)
+  if (!parsed.success) throw new TrainerInputError(`${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}\n\n${USAGE}`)
+  const a = parsed.data
+  return {
+    ...DEFAULT_TRAINER_OPTIONS,
+    input: a.input,
+    out: a.out,
+    ...(a.items ? { items: a.items } : {}),
+    read: {
+      delimiter: a.delimiter === 'tab' ? '\t' : a.delimiter,
+      header: a.header,
+      userColumn: col(a['user-col']),
+      itemColumn: col(a['item-col']),
+      ratingColumn: col(a['rating-col']),
+      timestampColumn: col(a['timestamp-col']),
+      maxBadRowsShare: a['max-bad-rows-share'],
+      ...(a['min-rating'] === undefined ? {} : { minRating: a['min-rating'] }),
+    },
+    dimension: a.dim,
+    bits: a.bits,
+    epochs: a.epochs,
+    alpha: a.alpha,
+    reg: a.reg,
+    budget: a.budget,
+    seed: a.seed,
+    threads: a.threads,
+    report: a.report && !a.fast,
+    refit: a.refit,
+    modelId: a['model-id'],
+    evalUsers: a['eval-users'],
+    ...(log ? { log } : {}),
+  }
+}
+
+export async function main (argv: readonly string[]): Promise<number> {
+  const log = (msg: string): void => { process.stderr.write(`${msg}\n`) }
+  try {
+    const opts = parseTrainerArgs(argv, log)
+    const { report, timings } = await runTrainer(opts)
+    const md = (await import('./report.js')).reportMarkdown(report)
+    process.stdout.write(md)
+    process.stdout.write(`\ntimings (ms): ${JSON.stringify(timings)}\n`)
+    return 0
+  } catch (err) {
+    if (err instanceof TrainerInputError) { log(`train: ${err.message}`); return 2 }
+    log(`train: ${(err as Error).stack ?? String(err)}`)
+    return 1
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => { console.error(err); process.exitCode = 1 })
+}

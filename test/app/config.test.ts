@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+test('an empty environment gives the documented defaults', () => {
+  const c = loadConfig({})
+  assert.equal(c.PORT, 8080)
+  assert.equal(c.HOST, '0.0.0.0')
+  assert.equal(c.MODEL_DIR, 'models/default')
+  assert.equal(c.MODELS_ROOT, 'models')
+  assert.equal(c.ADMIN_TOKEN, undefined)
+  assert.deepEqual(c.CORS_ORIGINS, [])
+  assert.equal(c.BODY_LIMIT, 1024 * 1024)
+})
+
+test('variables are parsed from strings; empty values count as unset; unrelated variables are ignored', () => {
+  const c = loadConfig({ PORT: '9000', BODY_LIMIT: '4096', CORS_ORIGINS: 'https://a.example, http://localhost:3000,', ADMIN_TOKEN: '', HOME: '/root', REDIS_URL: 'redis://localhost:6379' })
+  assert.equal(c.PORT, 9000)
+  assert.equal(c.BODY_LIMIT, 4096)
+  assert.deepEqual(c.CORS_ORIGINS, ['https://a.example', 'http://localhost:3000'])
+  assert.equal(c.ADMIN_TOKEN, undefined)
+  assert.equal(c.REDIS_URL, 'redis://localhost:6379')
+})
+
+test('a bad variable fails with a message naming it, and a bad token is not echoed', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ CORS_ORIGINS: 'not a url' }, /CORS_ORIGINS/],
+    [{ REDIS_URL: 'http://x' }, /REDIS_URL/],
+    [{ BODY_LIMIT: '10' }, /BODY_LIMIT/],
+  ]
+  for (const [env, name] of cases) assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && name.test(err.message), JSON.stringify(env))
+  assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))
+})

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { IncompatibleQueryError, UnknownItemError } from '../../src/recommend/errors.js'
+import { createRecommender } from '../../src/recommend/recommender.js'
+import { tempDir, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
+
+async function recommender (t: import('node:test').TestContext, o: TestBundleOptions = {}) {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'm'), o)
+  const model = await loadModel(join(dir, 'm'))
+  return createRecommender(model, createModelEngines(model))
+}
+
+test('a session whose item ids are all outside the catalog falls back to popular items', async (t) => {
+  const rec = await recommender(t, { popularity: true })
+  const r = rec.forSession({ itemIds: ['x', 'y'] }, { k: 3, method: 'hybrid' })
+  assert.equal(r.fallback, 'popular')
+  assert.equal(r.source, 'fold-in')
+  assert.deepEqual(r.items.map((i) => i.id), Array.from(rec.model.popularItems.slice(0, 3), (row) => rec.model.items.idAt(row)))
+})
+
+test('k larger than the catalog returns every item not excluded, ranked 1..n', async (t) => {
+  const rec = await recommender(t, { items: 12 })
+  for (const method of ['hamming', 'mips', 'hybrid'] as const) {
+    const r = rec.forUser('u0', { k: 1000, method, exclude: ['i0', 'i1'] })
+    assert.equal(r.items.length, 10, method)
+    assert.deepEqual(r.items.map((i) => i.rank), Array.from({ length: 10 }, (_, i) => i + 1))
+    for (let i = 1; i < r.items.length; i++) assert.ok(r.items[i - 1].score >= r.items[i].score, method)
+  }
+})
+
+test('repeated queries on one recommender do not leak state between them (shared scratch buffers)', async (t) => {
+  const rec = await recommender(t, { projection: true, userShared: 8 })
+  const first = rec.forUser('u3', { k: 5, method: 'hybrid' })
+  rec.forSession({ vector: Array.from({ length: 8 }, (_, i) => i - 4) }, { k: 5, method: 'hybrid' })
+  rec.forSession({ itemIds: ['i1', 'i2', 'i3'] }, { k: 5, method: 'hamming' })
+  rec.similarItems('i9', { k: 5, method: 'mips' })
+  assert.deepEqual(rec.forUser('u3', { k: 5, method: 'hybrid' }), first)
+})
+
+test('domain errors: an unknown item, a vector of the wrong dimension, a code of the wrong width', async (t) => {
+  const rec = await recommender(t)
+  assert.throws(() => rec.similarItems('nope', { k: 3, method: 'mips' }), UnknownItemError)
+  assert.throws(() => rec.forSession({ vector: [1] }, { k: 3, method: 'mips' }), IncompatibleQueryError)
+  assert.throws(() => rec.forSession({ code: 'ff' }, { k: 3, method: 'hamming' }), IncompatibleQueryError)
+})

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict'
+import { readFile, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { createTestApp, TEST_TOKEN, type Problem } from '../app/helpers.js'
+import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
+import { ReloadResponseSchema } from '../../src/routes/schemas.js'
+
+const auth = { authorization: `Bearer ${TEST_TOKEN}` }
+
+async function version (app: Awaited<ReturnType<typeof createTestApp>>['app']): Promise<string> {
+  return ((await app.inject({ method: 'GET', url: '/v1/model' })).json() as { version: string }).version
+}
+
+test('reload of a good bundle swaps the model, the engines and the metrics', async (t) => {
+  const { app, root } = await createTestApp(t, { bundle: { items: 30 } })
+  await writeTestBundle(join(root, 'v2'), { items: 45, version: 'v2', seed: 7 })
+  const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v2' } })
+  assert.equal(res.statusCode, 200, res.body)
+  const body = ReloadResponseSchema.parse(res.json())
+  assert.equal(body.previousVersion, 'v1')
+  assert.equal(body.model.version, 'v2')
+  assert.equal(body.model.counts.items, 45)
+  assert.equal(await version(app), 'v2')
+  const rec = (await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=45&method=mips' })).json() as { modelVersion: string, items: unknown[] }
+  assert.equal(rec.modelVersion, 'v2')
+  assert.equal(rec.items.length, 45)
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /hashrec_model_info\{model_id="test-model",version="v2"\} 1/)
+  assert.doesNotMatch(metrics, /version="v1"/)
+  assert.match(metrics, /hashrec_model_items 45/)
+  assert.match(metrics, /hashrec_model_reloads_total\{result="success"\} 1/)
+})
+
+test('reload of a corrupt bundle is a 422 with the loader\'s reason and the old model keeps serving', async (t) => {
+  const { app, root } = await createTestApp(t)
+  await writeTestBundle(join(root, 'broken'), { version: 'v9' })
+  const tensors = join(root, 'broken', 'tensors.safetensors')
+  const bytes = await readFile(tensors)
+  bytes[bytes.length - 1] ^= 0xff
+  await writeFile(tensors, bytes)
+  const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'broken' } })
+  assert.equal(res.statusCode, 422)
+  const p = res.json() as Problem
+  assert.equal(p.type, 'urn:hashrec:problem:invalid-bundle')
+  assert.match(p.detail ?? '', /tensors\.safetensors/)
+  assert.equal(await version(app), 'v1')
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })).statusCode, 200)
+  assert.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /hashrec_model_reloads_total\{result="refused"\} 1/)
+})
+
+test('reload of a directory that is not a bundle is a 422; of a missing directory a 404', async (t) => {
+  const { app, root } = await createTestApp(t)
+  await writeFile(join(root, 'stray.txt'), 'x')
+  const notBundle = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: '.' } })
+  assert.equal(notBundle.statusCode, 422)
+  assert.match((notBundle.json() as Problem).detail ?? '', /manifest\.json/)
+  const missing = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'nothing-here' } })
+  assert.equal(missing.statusCode, 404)
+  assert.equal((missing.json() as Problem).type, 'urn:hashrec:problem:model-not-found')
+})
+
+test('reload refuses paths that escape the models root: .., absolute, and symlinks out', async (t) => {
+  const { app, root } = await createTestApp(t)
+  const outside = await tempDir()
+  t.after(outside.cleanup)
+  await writeTestBundle(join(outside.dir, 'evil'), { version: 'evil' })
+  await symlink(join(outside.dir, 'evil'), join(root, 'link'))
+  for (const dir of ['../evil', 'v1/../../evil', '/etc', join(outside.dir, 'evil'), 'link']) {
+    const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir } })
+    assert.equal(res.statusCode, 400, dir)
+    assert.equal((res.json() as Problem).type, 'urn:hashrec:problem:invalid-parameters')
+  }
+  assert.equal(await version(app), 'v1')
+})
+
+test('admin routes need the bearer token; without a configured token they do not exist', async (t) => {
+  const { app } = await createTestApp(t)
+  for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Basic ${TEST_TOKEN}` }, { authorization: `Bearer ${TEST_TOKEN}x` }]) {
+    const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers, payload: { dir: 'v1' } })
+    assert.equal(res.statusCode, 401)
+    assert.equal((res.json() as Problem).type, 'urn:hashrec:problem:unauthorized')
+    assert.match(String(res.headers['www-authenticate']), /^Bearer/)
+  }
+  const off = await createTestApp(t, { config: { ADMIN_TOKEN: undefined } })
+  const res = await off.app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v1' } })
+  assert.equal(res.statusCode, 404)
+})
+
+test('requests in flight during a reload all succeed, and a second reload meanwhile is a 409', async (t) => {
+  const { app, root } = await createTestApp(t, { bundle: { items: 200 } })
+  await writeTestBundle(join(root, 'v2'), { items: 200, version: 'v2', seed: 3 })
+  const reload = app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v2' } })
+  // The loader awaits file reads, so these interleave with it on the event loop.
+  const during = Array.from({ length: 60 }, (_, i) => app.inject({ method: 'GET', url: `/v1/users/u${i % 20}/recommendations?k=5` }))
+  const second = app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v2' } })
+  const [first, ...rest] = await Promise.all([reload, second, ...during])
+  assert.equal(first.statusCode, 200)
+  assert.equal(rest[0].statusCode, 409)
+  const versions = new Set<string>()
+  for (const res of rest.slice(1)) {
+    assert.equal(res.statusCode, 200)
+    const body = res.json() as { modelVersion: string, items: unknown[] }
+    assert.equal(body.items.length, 5)
+    versions.add(body.modelVersion)
+  }
+  for (const v of versions) assert.ok(v === 'v1' || v === 'v2')
+  assert.equal(await version(app), 'v2')
+})

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createTestApp } from '../app/helpers.js'
+import { ModelInfoSchema } from '../../src/routes/schemas.js'
+
+test('GET /v1/model describes the active model: counts, bits, dimension, hashing, index, training metadata, load time', async (t) => {
+  const { app, model } = await createTestApp(t, { bundle: { items: 33, users: 7, dimension: 16, codeBits: 128, userShared: 5, aggregation: 'concat', bias: true, projection: true } })
+  const res = await app.inject({ method: 'GET', url: '/v1/model' })
+  assert.equal(res.statusCode, 200)
+  const info = ModelInfoSchema.parse(res.json())
+  assert.equal(info.id, 'test-model')
+  assert.equal(info.version, 'v1')
+  assert.deepEqual(info.counts, { items: 33, users: 7 })
+  assert.equal(info.codeBits, 128)
+  assert.equal(info.dimension, 16)
+  assert.deepEqual(info.tables.user, { dedicatedRows: 7, sharedRows: 5, aggregation: 'concat', hash: { function: 'murmur3_x86_32', seeds: [11, 22] } })
+  assert.equal(info.hnsw?.M, 8)
+  assert.equal(info.hnsw?.efConstruction, 50)
+  assert.equal(info.itemBias, true)
+  assert.equal(info.userCodeProjection, true)
+  assert.deepEqual(info.training, { fixture: true })
+  assert.equal(info.loadedAt, model.stats.loadedAt)
+  assert.ok(info.loadMs > 0)
+  assert.equal((info.search as { itemCount: number }).itemCount, 33)
+})

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { generateSyntheticCatalog } from '../../bench/lib/synthetic-catalog.js'
+import { createSearchEngines, type SearchCatalog } from '../../src/search/engines.js'
+import { rerankByInnerProduct } from '../../src/search/hybrid.js'
+import { exactMipsTopK, itemScore } from '../../src/search/mips/brute-force.js'
+import { TopKHeap } from '../../src/search/top-k.js'
+import { naiveHammingTopK } from './helpers.js'
+
+function catalogOf (items: number, seed: number): SearchCatalog & { queryCodes: Uint32Array, queryVectors: Float32Array } {
+  const c = generateSyntheticCatalog({ items, dimension: 16, codeBits: 64, seed, queries: 8 })
+  return {
+    dimension: 16, codeBits: 64, codeWords: 2, itemCount: items, itemCodes: c.itemCodes, itemVectors: c.itemVectors,
+    itemNorms: c.itemNorms, itemBias: null, hnsw: null, queryCodes: c.queryCodes, queryVectors: c.queryVectors,
+  }
+}
+
+test('TopKHeap keeps the k best by score desc then row asc, equal to a full sort', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 200 }), fc.integer({ min: 0, max: 30 }), (scores, k) => {
+    const heap = new TopKHeap(Math.max(1, k))
+    heap.reset(k)
+    scores.forEach((s, row) => heap.push(row, s))
+    const got = heap.drain(0)
+    const expected = scores.map((s, row) => [s, row]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k)
+    assert.deepEqual([...got.rows], expected.map((x) => x[1]))
+    assert.deepEqual([...got.scores], expected.map((x) => x[0]))
+  }), { numRuns: 200, seed: 3 })
+})
+
+test('hybrid re-ranking orders the Hamming candidates by exact inner product, ties by lower row', () => {
+  const dimension = 2
+  const items = { itemVectors: new Float32Array([0, 1, 3, 0, 1, 0, 3, 0, 2, 0]), itemBias: null, dimension, itemCount: 5 }
+  const candidates = { rows: new Int32Array([4, 3, 0, 1, 2]), scores: new Float32Array(5), candidatesExamined: 5 }
+  const got = rerankByInnerProduct(items, candidates, new Float32Array([1, 0]), 3, new TopKHeap(3))
+  assert.deepEqual([...got.rows], [1, 3, 4])
+  assert.deepEqual([...got.scores], [3, 3, 2])
+})
+
+test('engines on a 40k catalog pick the multi-index tables and answer hamming exactly, with exclusions', () => {
+  const catalog = catalogOf(40_000, 2)
+  const engines = createSearchEngines(catalog)
+  assert.equal(engines.info.hamming.structure, 'multi-index')
+  assert.equal(engines.info.hamming.m, 4)
+  assert.equal(engines.info.mips.structure, 'exact')
+  const set = { codes: catalog.itemCodes, codeWords: 2, count: catalog.itemCount, queries: catalog.queryCodes }
+  for (let q = 0; q < 4; q++) {
+    const code = catalog.queryCodes.subarray(q * 2, q * 2 + 2)
+    const exclude = new Set(naiveHammingTopK(set, code, 5).rows)
+    const got = engines.hamming(code, { k: 10, exclude })
+    assert.deepEqual([...got.rows], naiveHammingTopK(set, code, 10, exclude).rows)
+  }
+})
+
+test('engines hybrid returns the top-k of the Hamming top-C by exact score, and mips matches the exact oracle', () => {
+  const catalog = catalogOf(3000, 4)
+  const engines = createSearchEngines(catalog)
+  const items = { itemVectors: catalog.itemVectors, itemBias: null, dimension: 16, itemCount: 3000 }
+  for (let q = 0; q < 4; q++) {
+    const code = catalog.queryCodes.subarray(q * 2, q * 2 + 2)
+    const vector = catalog.queryVectors.subarray(q * 16, q * 16 + 16)
+    const pool = engines.hamming(code, { k: 50 })
+    const expected = [...pool.rows].map((row) => [itemScore(items, row, vector), row]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 10).map((x) => x[1])
+    assert.deepEqual([...engines.hybrid(code, vector, { k: 10, candidates: 50 }).rows], expected)
+    assert.deepEqual([...engines.mips(vector, { k: 10 }).rows], [...exactMipsTopK(items, vector, 10, undefined).rows])
+  }
+})
+
+test('engines on an empty catalog return empty results for every method', () => {
+  const engines = createSearchEngines({ dimension: 4, codeBits: 32, codeWords: 1, itemCount: 0, itemCodes: new Uint32Array(0), itemVectors: new Float32Array(0), itemNorms: new Float32Array(0), itemBias: null, hnsw: null })
+  assert.equal(engines.hamming(new Uint32Array(1), { k: 5 }).rows.length, 0)
+  assert.equal(engines.mips(new Float32Array(4), { k: 5 }).rows.length, 0)
+  assert.equal(engines.hybrid(new Uint32Array(1), new Float32Array(4), { k: 5 }).rows.length, 0)
+})
+
+test('engines with k larger than the catalog return every non-excluded item', () => {
+  const catalog = catalogOf(50, 6)
+  const engines = createSearchEngines(catalog)
+  const exclude = new Set([1, 2, 3])
+  const code = catalog.queryCodes.subarray(0, 2)
+  const vector = catalog.queryVectors.subarray(0, 16)
+  assert.equal(engines.hamming(code, { k: 500, exclude }).rows.length, 47)
+  assert.equal(engines.mips(vector, { k: 500, exclude }).rows.length, 47)
+  assert.equal(engines.hybrid(code, vector, { k: 500, exclude }).rows.length, 47)
+})

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { createLinearHammingScan } from '../../../src/search/hamming/linear-scan.js'
+import { createMultiIndexHamming, defaultSubstringCount } from '../../../src/search/hamming/multi-index.js'
+import { makeCodes, naiveHammingTopK } from '../helpers.js'
+
+const arbCase = fc.record({
+  kind: fc.constantFrom('random' as const, 'clustered' as const),
+  codeBits: fc.constantFrom(32, 64, 128),
+  count: fc.integer({ min: 1, max: 1500 }),
+  seed: fc.integer({ min: 0, max: 1_000_000 }),
+  k: fc.integer({ min: 1, max: 40 }),
+  m: fc.option(fc.integer({ min: 2, max: 8 }), { nil: undefined }),
+  excludeShare: fc.constantFrom(0, 0, 0.01, 0.3),
+})
+
+test('multi-index top-K equals the linear scan and the naive sort, ties included, on random and clustered codes of 32, 64 and 128 bits', () => {
+  fc.assert(fc.property(arbCase, ({ kind, codeBits, count, seed, k, m, excludeShare }) => {
+    const set = makeCodes(kind, codeBits, count, seed)
+    const exclude = new Set<number>()
+    for (let row = 0; row < count; row += 1) if (((row * 2654435761) >>> 0) % 1000 < excludeShare * 1000) exclude.add(row)
+    const linear = createLinearHammingScan(set.codes, set.codeWords, count)
+    const mih = createMultiIndexHamming(set.codes, set.codeWords, count, { m: Math.max(m ?? defaultSubstringCount(codeBits, count), Math.ceil(codeBits / 22)), budgetFraction: 1e9 })
+    for (let q = 0; q < 4; q++) {
+      const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
+      const expected = naiveHammingTopK(set, query, k, exclude)
+      const fromTables = mih.search(query, k, exclude)
+      const fromScan = linear.search(query, k, exclude)
+      assert.ok(fromTables !== null, 'an unlimited budget never gives up')
+      assert.deepEqual([...fromScan.rows], expected.rows)
+      assert.deepEqual([...fromScan.scores], expected.scores)
+      assert.deepEqual([...fromTables.rows], expected.rows)
+      assert.deepEqual([...fromTables.scores], expected.scores)
+    }
+  }), { numRuns: 60, seed: 42 })
+})
+
+test('linear scan when k exceeds the catalog returns every item, nearest first', () => {
+  const set = makeCodes('random', 64, 7, 3)
+  const scan = createLinearHammingScan(set.codes, 2, 7)
+  const result = scan.search(set.queries.subarray(0, 2), 50)
+  assert.equal(result.rows.length, 7)
+  assert.deepEqual([...result.rows], naiveHammingTopK(set, set.queries.subarray(0, 2), 50).rows)
+})
+
+test('multi-index when k exceeds the catalog returns every item, nearest first', () => {
+  const set = makeCodes('clustered', 64, 9, 4)
+  const mih = createMultiIndexHamming(set.codes, 2, 9, { m: 4, budgetFraction: 1e9 })
+  const result = mih.search(set.queries.subarray(0, 2), 20)
+  assert.ok(result)
+  assert.deepEqual([...result.rows], naiveHammingTopK(set, set.queries.subarray(0, 2), 20).rows)
+})
+
+test('empty catalog returns no rows from either structure', () => {
+  const empty = new Uint32Array(0)
+  const query = new Uint32Array(2)
+  assert.equal(createLinearHammingScan(empty, 2, 0).search(query, 10).rows.length, 0)
+  assert.equal(createMultiIndexHamming(empty, 2, 0, { m: 4 }).search(query, 10)?.rows.length, 0)
+})
+
+test('exclusions never shrink the result below k while enough items remain', () => {
+  const set = makeCodes('clustered', 64, 2000, 11)
+  const query = set.queries.subarray(0, 2)
+  const nearest = naiveHammingTopK(set, query, 100).rows
+  const exclude = new Set(nearest.slice(0, 60))
+  const mih = createMultiIndexHamming(set.codes, 2, 2000, { budgetFraction: 1e9 })
+  const scan = createLinearHammingScan(set.codes, 2, 2000)
+  for (const result of [mih.search(query, 10, exclude), scan.search(query, 10, exclude)]) {
+    assert.ok(result)
+    assert.equal(result.rows.length, 10)
+    assert.ok([...result.rows].every((row) => !exclude.has(row)))
+    assert.deepEqual([...result.rows], naiveHammingTopK(set, query, 10, exclude).rows)
+  }
+})
+
+test('multi-index gives up (null) when the work budget is exceeded, and never returns a partial answer', () => {
+  const set = makeCodes('random', 64, 5000, 5)
+  const mih = createMultiIndexHamming(set.codes, 2, 5000, { m: 4, budgetFraction: 0 })
+  // A random query's 10th neighbour is ~17 bits away: far more than 256 probes of 16-bit tables.
+  assert.equal(mih.search(set.queries.subarray(2, 4), 10), null)
+})
+
+test('defaultSubstringCount follows b / log2 N and keeps substrings within the table size limit', () => {
+  assert.equal(defaultSubstringCount(64, 1_000_000), 3)
+  assert.equal(defaultSubstringCount(128, 1_000_000), 6)
+  assert.equal(defaultSubstringCount(32, 2), 32)
+  assert.equal(defaultSubstringCount(64, 2 ** 40), 3)
+})
+
+test('m outside [1, codeBits] or substrings wider than 22 bits are refused', () => {
+  const codes = new Uint32Array(4)
+  assert.throws(() => createMultiIndexHamming(codes, 2, 2, { m: 0 }), RangeError)
+  assert.throws(() => createMultiIndexHamming(codes, 2, 2, { m: 2 }), /22/)
+})
