@@ -16,7 +16,8 @@ if (!Number.isInteger(max) || max < 1) {
 }
 try {
   const model = await loadModel(dir, { hnsw: false })
-  process.stdout.write(JSON.stringify({ users: model.users.ids.slice(0, max), items: model.items.ids.slice(0, max) }) + '\n')
+  const ids = (index: typeof model.items): string[] => Array.from({ length: Math.min(max, index.size) }, (_, row) => index.idAt(row))
+  process.stdout.write(JSON.stringify({ users: ids(model.users), items: ids(model.items) }) + '\n')
 } catch (err) {
   console.error(`cannot read ids from ${dir}: ${(err as Error).message}`)
   process.exit(1)

@@ -1,4 +1,5 @@
 import type { HybridTable } from '../hashing/hybrid-table.js'
+import type { IdIndex } from './id-index.js'
 
 /**
  * The item table's dictionary: catalog rows 0..K-1 own dedicated rows 0..K-1 (the bundle orders
@@ -12,10 +13,10 @@ export function dedicatedPrefix (dedicatedRows: number, rowOf: { get (id: string
 }
 
 /** items x dimension: every catalog item resolved through the item table, in catalog order. */
-export function materializeItemVectors (ids: readonly string[], table: HybridTable): Float32Array {
+export function materializeItemVectors (ids: Pick<IdIndex, 'size' | 'idAt'>, table: HybridTable): Float32Array {
   const d = table.dimension
-  const out = new Float32Array(ids.length * d)
-  for (let row = 0; row < ids.length; row++) table.resolveInto(ids[row], out, row * d)
+  const out = new Float32Array(ids.size * d)
+  for (let row = 0; row < ids.size; row++) table.resolveInto(ids.idAt(row), out, row * d)
   return out
 }
 

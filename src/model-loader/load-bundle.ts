@@ -11,10 +11,10 @@ import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
 import { buildHnswIndex, hnswIndexDimension, maxAugmentedNorm, readHnswHeader, readHnswIndex, type HnswFileHeader } from '../search/hnsw-index.js'
 import { BundleError } from './errors.js'
-import { IdIndex } from './id-index.js'
+import { IdListError, JsonlIdIndex, type IdListLimits } from './id-index.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { FILE_NAMES, FORMAT_VERSION, HnswSchema, MAX_ID_BYTES, ManifestSchema, type FoldInConfig, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
-import type { HnswHandle, ItemMeta, Model } from './model.js'
+import type { HnswHandle, Model } from './model.js'
 import { sha256Bytes, sha256FileInWorker, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
 import { TENSOR_NAMES } from './write-bundle.js'
@@ -32,12 +32,6 @@ export interface LoadOptions {
 }
 
 const FileNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain file name (no directories)')
-
-const MAX_TITLE_LENGTH = 1000
-const MAX_TAGS = 100
-const MAX_TAG_LENGTH = 200
-
-const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8')
 
 async function readManifest (dir: string): Promise<Manifest> {
   const file = FILE_NAMES.manifest
@@ -132,63 +126,16 @@ class Checksums {
   }
 }
 
-interface Line { id: string, title?: string, tags?: string[] }
+/** Bundle id-list limits (docs/model-bundle.md). Titles and tags are counted as written in the file. */
+const ID_LIST_LIMITS: IdListLimits = { maxIdBytes: MAX_ID_BYTES, maxTitleBytes: 4096, maxTagBytes: 256, maxTags: 100 }
 
-/**
- * JSON Lines with our own field checks: one JSON.parse over the whole file (a 1M-line catalog
- * parses ~3x faster than line by line), then per-line checks; on a syntax error the lines are
- * parsed one by one to name the bad line.
- */
-function parseJsonLines (file: string, text: string, expected: number, allowMeta: boolean): Line[] {
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text
-  let rows: unknown[]
-  if (body.length === 0) rows = []
-  else {
-    try {
-      rows = JSON.parse('[' + body.replaceAll('\n', ',') + ']') as unknown[]
-    } catch {
-      const lines = body.split('\n')
-      for (let i = 0; i < lines.length; i++) {
-        try { JSON.parse(lines[i]) } catch (err) { throw new BundleError(file, `line ${i + 1}: not valid JSON (${(err as Error).message})`) }
-      }
-      throw new BundleError(file, 'not valid JSON Lines (one object per line)')
-    }
-    let lines = 1
-    for (let at = body.indexOf('\n'); at !== -1; at = body.indexOf('\n', at + 1)) lines++
-    // '{"id":"a"},{"id":"b"}' on one line parses as two rows: a count mismatch catches it.
-    if (rows.length !== lines) throw new BundleError(file, 'not valid JSON Lines (one object per line)')
+function parseIdList (file: string, bytes: Buffer, expected: number, allowMeta: boolean): JsonlIdIndex {
+  try {
+    return new JsonlIdIndex(bytes, expected, allowMeta, ID_LIST_LIMITS)
+  } catch (err) {
+    if (err instanceof IdListError) throw new BundleError(file, err.message, err.field)
+    throw err
   }
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as Record<string, unknown> | null
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new BundleError(file, `line ${i + 1}: expected an object`)
-    const id = row.id
-    // Only ids longer than MAX_ID_BYTES / 3 UTF-16 units can exceed the byte limit: skip the encode otherwise.
-    if (typeof id !== 'string' || id.length === 0 || (id.length * 3 > MAX_ID_BYTES && utf8Length(id) > MAX_ID_BYTES)) throw new BundleError(file, `line ${i + 1}: id must be a string of 1..${MAX_ID_BYTES} UTF-8 bytes`, 'id')
-    let fields = 1
-    if (row.title !== undefined) {
-      if (typeof row.title !== 'string' || row.title.length > MAX_TITLE_LENGTH) throw new BundleError(file, `line ${i + 1}: title must be a string of at most ${MAX_TITLE_LENGTH} characters`, 'title')
-      fields++
-    }
-    const tags = row.tags
-    if (tags !== undefined) {
-      if (!Array.isArray(tags) || tags.length > MAX_TAGS || tags.some((t) => typeof t !== 'string' || t.length > MAX_TAG_LENGTH)) {
-        throw new BundleError(file, `line ${i + 1}: tags must be at most ${MAX_TAGS} strings of at most ${MAX_TAG_LENGTH} characters`, 'tags')
-      }
-      fields++
-    }
-    if ((!allowMeta && fields > 1) || Object.keys(row).length !== fields) {
-      const extra = Object.keys(row).find((k) => k !== 'id' && (!allowMeta || (k !== 'title' && k !== 'tags'))) ?? 'title'
-      throw new BundleError(file, `line ${i + 1}: unknown field ${JSON.stringify(extra)}`, extra)
-    }
-  }
-  if (rows.length !== expected) throw new BundleError(file, `has ${rows.length} entries, the manifest counts ${expected}`)
-  return rows as Line[]
-}
-
-function buildIdIndex (file: string, ids: string[]): IdIndex {
-  const built = IdIndex.build(ids)
-  if (built instanceof IdIndex) return built
-  throw new BundleError(file, `duplicate id ${JSON.stringify(built.duplicate)} on lines ${built.rows[0] + 1} and ${built.rows[1] + 1}`, 'id')
 }
 
 interface TensorReader {
@@ -295,10 +242,11 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
   const sums = new Checksums(dir, m, [FILE_NAMES.tensors, FILE_NAMES.items, FILE_NAMES.users])
   const hnswConfig = m.hnsw ?? DEFAULT_HNSW
   const wantHnsw = options.hnsw !== false && m.counts.items > 0
-  // The prebuilt index is handed to hnswlib only once its checksum holds (hnswlib trusts its
-  // input); reading it then overlaps with the validation below.
+  // The prebuilt index is read while its checksum is computed (both overlap the validation below):
+  // its header is checked first, hnswlib's loader checks every size against the file length, and
+  // the index is never searched (nor part of a Model) unless the checksum then holds.
   const prebuilt = wantHnsw && FILE_NAMES.hnsw in m.files
-    ? sums.verify(FILE_NAMES.hnsw).then(() => openHnsw(join(dir, FILE_NAMES.hnsw), hnswConfig.space, hnswConfig.efSearch))
+    ? openHnsw(join(dir, FILE_NAMES.hnsw), hnswConfig.space, hnswConfig.efSearch)
     : null
   prebuilt?.catch(() => {})
 
@@ -308,8 +256,6 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       readWhole(join(dir, FILE_NAMES.items), m.files[FILE_NAMES.items].bytes),
       readWhole(join(dir, FILE_NAMES.users), m.files[FILE_NAMES.users].bytes),
     ])
-    const itemsText = itemsBytes.toString('utf8')
-    const usersText = usersBytes.toString('utf8')
     const tRead = performance.now()
     sums.add(FILE_NAMES.tensors, tensorBytes)
     sums.add(FILE_NAMES.items, itemsBytes)
@@ -323,12 +269,8 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       throw err
     }
 
-    const itemLines = parseJsonLines(FILE_NAMES.items, itemsText, m.counts.items, true)
-    const userLines = parseJsonLines(FILE_NAMES.users, usersText, m.counts.users, false)
-    const items = buildIdIndex(FILE_NAMES.items, itemLines.map((l) => l.id))
-    const users = buildIdIndex(FILE_NAMES.users, userLines.map((l) => l.id))
-    // The parsed lines are the metadata objects: no second million objects for the GC to move.
-    const itemMeta: readonly (ItemMeta | undefined)[] = itemLines
+    const items = parseIdList(FILE_NAMES.items, itemsBytes, m.counts.items, true)
+    const users = parseIdList(FILE_NAMES.users, usersBytes, m.counts.users, false)
 
     const tIds = performance.now()
     const r: TensorReader = { st, bytes: tensorBytes, zeroCopy: 0, copied: 0 }
@@ -351,7 +293,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     const userTable = new HybridTable({ config: ut, dimension: d, dedicated: userDedicated, shared: userShared, dedicatedRow: (id) => users.rowOf(id) })
 
     // With every item dedicated the table already is the item matrix: serve it in place.
-    const itemVectors = it.dedicatedRows === m.counts.items ? itemDedicated : materializeItemVectors(items.ids, itemTable)
+    const itemVectors = it.dedicatedRows === m.counts.items ? itemDedicated : materializeItemVectors(items, itemTable)
     // A bundle without item_gram pays O(items * d^2) here: 22 s for 1M x 64 measured on a busy
     // 2-core machine. Our writer always ships it.
     let itemGram: Float64Array
@@ -375,6 +317,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       const buildInput = { vectors: itemVectors, count: m.counts.items, dimension: d, bias: itemBias }
       const maxNorm = hnswConfig.space === 'l2-mips' ? maxAugmentedNorm(buildInput) : 0
       if (prebuilt) {
+        await sums.verify(FILE_NAMES.hnsw)
         const { header, index } = await prebuilt
         if (header.dimension !== indexDimension) throw new BundleError(FILE_NAMES.hnsw, `index holds ${header.dimension}-dimensional vectors, the model needs ${indexDimension}`, 'dimension')
         if (header.count !== m.counts.items) throw new BundleError(FILE_NAMES.hnsw, `index holds ${header.count} items, the manifest counts ${m.counts.items}`, 'count')
@@ -401,7 +344,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       codeBits: m.codeBits,
       codeWords: m.codeBits / 32,
       items,
-      itemMeta,
+      itemMeta: items,
       itemCodes,
       itemVectors,
       itemNorms,

@@ -1,6 +1,6 @@
 import type { HierarchicalNSW } from 'hnswlib-node'
 import type { HybridTable } from '../hashing/hybrid-table.js'
-import type { IdIndex } from './id-index.js'
+import type { IdIndex, ItemMetaIndex } from './id-index.js'
 import type { CodeBits, FoldInConfig, Manifest } from './manifest.js'
 
 export interface ItemMeta {
@@ -36,7 +36,8 @@ export interface Model {
   readonly codeWords: number
 
   readonly items: IdIndex
-  readonly itemMeta: readonly (ItemMeta | undefined)[]
+  /** Display metadata by item row, decoded on first use. */
+  readonly itemMeta: ItemMetaIndex
   readonly itemCodes: Uint32Array
   /** items.size x dimension, each item resolved through the item table. */
   readonly itemVectors: Float32Array

@@ -115,7 +115,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
   // loader would otherwise compute at every start, and for the prebuilt index.
   const itemVectors = input.items.length === 0
     ? new Float32Array(0)
-    : materializeItemVectors(input.items.map((it) => it.id), new HybridTable({
+    : materializeItemVectors({ size: input.items.length, idAt: (row) => input.items[row].id }, new HybridTable({
       config: tables.item,
       dimension,
       dedicated: asStored(tensors.itemEmbeddings, dtype),

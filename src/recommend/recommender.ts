@@ -44,8 +44,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const projAcc = new Float32Array(bits)
   const bitCounts = new Int32Array(bits)
   const sessionRows = new Int32Array(MAX_SESSION_ITEMS)
-  // Titles are looked up once here rather than through itemMeta objects on every response.
-  const titles: (string | undefined)[] = model.itemMeta.map((m) => m?.title)
+  // Titles decode from the bundle bytes on first use and are cached by the model.
+  const titles = model.itemMeta
   const popularRank = new Float32Array(model.items.size)
   for (let r = 0; r < model.popularItems.length; r++) popularRank[model.popularItems[r]] = r + 1
 
@@ -59,7 +59,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     const out: RecommendedItem[] = new Array(top.rows.length)
     for (let i = 0; i < top.rows.length; i++) {
       const row = top.rows[i]
-      const title = titles[row]
+      const title = titles.title(row)
       out[i] = title === undefined
         ? { id: model.items.idAt(row), score: top.scores[i], rank: i + 1 }
         : { id: model.items.idAt(row), score: top.scores[i], rank: i + 1, title }
@@ -73,7 +73,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     for (let r = 0; r < order.length && items.length < opts.k; r++) {
       const row = order[r]
       if (exclude.has(row)) continue
-      const title = titles[row]
+      const title = titles.title(row)
       // Bundles carry an ordering, not comparable scores: 1 / popularity rank keeps "higher is better".
       const score = 1 / popularRank[row]
       items.push(title === undefined ? { id: model.items.idAt(row), score, rank: items.length + 1 } : { id: model.items.idAt(row), score, rank: items.length + 1, title })

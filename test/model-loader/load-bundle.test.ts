@@ -65,7 +65,7 @@ test('loadModel round-trips a fully dedicated bundle: ids, titles, codes, vector
   assert.equal(model.users.size, 10)
   assert.equal(model.items.rowOf('i7'), 7)
   assert.equal(model.users.idAt(3), 'u3')
-  assert.equal(model.itemMeta[5]?.title, 'Item 5')
+  assert.equal(model.itemMeta.title(5), 'Item 5')
   assert.deepEqual([...model.itemVectors], [...input.tensors.itemEmbeddings])
   assert.equal(model.itemVectors.buffer.byteLength > model.itemVectors.byteLength, true, 'item vectors are a view into the file bytes')
   for (let row = 0; row < 40; row++) {
@@ -177,7 +177,7 @@ test('loadModel refuses duplicate item and user ids, naming the lines', async (t
   const dir = await bundle(t, { items: 5, users: 3 })
   const items = (await readFile(join(dir, 'items.jsonl'), 'utf8')).replace('"id":"i3"', '"id":"i1"')
   await rewrite(dir, 'items.jsonl', items)
-  await rejects(dir, 'items.jsonl', /duplicate id "i1" on lines 2 and 4/)
+  await rejects(dir, 'items.jsonl', /line 4: duplicate id "i1" \(also on line 2\)/)
   const dir2 = await bundle(t, { items: 5, users: 3 })
   await rewrite(dir2, 'users.jsonl', '{"id":"a"}\n{"id":"b"}\n{"id":"a"}\n')
   await rejects(dir2, 'users.jsonl', /duplicate id "a"/)
@@ -185,14 +185,18 @@ test('loadModel refuses duplicate item and user ids, naming the lines', async (t
 
 test('loadModel refuses malformed id lists: bad JSON, wrong count, oversized ids', async (t) => {
   const dir = await bundle(t, { items: 5, users: 3 })
-  await rewrite(dir, 'users.jsonl', '{"id":"a"}\n{"id":\n{"id":"c"}\n')
+  await rewrite(dir, 'users.jsonl', '{"id":"a"}\n{"id":"b"\n{"id":"c"}\n')
   await rejects(dir, 'users.jsonl', /line 2: not valid JSON/)
+  await rewrite(dir, 'users.jsonl', '{"id":"a"}\n{"id":42}\n{"id":"c"}\n')
+  await rejects(dir, 'users.jsonl', /line 2: id must be a string/)
+  await rewrite(dir, 'users.jsonl', '{"id":"a"}\n{"id":"b","title":"x"}\n{"id":"c"}\n')
+  await rejects(dir, 'users.jsonl', /line 2: unknown field "title"/)
   const dir2 = await bundle(t, { items: 5, users: 3 })
   await rewrite(dir2, 'users.jsonl', '{"id":"a"}\n{"id":"b"}\n')
   await rejects(dir2, 'users.jsonl', /has 2 entries, the manifest counts 3/)
   const dir3 = await bundle(t, { items: 5, users: 3 })
   await rewrite(dir3, 'users.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(300)}"}\n{"id":"c"}\n`)
-  await rejects(dir3, 'users.jsonl', /line 2: id must be a string of 1..256 UTF-8 bytes/)
+  await rejects(dir3, 'users.jsonl', /line 2: id must be 1..256 UTF-8 bytes/)
 })
 
 test('loadModel refuses an unknown formatVersion', async (t) => {

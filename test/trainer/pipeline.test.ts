@@ -34,8 +34,8 @@ test('runTrainer exports a bundle that loads and serves exactly the evaluated mo
 
     const model = await loadModel(out)
     assert.equal(model.codeBits, 32)
-    assert.deepEqual({ title: model.itemMeta[model.items.rowOf('i0')!]?.title, tags: model.itemMeta[model.items.rowOf('i0')!]?.tags }, { title: 'Zero, the item', tags: ['A', 'B'] })
-    assert.equal(model.itemMeta[model.items.rowOf('i1')!]?.tags, undefined)
+    assert.deepEqual({ title: model.itemMeta.title(model.items.rowOf('i0')!), tags: model.itemMeta.tags(model.items.rowOf('i0')!) }, { title: 'Zero, the item', tags: ['A', 'B'] })
+    assert.equal(model.itemMeta.tags(model.items.rowOf('i1')!), undefined)
     assert.ok(model.hnsw !== null && model.hnsw.source === 'file')
     assert.ok(model.manifest.tables.item.sharedRows > 0)
 
@@ -119,7 +119,7 @@ test('trainDefaultModel trains ratings.csv + movies.csv of a data folder into a 
     assert.equal(manifest.model.id, 'default')
     assert.equal(manifest.codeBits, 64)
     const model = await loadModel(out)
-    assert.equal(model.itemMeta[model.items.rowOf('i3')!]?.title, 'Three (1999)')
+    assert.equal(model.itemMeta.title(model.items.rowOf('i3')!), 'Three (1999)')
     // 10% of (40 + 70) rows cannot give every user a row: the user table is hashed too.
     assert.equal(model.users.size, manifest.tables.user.dedicatedRows)
     assert.ok(manifest.tables.user.sharedRows > 0)

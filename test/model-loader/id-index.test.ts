@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { IdListError, JsonlIdIndex } from '../../src/model-loader/id-index.js'
+
+const LIMITS = { maxIdBytes: 256, maxTitleBytes: 4096, maxTagBytes: 256, maxTags: 100 }
+const lines = (rows: object[]): Buffer => Buffer.from(rows.map((r) => JSON.stringify(r) + '\n').join(''))
+
+test('JsonlIdIndex maps every id to its row and back, whatever characters it holds', () => {
+  fc.assert(fc.property(fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), { maxLength: 60 }), (ids) => {
+    fc.pre(ids.every((id) => Buffer.byteLength(id) <= 256 && Buffer.byteLength(id) > 0))
+    const index = new JsonlIdIndex(lines(ids.map((id) => ({ id }))), ids.length, false, LIMITS)
+    for (let row = 0; row < ids.length; row++) {
+      assert.equal(index.rowOf(ids[row]), row)
+      assert.equal(index.idAt(row), ids[row])
+    }
+    assert.equal(index.rowOf('\u0000not-there'), undefined)
+  }), { numRuns: 200 })
+})
+
+test('JsonlIdIndex decodes titles and tags, escapes included, and reports absent ones', () => {
+  const index = new JsonlIdIndex(lines([
+    { id: 'a', title: 'He said "hi" \\ bye', tags: ['x', 'y"z'] },
+    { id: 'b' },
+    { tags: [], id: 'c', title: 'Été' },
+  ]), 3, true, LIMITS)
+  assert.equal(index.title(0), 'He said "hi" \\ bye')
+  assert.deepEqual(index.tags(0), ['x', 'y"z'])
+  assert.equal(index.title(1), undefined)
+  assert.equal(index.tags(1), undefined)
+  assert.equal(index.title(2), 'Été')
+  assert.deepEqual(index.tags(2), [])
+  assert.equal(index.rowOf('c'), 2)
+})
+
+test('JsonlIdIndex accepts whitespace and CRLF line endings', () => {
+  const index = new JsonlIdIndex(Buffer.from('  { "id" : "a" , "title":"T" }\r\n{"id":"b"}\r\n'), 2, true, LIMITS)
+  assert.equal(index.rowOf('b'), 1)
+  assert.equal(index.title(0), 'T')
+})
+
+test('JsonlIdIndex refuses malformed lines, naming the line and the problem', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['{"id":"a"}\n\n', /line 2: not valid JSON: expected \{/],
+    ['{"id":"a"}{"id":"b"}\n', /line 1: not valid JSON: text after the object/],
+    ['{"id":"a",}\n', /line 1: not valid JSON: expected a string/],
+    ['{"id":"a\\x"}\n', /line 1: not valid JSON: bad escape/],
+    ['{"id":"a\\u12"}\n', /line 1: not valid JSON: bad \\u escape/],
+    ['{"id":"a\tb"}\n', /line 1: not valid JSON: control character in a string/],
+    ['{"id":"a","id":"b"}\n', /line 1: duplicate field "id"/],
+    ['{"title":"x"}\n', /line 1: missing "id"/],
+    ['{}\n', /line 1: missing "id"/],
+    ['{"id":""}\n', /line 1: id must be 1..256 UTF-8 bytes/],
+    ['{"id":"a","tags":"x"}\n', /line 1: not valid JSON: expected an array of strings for tags/],
+    ['{"id":"a","tags":[1]}\n', /line 1: tags must be an array of strings/],
+    ['{"id":"a","extra":1}\n', /line 1: unknown field "extra"/],
+    ['{"id":"a"}\n{"id":"b"}\n{"id":"c"}\n', /more than the 2 entries/],
+  ]
+  for (const [text, pattern] of cases) {
+    assert.throws(() => new JsonlIdIndex(Buffer.from(text), 2, true, LIMITS), (err: unknown) => err instanceof IdListError && pattern.test(err.message), text)
+  }
+  assert.throws(() => new JsonlIdIndex(Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d, 0x0a]), 1, false, LIMITS), /not valid UTF-8/)
+})
+
+test('JsonlIdIndex finds duplicates even when one spelling uses escapes', () => {
+  assert.throws(() => new JsonlIdIndex(Buffer.from('{"id":"é"}\n{"id":"\\u00e9"}\n'), 2, false, LIMITS), /line 2: duplicate id "é" \(also on line 1\)/)
+})
+
+test('JsonlIdIndex enforces title, tag and id byte limits', () => {
+  const small = { maxIdBytes: 4, maxTitleBytes: 3, maxTagBytes: 2, maxTags: 1 }
+  assert.throws(() => new JsonlIdIndex(lines([{ id: 'abcde' }]), 1, true, small), /id must be 1..4 UTF-8 bytes/)
+  assert.throws(() => new JsonlIdIndex(lines([{ id: 'a', title: 'abcd' }]), 1, true, small), /title must be at most 3 bytes/)
+  assert.throws(() => new JsonlIdIndex(lines([{ id: 'a', tags: ['abc'] }]), 1, true, small), /each tag must be at most 2 bytes/)
+  assert.throws(() => new JsonlIdIndex(lines([{ id: 'a', tags: ['a', 'b'] }]), 1, true, small), /at most 1 tags/)
+})
