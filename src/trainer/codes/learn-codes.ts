@@ -21,7 +21,7 @@
 import { Worker } from 'node:worker_threads'
 import { z } from 'zod'
 import type { Csr } from '../csr.js'
-import { transposeCsr } from '../csr.js'
+import { csrFromPairs, transposeCsr } from '../csr.js'
 import { createScratch, updateRows, type HalfSweepParams, type SideBuffers } from './dcd-kernel.js'
 import { crossProduct, polarFactor, ridgeSolve, symmetricEigen, symmetricFunction } from './linalg.js'
 import { packCodes, signCodes } from './pack.js'
@@ -77,6 +77,14 @@ export const CodeLearningOptionsSchema = z.object({
   distill: weight.default(3),
   /** Ridge strength for the user-code projection, relative to the mean diagonal of U^T U. */
   projectionRidge: z.number().positive().default(0.01),
+  /**
+   * Ranking distillation (Tang and Wang, KDD 2018): each user's top-k unseen items under the real
+   * model join the interactions as positives of value `teacherValue`. 0 disables it.
+   */
+  teacherTopK: count(10_000).default(20),
+  teacherValue: weight.default(2),
+  /** Above this many user x item pairs the teacher's exhaustive scoring is skipped (cost). */
+  teacherMaxPairs: z.number().int().min(0).default(50_000_000),
   /** Rows per minibatch claimed by a worker. */
   batch: z.number().int().min(1).default(16),
   /** Start only when every worker has loaded (tests: so that workers surely take rows). */
@@ -463,6 +471,43 @@ function maxRow (m: Csr): number {
   return max
 }
 
+/**
+ * The interactions plus, for each user, its `k` best-scored items under the real model among those
+ * it has not interacted with, as entries of value `value`.
+ */
+export function withTeacherPositives (train: Csr, userVectors: Float32Array, itemVectors: Float32Array, dim: number, k: number, value: number): Csr {
+  const nnz = train.indptr[train.rows]!
+  const extra = Math.min(k, train.cols) * train.rows
+  const rowIdx = new Int32Array(nnz + extra)
+  const colIdx = new Int32Array(nnz + extra)
+  const values = new Float32Array(nnz + extra)
+  let n = 0
+  const scores = new Float64Array(train.cols)
+  const top = new Int32Array(k)
+  for (let u = 0; u < train.rows; u++) {
+    for (let p = train.indptr[u]!; p < train.indptr[u + 1]!; p++) { rowIdx[n] = u; colIdx[n] = train.indices[p]!; values[n++] = train.values[p]! }
+    const uo = u * dim
+    for (let i = 0; i < train.cols; i++) {
+      let s = 0
+      const io = i * dim
+      for (let q = 0; q < dim; q++) s += userVectors[uo + q]! * itemVectors[io + q]!
+      scores[i] = s
+    }
+    for (let p = train.indptr[u]!; p < train.indptr[u + 1]!; p++) scores[train.indices[p]!] = -Infinity
+    // Partial selection of the k best (ties: lower item first), k is small next to the catalog.
+    let m = 0
+    for (let i = 0; i < train.cols; i++) {
+      const s = scores[i]!
+      if (s === -Infinity || (m === k && s <= scores[top[k - 1]!]!)) continue
+      let q = m < k ? m++ : k - 1
+      while (q > 0 && scores[top[q - 1]!]! < s) { top[q] = top[q - 1]!; q-- }
+      top[q] = i
+    }
+    for (let r = 0; r < m; r++) { rowIdx[n] = u; colIdx[n] = top[r]!; values[n++] = value }
+  }
+  return csrFromPairs(train.rows, train.cols, rowIdx, colIdx, values, n)
+}
+
 /** Ridge regression of the +-1 codes on the vectors: P = (U^T U + lambda I)^{-1} U^T B. */
 export function fitCodeProjection (vectors: Float32Array, codes: Int8Array, rows: number, dim: number, bits: number, relativeRidge: number): Float32Array {
   const utu = crossProduct(vectors, vectors, rows, dim, dim)
@@ -474,11 +519,11 @@ export function fitCodeProjection (vectors: Float32Array, codes: Int8Array, rows
 
 export async function learnCodes (input: LearnCodesInput): Promise<LearnedCodes> {
   const o = CodeLearningOptionsSchema.parse(input.options ?? {})
-  const { users, items, bits, dimension: dim, train } = input
+  const { users, items, bits, dimension: dim } = input
   const log = input.log ?? (() => {})
   if (![32, 64, 128].includes(bits)) throw new RangeError(`bits must be 32, 64 or 128, got ${bits}`)
   if (input.userVectors.length !== users * dim || input.itemVectors.length !== items * dim) throw new RangeError('vector arrays do not match users/items x dimension')
-  if (train.rows !== users || train.cols !== items) throw new RangeError(`train is ${train.rows} x ${train.cols}, expected ${users} x ${items}`)
+  if (input.train.rows !== users || input.train.cols !== items) throw new RangeError(`train is ${input.train.rows} x ${input.train.cols}, expected ${users} x ${items}`)
   const started = performance.now()
   const threads = Math.max(1, Math.floor(input.threads))
 
@@ -501,6 +546,16 @@ export async function learnCodes (input: LearnCodesInput): Promise<LearnedCodes>
   const mkF32 = (b: SharedArrayBuffer): Float32Array => new Float32Array(b)
   const userCodes = shared ? sharedCopy(userInit, mkI8) : userInit
   const itemCodes = shared ? sharedCopy(itemInit, mkI8) : itemInit
+  let train = input.train
+  if (o.teacherTopK > 0 && o.teacherValue > 0) {
+    if (users * items <= o.teacherMaxPairs) {
+      const t = performance.now()
+      train = withTeacherPositives(input.train, input.userVectors, input.itemVectors, dim, o.teacherTopK, o.teacherValue)
+      log(`codes: teacher top-${o.teacherTopK} positives added (${train.indptr[users]! - input.train.indptr[users]!}) in ${Math.round(performance.now() - t)} ms`)
+    } else {
+      log(`codes: ${users} x ${items} pairs exceed teacherMaxPairs ${o.teacherMaxPairs}; no teacher positives`)
+    }
+  }
   const byItem = transposeCsr(train)
   const share = <T extends Int8Array | Int32Array | Float32Array>(x: T, make: (b: SharedArrayBuffer) => T): T => shared ? sharedCopy(x, make) : x
   const userVectors = share(input.userVectors, mkF32)
@@ -513,7 +568,7 @@ export async function learnCodes (input: LearnCodesInput): Promise<LearnedCodes>
   const runner = shared ? await createWorkerRunner(sides, threads, capacity, o.batch, o.waitForWorkers) : createInlineRunner(sides, capacity)
   try {
     const needCross = o.distill > 0
-    const kappa = needCross ? realScoreScale(train, input.userVectors, input.itemVectors, dim, o.w0, o.conf) : 1
+    const kappa = needCross ? realScoreScale(input.train, input.userVectors, input.itemVectors, dim, o.w0, o.conf) : 1
     if (needCross) log(`codes: real score scale kappa ${kappa.toExponential(3)}`)
     const needWhiten = o.balance > 0
     const us = sideStats(userCodes, userVectors, users, bits, dim, needCross, needWhiten)

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { csrFromPairs, csrHas } from '../../../src/trainer/csr.js'
-import { createRng, fitScale, learnCodes, sideStats, updateSideStats, type LearnCodesInput, type LearnedCodes } from '../../../src/trainer/codes/learn-codes.js'
+import { createRng, fitScale, learnCodes, sideStats, updateSideStats, withTeacherPositives, type LearnCodesInput, type LearnedCodes } from '../../../src/trainer/codes/learn-codes.js'
 import { unpackCodes } from '../../../src/trainer/codes/pack.js'
 import { plantedClusters, type Planted } from './planted.js'
 
@@ -39,8 +39,8 @@ function clusterPrecision (p: Planted, codes: LearnedCodes, bits: number): numbe
 test('learnCodes recovers planted clusters from the interactions alone when sign() of the noisy vectors does not', async () => {
   const p = plantedClusters(PLANTED)
   const baseline = clusterPrecision(p, await learnCodes(inputFor(p, 32, { options: { sweeps: 0, itqIterations: 0 } })), 32)
-  // No distillation: the vectors are noise here, the interactions hold the structure.
-  const learned = clusterPrecision(p, await learnCodes(inputFor(p, 32, { options: { distill: 0 } })), 32)
+  // No distillation, no teacher positives: the vectors are noise here, the interactions hold the structure.
+  const learned = clusterPrecision(p, await learnCodes(inputFor(p, 32, { options: { distill: 0, teacherTopK: 0 } })), 32)
   // Measured: baseline 0.137 (chance is 1/6), learned 0.80.
   assert.ok(baseline < 0.3, `baseline precision ${baseline}`)
   assert.ok(learned > 0.7, `learned precision ${learned}`)
@@ -69,9 +69,9 @@ test('learnCodes carries item popularity, which sign() of the real vectors loses
   // Items of a cluster share a direction and differ in length (popularity), as in a trained MF model.
   const p = plantedClusters({ clusters: 4, usersPerCluster: 30, itemsPerCluster: 30, perUser: 6, dim: 32, noise: 0.05, seed: 7, popularity: true })
   const baseline = agreementWithReal(p, await learnCodes(inputFor(p, 32, { options: { sweeps: 0, itqIterations: 0 } })), 32)
-  const dataOnly = agreementWithReal(p, await learnCodes(inputFor(p, 32, { options: { distill: 0 } })), 32)
+  const dataOnly = agreementWithReal(p, await learnCodes(inputFor(p, 32, { options: { distill: 0, teacherTopK: 0 } })), 32)
   const learned = agreementWithReal(p, await learnCodes(inputFor(p, 32)), 32)
-  // Measured: baseline 0.075, interactions only 0.43, with distillation (the default) 0.82.
+  // Measured: baseline 0.075, interactions only 0.43, default (distillation and teacher positives) 0.77.
   assert.ok(baseline < 0.2, `baseline agreement ${baseline}`)
   assert.ok(dataOnly > baseline + 0.2, `interactions-only agreement ${dataOnly}`)
   assert.ok(learned > 0.75 && learned > dataOnly, `default agreement ${learned}`)
@@ -206,4 +206,15 @@ test('fitScale returns the weighted least-squares scale and offset of a b.d + c 
     for (const [da, dc] of [[1e-4, 0], [-1e-4, 0], [0, 1e-3], [0, -1e-3]] as const) assert.ok(naive(fit.a + da, fit.c + dc) >= best - 1e-9)
   }), { numRuns: 30 })
   assert.ok(unclamped >= 20, `only ${unclamped} of 30 fits had a positive scale`)
+})
+
+test('withTeacherPositives adds each user\'s k best unseen items under the real model, ties to the lower item', () => {
+  // 1-dimensional vectors: item scores for user 0 are 3, 1, 3, 2, 5 and for user 1 their negatives.
+  const train = csrFromPairs(2, 5, Int32Array.of(0, 1), Int32Array.of(4, 0), Float32Array.of(1, 1))
+  const m = withTeacherPositives(train, Float32Array.of(1, -1), Float32Array.of(3, 1, 3, 2, 5), 1, 2, 0.5)
+  const row = (u: number): [number, number][] => Array.from({ length: m.indptr[u + 1]! - m.indptr[u]! }, (_, k) => [m.indices[m.indptr[u]! + k]!, m.values[m.indptr[u]! + k]!])
+  // User 0 has item 4 (score 5); the best unseen are items 0 and 2 (score 3, tie: lower first).
+  assert.deepEqual(row(0), [[0, 0.5], [2, 0.5], [4, 1]])
+  // User 1 has item 0; scores -1, -3, -2, -5 for items 1..4: items 1 and 3.
+  assert.deepEqual(row(1), [[0, 1], [1, 0.5], [3, 0.5]])
 })
