@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { tempDir } from '../helpers/bundle-fixture.js'
+
+const script = fileURLToPath(new URL('./fixtures/numpy_writer.py', import.meta.url))
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0
+
+// docs/model-bundle.md promises that a Python trainer can write a bundle with numpy alone: this
+// runs such a writer (the docs' worked example) and checks what the loader makes of it.
+test('a bundle written by numpy following docs/model-bundle.md loads with the vectors, codes and titles it meant', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  const out = join(dir, 'bundle')
+  const run = spawnSync('python3', [script, out], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  const expected = JSON.parse(await readFile(`${out}.expected.json`, 'utf8'))
+  const model = await loadModel(out)
+  const d = model.dimension
+  expected.itemIds.forEach((id: string, row: number) => {
+    assert.equal(model.items.rowOf(id), row)
+    assert.equal(model.itemMeta.title(row), expected.titles[row])
+    for (let j = 0; j < d; j++) assert.ok(Math.abs(model.itemVectors[row * d + j] - expected.itemVectors[row][j]) < 1e-5, `item ${id} component ${j}`)
+    for (let j = 0; j < model.codeBits; j++) {
+      const bit = (model.itemCodes[row * model.codeWords + (j >> 5)] >>> (j & 31)) & 1
+      assert.equal(bit, expected.itemBits[row][j], `item ${id} bit ${j}`)
+    }
+  })
+  const v = new Float32Array(d)
+  assert.equal(model.userTable.resolveInto(expected.unseenUser, v), 'hashed')
+  for (let j = 0; j < d; j++) assert.ok(Math.abs(v[j] - expected.unseenUserVector[j]) < 1e-5)
+  assert.deepEqual([...model.userSeen!.items], [0, 1, 3])
+  assert.equal(model.hnsw?.source, 'built')
+})
