@@ -36,6 +36,8 @@ const { values } = parseArgs({
     'no-uniform': { type: 'boolean', default: false },
     spaces: { type: 'string', default: 'ip,l2-mips' },
     'usearch-only': { type: 'boolean', default: false },
+    /** Skip a usearch peer whose index is not cached yet instead of building it inline. */
+    'usearch-cache-only': { type: 'boolean', default: false },
   },
 })
 
@@ -135,6 +137,12 @@ function naiveJsHammingTopK (codes: Uint32Array, codeWords: number, count: numbe
 
 type UsearchIndex = InstanceType<typeof usearch.Index>
 
+function usearchAvailable (cacheKey: string | null, kind: 'ip' | 'b1'): boolean {
+  if (!values['usearch-cache-only'] || cacheKey === null || existsSync(join(BENCH_TMP, `usearch-${cacheKey}-${kind}.usearch`))) return true
+  log(`  usearch ${kind}: not cached yet, skipped (--usearch-cache-only)`)
+  return false
+}
+
 /** usearch builds cached like the hnswlib ones: they are minutes at 1M on this shared 2-core machine. */
 function cachedUsearch (file: string | null, create: () => UsearchIndex, fill: (index: UsearchIndex) => void): { index: UsearchIndex, source: string } {
   const index = create()
@@ -219,7 +227,7 @@ function hammingSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { que
   const naiveCount = Math.min(qCount, 100)
   const naive = timeQueries(naiveCount, (q) => naiveJsHammingTopK(itemCodes, codeWords, itemCount, code(q), K))
   record(label, 'peer: naive JS linear scan', naive.times, hammingRecall(itemCodes, codeWords, queryCodes, oracle.slice(0, naiveCount), naive.results), 0, 0, `${naiveCount} queries`)
-  if (!values['no-usearch']) {
+  if (!values['no-usearch'] && usearchAvailable(cacheKey, 'b1')) {
     const us = usearchHammingIndex(itemCodes, codeWords * 32, itemCount, cacheKey === null ? null : join(BENCH_TMP, `usearch-${cacheKey}-b1.usearch`))
     const r = timeQueries(qCount, (q) => us.search(code(q)))
     record(label, 'peer: usearch HNSW b1 hamming (defaults)', r.times, hammingRecall(itemCodes, codeWords, queryCodes, oracle, r.results), us.memoryMB, us.buildS, us.source)
@@ -265,7 +273,7 @@ async function mipsSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { 
     const r = timeQueries(qCount, (q) => engines!.hybrid(code(q), vec(q), { k: K, candidates: c }).rows)
     record(label, `hashrec hybrid C=${c}`, r.times, setRecall(oracle, r.results), null, null)
   }
-  if (withPeers && !values['no-usearch'] && cat.itemBias === null) {
+  if (withPeers && !values['no-usearch'] && cat.itemBias === null && usearchAvailable(cacheKey, 'ip')) {
     const us = usearchIpIndex(itemVectors, dimension, itemCount, cacheKey === null ? null : join(BENCH_TMP, `usearch-${cacheKey}-ip.usearch`))
     const r = timeQueries(qCount, (q) => us.search(vec(q)))
     record(label, 'peer: usearch HNSW ip f32 (defaults)', r.times, setRecall(oracle, r.results), us.memoryMB, us.buildS, us.source)

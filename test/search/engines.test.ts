@@ -6,6 +6,7 @@ import { createSearchEngines, type SearchCatalog } from '../../src/search/engine
 import { rerankByInnerProduct } from '../../src/search/hybrid.js'
 import { exactMipsTopK, itemScore } from '../../src/search/mips/brute-force.js'
 import { TopKHeap } from '../../src/search/top-k.js'
+import { buildHnswIndex } from '../../src/search/hnsw-index.js'
 import { naiveHammingTopK } from './helpers.js'
 
 function catalogOf (items: number, seed: number): SearchCatalog & { queryCodes: Uint32Array, queryVectors: Float32Array } {
@@ -82,4 +83,24 @@ test('engines with k larger than the catalog return every non-excluded item', ()
   assert.equal(engines.hamming(code, { k: 500, exclude }).rows.length, 47)
   assert.equal(engines.mips(vector, { k: 500, exclude }).rows.length, 47)
   assert.equal(engines.hybrid(code, vector, { k: 500, exclude }).rows.length, 47)
+})
+
+test('engines above the exact-MIPS threshold with an HNSW index use it, with the space default ef, and return exact scores', () => {
+  const items = 5000
+  const c = generateSyntheticCatalog({ items, dimension: 8, codeBits: 32, seed: 8, queries: 20 })
+  const built = buildHnswIndex({ vectors: c.itemVectors, count: items, dimension: 8, bias: null }, { space: 'l2-mips', M: 16, efConstruction: 100, efSearch: 10, randomSeed: 100 })
+  const hnsw = { index: built.index, indexDimension: built.indexDimension, space: 'l2-mips' as const, maxNorm: built.maxNorm, source: 'built' as const, buildMs: 1 }
+  const engines = createSearchEngines({ dimension: 8, codeBits: 32, codeWords: 1, itemCount: items, itemCodes: c.itemCodes, itemVectors: c.itemVectors, itemNorms: c.itemNorms, itemBias: null, hnsw })
+  assert.equal(engines.info.mips.structure, 'hnsw')
+  assert.equal(engines.info.mips.defaultEf, 128)
+  const exactItems = { itemVectors: c.itemVectors, itemBias: null, dimension: 8, itemCount: items }
+  let hits = 0
+  for (let q = 0; q < 20; q++) {
+    const vector = c.queryVectors.subarray(q * 8, q * 8 + 8)
+    const got = engines.mips(vector, { k: 10 })
+    const exact = new Set(exactMipsTopK(exactItems, vector, 10, undefined).rows)
+    hits += [...got.rows].filter((r) => exact.has(r)).length
+    got.rows.forEach((row, i) => assert.equal(got.scores[i], Math.fround(itemScore(exactItems, row, vector))))
+  }
+  assert.ok(hits / 200 >= 0.9, `recall ${hits / 200}`)
 })

@@ -3,14 +3,16 @@
  * Hamming space with multi-index hashing", TPAMI 2014), the lookup tables of the DCH paper made
  * exact: each b-bit code is cut into m disjoint substrings and each substring indexes its own table.
  * An item at full distance d differs from the query by at most floor(d / m) bits in some substring
- * (pigeonhole, section 3), so probing every table at substring radius 0, 1, 2, ... finds all items
- * within a growing full radius. Section 4.2's refinement: once table j has been probed at radius r
- * (tables after it at r - 1), every item with d <= m r + j has been seen, so the search stops as soon
- * as K results lie within that bound: exact, ties included.
+ * (the paper's pigeonhole argument), so probing every table at substring radius 0, 1, 2, ... finds
+ * all items within a growing full radius. The same argument per table gives a finer bound: once
+ * table j has been probed at radius r (tables after it at r - 1), every item with d <= m r + j has
+ * been seen, so the search stops as soon as K results lie within that bound: exact, ties included.
  *
- * Tables are CSR arrays (offsets over all 2^s substring values, then rows), rows ascending in each
- * bucket. Queries far from every item would probe a combinatorial number of buckets, so a query
- * that exceeds its work budget is handed to the linear scan (the caller's fallback).
+ * Tables are CSR arrays (offsets over all 2^s substring values, then rows and their codes), rows
+ * ascending in each bucket. Duplicates across tables are recognised from the candidate's own
+ * substring distances (seen before iff an earlier probe reached it), so there is no visited array.
+ * Queries far from every item would probe a combinatorial number of buckets, so a query that
+ * exceeds its work budget is handed to the linear scan (the caller's fallback).
  */
 import { popcount32 } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
@@ -20,7 +22,7 @@ export const MAX_SUBSTRING_BITS = 22
 export const DEFAULT_BUDGET_FRACTION = 1 / 64
 
 export interface MultiIndexOptions {
-  /** Number of substrings (tables); default round(b / log2 N) (Norouzi et al., section 4.1). */
+  /** Number of substrings (tables); default round(b / log2 N), the paper's recommended substring length of about log2 N bits. */
   readonly m?: number
   /**
    * Work units (bucket probes plus bucket entries) allowed per query, as a fraction of the catalog
@@ -185,7 +187,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
             const t = v | (v - 1)
             v = (t + 1) | (((~t & (t + 1)) - 1) >>> (32 - Math.clz32(v & -v)))
           }
-          // Everything within m r + j has been seen (Norouzi et al., section 4.2).
+          // Every item within m r + j has been seen: an unseen one differs by > r bits in tables 0..j and >= r in the rest.
           if (cnt >= k && tau <= m * r + j) break search
         }
       }
