@@ -223,6 +223,8 @@ export class IdListLineError extends IdListError {
 export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
   readonly size: number
   private readonly bytes: Buffer
+  /** The same bytes as a plain Uint8Array: hashing and comparing then see one array shape (a Buffer and the scratch Uint8Array made those call sites polymorphic). */
+  private readonly raw: Uint8Array
   private readonly idStart: Int32Array
   private readonly idEnd: Int32Array
   /** Open addressing, [row, hash] pairs side by side so a probe touches one cache line. */
@@ -242,6 +244,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
   constructor (bytes: Buffer, expected: number, allowMeta: boolean, limits: IdListLimits) {
     if (!isUtf8(bytes)) throw new IdListError('not valid UTF-8')
     this.bytes = bytes
+    this.raw = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const n = expected
     this.size = n
     this.idStart = new Int32Array(n)
@@ -294,7 +297,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     } else {
       len = s.idEnd - s.idStart
       if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
-      hash = murmur3x86_32(this.bytes, SEED, s.idStart, len)
+      hash = murmur3x86_32(this.raw, SEED, s.idStart, len)
     }
     this.idStart[row] = s.idStart
     this.idEnd[row] = s.idEnd
@@ -303,7 +306,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
       const dup = this.find(hash, this.scratch, len)
       if (dup !== -1) throw new IdListLineError(row + 1, new IdListError(`duplicate id ${JSON.stringify(this.idAt(dup))} (also on line ${dup + 1})`, 'id'))
     } else {
-      const dup = this.find(hash, this.bytes, len, s.idStart)
+      const dup = this.find(hash, this.raw, len, s.idStart)
       if (dup !== -1) throw new IdListLineError(row + 1, new IdListError(`duplicate id ${JSON.stringify(this.idAt(dup))} (also on line ${dup + 1})`, 'id'))
     }
     let slot = hash & this.mask
@@ -327,7 +330,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
       if (this.table[slot * 2 + 1] === h) {
         const escaped = this.escapedIds.get(row)
         if (escaped === undefined) {
-          if (this.idEnd[row] - this.idStart[row] === len && bytesEqual(this.bytes, this.idStart[row], src, srcStart, len)) return row
+          if (this.idEnd[row] - this.idStart[row] === len && bytesEqual(this.raw, this.idStart[row], src, srcStart, len)) return row
         } else {
           const bytes = encoder.encode(escaped)
           if (bytes.length === len && bytesEqual(bytes, 0, src, srcStart, len)) return row
