@@ -14,11 +14,16 @@ import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { problemOf, sendProblem, toHttpProblem } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import modelStorePlugin from './plugins/model-store.js'
+import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
+import statePlugin from './plugins/state.js'
 import { createModelEngines } from './recommend/model-engines.js'
 import type { QueryEngines } from './recommend/types.js'
+import type { StateStore } from './state/types.js'
 import adminRoutes from './routes/admin.js'
 import docsRoutes from './routes/docs.js'
+import eventRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import itemRoutes from './routes/items.js'
 import metricsRoutes from './routes/metrics.js'
@@ -42,6 +47,10 @@ export interface AppOptions {
   readonly validateResponses?: boolean
   /** 'generated' builds the spec from the zod schemas (the openapi agreement test). */
   readonly openapi?: 'static' | 'generated'
+  /** Overrides of the load-shedding settings taken from config (tests: a short sample interval). */
+  readonly pressure?: Partial<PressureOptions>
+  /** A real-time state store opened (and closed) by the caller; default: Redis from REDIS_URL, else in-process. */
+  readonly stateStore?: StateStore
 }
 
 /**
@@ -71,6 +80,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT,
+    // node's http server answers 408 when a request is not fully received within the budget.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
     // find-my-way's default of 100 characters would turn a long id into a 404; the id schema says 400.
     routerOptions: { maxParamLength: 16 * 1024 },
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -93,6 +104,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin)
   await app.register(metricsPlugin)
+  await app.register(pressurePlugin, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
+    maxRssBytes: config.MAX_RSS_BYTES,
+    retryAfterS: config.RETRY_AFTER_S,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    ...options.pressure,
+  })
   await app.register(readinessPlugin)
   await app.register(modelStorePlugin, {
     modelsRoot: config.MODELS_ROOT,
@@ -101,11 +120,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     createEngines: options.createEngines ?? createModelEngines,
     hybridCandidates: config.HYBRID_CANDIDATES,
   })
+  await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
+  await app.register(rateLimitPlugin, { config })
   await app.register(docsPlugin, { mode: options.openapi ?? 'static' })
 
   await app.register(userRoutes)
   await app.register(recommendationRoutes)
+  await app.register(eventRoutes)
   await app.register(itemRoutes)
   await app.register(modelRoutes)
   if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN })

@@ -2,6 +2,7 @@
  * Process configuration from environment variables, validated once at startup (never at import
  * time, so tests build apps from literal objects). The message of a bad variable names it.
  */
+import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
@@ -28,15 +29,65 @@ export const ConfigSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
   /** Hybrid: Hamming candidates re-ranked by inner product. */
   HYBRID_CANDIDATES: z.coerce.number().int().min(1).max(100_000).default(200),
-  /** Reserved for the Redis issue: validated now so a typo fails at startup rather than later. */
+  /** Real-time state shared by replicas (events, history, trending, active model); in-process when unset. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Every key (and the model channel) lives under this prefix, so services can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().min(1).max(128).default('hashrec:'),
+  /** Budget of one Redis read on the request path; past it the request is served degraded from the model. */
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  /** Budget of one event batch write (a MULTI of up to 1000 events): larger than a read's. */
+  REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  /** Distinct items kept per user in the recent history. */
+  HISTORY_LENGTH: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** A user's history lives this long after their last event. */
+  HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(30 * 24 * 3600),
+  /** Trending counts halve every this many seconds. */
+  TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
+  /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).optional(),
+  /** Rate limit window in milliseconds. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
+  /** Names this process in model announcements and logs (default: hostname:pid). */
+  REPLICA_ID: z.string().min(1).max(256).optional(),
   /** Validate every response against its schema before sending (tests, development): ~40% more CPU per cheap request. */
   VALIDATE_RESPONSES: Bool.default(false),
   /** Pretty logs; defaults to on only when stdout is a TTY. */
   LOG_PRETTY: Bool.optional(),
+  /**
+   * Processes serving the port through node:cluster; 1 runs no cluster. Each holds its own copy of
+   * the model. Unset: one per core with REDIS_URL, else 1 (see workerCount).
+   */
+  WORKERS: z.coerce.number().int().min(1).max(256).optional(),
+  /**
+   * Time budget of one request: the socket must deliver it within this (node's requestTimeout, 408)
+   * and a request that has not reached its handler by then is answered 503 instead of being served late.
+   */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
+  /**
+   * Shed load (503 + Retry-After) when the mean event-loop delay over the last sample exceeds this:
+   * the delay is about (requests queued on the worker) x (time per request), so it bounds queueing.
+   * Measured on models/default, one worker, hybrid k=10: 4 ms at 64 connections, 25 ms at 256,
+   * 90 ms at 512 (bench/http/run.ts). 0 turns it off.
+   */
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().min(0).max(60_000).default(50),
+  /** Shed when the V8 heap exceeds this; typed arrays of the model live outside it. 0 = off. */
+  MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  /** Shed when resident memory exceeds this (the model counts here). 0 = off. */
+  MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
+  /** Retry-After seconds sent with a shed request. */
+  RETRY_AFTER_S: z.coerce.number().int().min(1).max(3600).default(1),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
+
+/**
+ * Worker processes to run. Without Redis each process keeps its own events, history and trending,
+ * so the next request after an event could land on a worker that never saw it: one process by
+ * default then, one per core with REDIS_URL (an explicit WORKERS always wins).
+ */
+export function workerCount (config: Pick<Config, 'WORKERS' | 'REDIS_URL'>): number {
+  return config.WORKERS ?? (config.REDIS_URL === undefined ? 1 : availableParallelism())
+}
 export type ConfigInput = z.input<typeof ConfigSchema>
 
 export class ConfigError extends Error {
@@ -60,7 +111,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>>): 
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '?')
     const got = picked[name]
-    const shown = name === 'ADMIN_TOKEN' ? '(hidden)' : JSON.stringify(got)
+    const shown = name === 'ADMIN_TOKEN' || name === 'REDIS_URL' ? '(hidden)' : JSON.stringify(got)
     return `  ${name}: ${issue.message} (got ${shown})`
   })
   return fail(`Invalid configuration:\n${lines.join('\n')}`)

@@ -20,6 +20,12 @@ export const PROBLEMS = {
   invalidBundle: { slug: 'invalid-bundle', status: 422, title: 'Model bundle refused' },
   incompatibleQuery: { slug: 'incompatible-query', status: 422, title: 'Query does not fit the active model' },
   notReady: { slug: 'not-ready', status: 503, title: 'Service not ready' },
+  /** Load shedding (src/plugins/pressure.ts): always sent with Retry-After. */
+  overloaded: { slug: 'overloaded', status: 503, title: 'Service overloaded, retry later' },
+  /** Real-time state (Redis) down or slow: events are refused, never acknowledged and lost. Sent with Retry-After. */
+  stateUnavailable: { slug: 'state-unavailable', status: 503, title: 'Real-time state store unavailable, retry later' },
+  /** Per-client rate limit (RATE_LIMIT_MAX): sent with Retry-After. */
+  rateLimited: { slug: 'rate-limited', status: 429, title: 'Too many requests' },
   internal: { slug: 'internal', status: 500, title: 'Internal server error' },
 } as const
 

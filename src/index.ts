@@ -2,9 +2,11 @@
  * Process entry: config from the environment, the model from MODEL_DIR, listen, and drain on
  * SIGTERM/SIGINT with close-with-grace.
  */
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { buildApp, loggerOptions } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { runPrimary } from './cluster.js'
+import { ConfigError, loadConfig, workerCount, type Config } from './config.js'
 import { loadModel } from './model-loader/load-bundle.js'
 
 async function main (): Promise<void> {
@@ -19,8 +21,19 @@ async function main (): Promise<void> {
     throw err
   }
 
+  const workers = workerCount(config)
+  if (workers > 1 && cluster.isPrimary) {
+    runPrimary({ workers, shutdownDelayMs: config.SHUTDOWN_DELAY_MS })
+    return
+  }
+
   const app = await buildApp({ config, model: null, logger: loggerOptions(config), validateResponses: config.VALIDATE_RESPONSES })
   const log = app.log
+  if (cluster.isWorker) {
+    // Which process answered: for debugging the balance (and the cluster test).
+    const pid = String(process.pid)
+    app.addHook('onRequest', (_request, reply, done) => { reply.header('x-hashrec-worker', pid); done() })
+  }
 
   closeWithGrace({ delay: config.SHUTDOWN_DELAY_MS }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error')
@@ -28,10 +41,27 @@ async function main (): Promise<void> {
     await app.close()
   })
 
-  // The model loads before listening: a process that listens is one that can serve.
+  if (cluster.isWorker && config.REDIS_URL === undefined) {
+    log.warn('WORKERS > 1 without REDIS_URL: each worker keeps its own events, history and trending, and a reload reaches only the worker that took it (set REDIS_URL to share them)')
+  }
+
+  // The model loads before listening: a process that listens is one that can serve. The model the
+  // replicas serve (recorded in the state store by the last reload) wins over MODEL_DIR.
   const started = performance.now()
-  const model = await loadModel(config.MODEL_DIR, { log: (msg, fields) => log.info(fields ?? {}, msg) })
-  app.modelStore.activate(model)
+  const recorded = await app.realtime.recordedModel()
+  if (recorded !== null) {
+    try {
+      await app.modelStore.reload(recorded.path)
+    } catch (err) {
+      log.warn({ err, path: recorded.path, version: recorded.version }, 'could not load the recorded active model: falling back to MODEL_DIR')
+    }
+  }
+  if (app.modelStore.active === null) {
+    const fallback = await loadModel(config.MODEL_DIR, { log: (msg, fields) => log.info(fields ?? {}, msg) })
+    // An announcement may have swapped a model in meanwhile; it wins over MODEL_DIR.
+    if (app.modelStore.active === null) app.modelStore.activate(fallback)
+  }
+  const model = app.modelStore.active!.model
   log.info({ model: model.id, version: model.version, items: model.items.size, users: model.users.size, ms: Math.round(performance.now() - started) }, 'model loaded')
 
   const address = await app.listen({ port: config.PORT, host: config.HOST })

@@ -13,7 +13,6 @@ import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { generateSyntheticCatalog } from '../lib/synthetic-catalog.js'
 import { writeBundle } from '../../src/model-loader/write-bundle.js'
-import { packSigns } from '../../src/hashing/codes.js'
 
 const { values } = parseArgs({
   options: {
@@ -33,8 +32,6 @@ if (!existsSync(join(dir, 'manifest.json'))) {
   console.log(`writing a ${items}-item bundle (64-bit codes, ${D}-dim F32, prebuilt HNSW) to ${dir} ...`)
   const t0 = performance.now()
   const cat = generateSyntheticCatalog({ items, dimension: D, codeBits: BITS, queries: users })
-  const userSigns = new Float32Array(users * BITS)
-  for (let i = 0; i < userSigns.length; i++) userSigns[i] = Math.sin(i * 12.9898) // deterministic +-
   await writeBundle(dir, {
     model: { id: 'synthetic', version: `${items}` },
     dimension: D,
@@ -47,7 +44,8 @@ if (!existsSync(join(dir, 'manifest.json'))) {
     },
     tensors: {
       itemCodes: cat.codeBytes,
-      userCodes: packSigns(userSigns, users, BITS),
+      // Users are the generator's queries: their codes come from their vectors like the items'.
+      userCodes: new Uint8Array(cat.queryCodes.buffer, cat.queryCodes.byteOffset, cat.queryCodes.byteLength),
       itemEmbeddings: cat.itemVectors,
       userEmbeddings: cat.queryVectors,
     },

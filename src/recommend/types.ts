@@ -12,7 +12,27 @@ export interface QueryEngines {
 export type ServedMethod = SearchMethod | 'popular'
 
 /** Where the query came from (documented per value in openapi.yaml). */
-export type QuerySource = 'dedicated' | 'hashed' | 'fold-in' | 'vector' | 'code' | 'item' | 'none'
+export type QuerySource = 'dedicated' | 'hashed' | 'fold-in' | 'history' | 'vector' | 'code' | 'item' | 'none'
+
+/** An item of the real-time trending list with its time-decayed score. */
+export interface TrendingEntry {
+  readonly itemId: string
+  readonly score: number
+}
+
+/**
+ * What the real-time layer knows about a request, fetched (asynchronously, under a time budget)
+ * before the synchronous recommender runs. Everything is optional: an empty context serves from
+ * the model alone.
+ */
+export interface RealtimeContext {
+  /** The user's recent distinct item ids, newest first; ids outside the catalog are skipped. */
+  readonly history?: readonly string[]
+  /** Leave out the items the user interacted with (training data and history). Default true. */
+  readonly excludeSeen?: boolean
+  /** Trending items, best first: the cold-start fallback in place of the bundle's popularity order. */
+  readonly trending?: readonly TrendingEntry[]
+}
 
 export interface RecommendOptions {
   readonly k: number
@@ -33,7 +53,10 @@ export interface RecommendationResult {
   modelVersion: string
   method: ServedMethod
   requestedMethod: SearchMethod
-  fallback?: 'popular'
+  /** No signal for the query: `trending` (real-time counts) or `popular` (the bundle's order) items were served. */
+  fallback?: 'popular' | 'trending'
+  /** The state store failed or timed out: served from the model alone (no history, fold-in or trending). */
+  degraded?: boolean
   /** Why `method` differs from `requestedMethod` (no code for this query, no vector for a code). */
   methodNote?: string
   source: QuerySource

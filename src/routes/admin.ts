@@ -34,7 +34,9 @@ const admin: FastifyPluginAsyncZod<{ token: string }> = async (app, options) => 
   }, async (request) => {
     const outcome = await app.modelStore.reload(request.body.dir)
     request.log.info({ from: outcome.previous?.version ?? null, to: outcome.active.model.version, ms: Math.round(outcome.durationMs) }, 'model swapped')
-    return { previousVersion: outcome.previous?.version ?? null, durationMs: outcome.durationMs, model: modelInfo(outcome.active) }
+    // Every replica follows (src/plugins/state.ts); a replica that starts later loads the recorded one.
+    const announced = await app.realtime.announce(outcome.active.model)
+    return { previousVersion: outcome.previous?.version ?? null, durationMs: outcome.durationMs, announced, model: modelInfo(outcome.active) }
   })
 }
 

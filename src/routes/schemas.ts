@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
 import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 
 export const MAX_K = 1000
 export const MAX_EF = 10_000
@@ -33,6 +34,7 @@ export const RecommendQuerySchema = z.object({
   method: MethodSchema.default('hybrid'),
   exclude: ExcludeQuery,
   ef: EfQuery,
+  excludeSeen: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 })
 
 export const SimilarQuerySchema = z.object({
@@ -55,10 +57,29 @@ export const RecommendBodySchema = z.object({
   method: MethodSchema.default('hybrid'),
   exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
   ef: z.number().int().min(1).max(MAX_EF).optional(),
+  /** With userId: leave out the user's training items and recent history (default true). */
+  excludeSeen: z.boolean().optional(),
 }).strict().refine(
   (b) => Number(b.userId !== undefined) + Number(b.itemIds !== undefined) + Number(b.vector !== undefined) + Number(b.code !== undefined) === 1,
   { message: 'give exactly one of userId, itemIds, vector, code' },
 )
+
+/**
+ * An event batch: the envelope is checked here, each event by validateEvents (src/realtime/events.ts)
+ * so one bad event is reported by index instead of refusing the batch.
+ */
+export const EventsBodySchema = z.object({
+  events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH),
+}).strict()
+
+export const EventsResponseSchema = z.object({
+  accepted: z.number().int().min(0),
+  rejected: z.array(z.object({
+    index: z.number().int().min(0),
+    reason: z.enum(['malformed', 'oversized-id', 'bad-id', 'unknown-item', 'bad-timestamp']),
+    detail: z.string(),
+  })),
+})
 
 export const BatchBodySchema = z.object({
   requests: z.array(RecommendBodySchema).min(1).max(MAX_BATCH),
@@ -75,9 +96,10 @@ export const RecommendationResponseSchema = z.object({
   modelVersion: z.string(),
   method: z.enum(['hybrid', 'hamming', 'mips', 'popular']),
   requestedMethod: MethodSchema,
-  fallback: z.literal('popular').optional(),
+  fallback: z.enum(['popular', 'trending']).optional(),
   methodNote: z.string().optional(),
-  source: z.enum(['dedicated', 'hashed', 'fold-in', 'vector', 'code', 'item', 'none']),
+  source: z.enum(['dedicated', 'hashed', 'fold-in', 'history', 'vector', 'code', 'item', 'none']),
+  degraded: z.boolean().optional(),
   candidatesExamined: z.number().int().min(0),
   items: z.array(RecommendedItemSchema),
 })
@@ -129,6 +151,8 @@ export const ReloadBodySchema = z.object({
 export const ReloadResponseSchema = z.object({
   previousVersion: z.string().nullable(),
   durationMs: z.number(),
+  /** Recorded as the active model in the state store and announced to every replica (false: store unavailable). */
+  announced: z.boolean(),
   model: ModelInfoSchema,
 })
 

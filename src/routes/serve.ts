@@ -4,6 +4,7 @@ import type { z } from 'zod'
 import { HttpProblem } from '../errors.js'
 import type { Recommender } from '../recommend/recommender.js'
 import type { RecommendationResult } from '../recommend/types.js'
+import type { UserState } from '../plugins/state.js'
 import type { RecommendBodySchema } from './schemas.js'
 
 export function activeRecommender (app: FastifyInstance): Recommender {
@@ -20,10 +21,26 @@ export function observed (app: FastifyInstance, run: () => RecommendationResult)
   return result
 }
 
-export function recommendByBody (rec: Recommender, body: z.output<typeof RecommendBodySchema>): RecommendationResult {
+export type RecommendBody = z.output<typeof RecommendBodySchema>
+
+/**
+ * The real-time state a body query needs, fetched before the synchronous recommender runs: a
+ * user's history (and trending when the model has no signal for them), trending for a session
+ * without catalog items, nothing for raw vectors and codes.
+ */
+export async function stateForBody (app: FastifyInstance, rec: Recommender, body: RecommendBody): Promise<UserState | null> {
+  if (body.userId !== undefined) return app.realtime.userState(rec, body.userId, body.excludeSeen ?? true, body.k)
+  if (body.itemIds !== undefined && !body.itemIds.some((id) => rec.model.items.rowOf(id) !== undefined)) return app.realtime.trendingState(body.k)
+  return null
+}
+
+export function recommendByBody (rec: Recommender, body: RecommendBody, state: UserState | null = null): RecommendationResult {
   const opts = { k: body.k, method: body.method, exclude: body.exclude, ef: body.ef }
-  if (body.userId !== undefined) return rec.forUser(body.userId, opts)
-  if (body.itemIds !== undefined) return rec.forSession({ itemIds: body.itemIds }, opts)
-  if (body.vector !== undefined) return rec.forSession({ vector: body.vector }, opts)
-  return rec.forSession({ code: body.code! }, opts)
+  const result = body.userId !== undefined
+    ? rec.forUser(body.userId, opts, state?.context)
+    : body.itemIds !== undefined
+      ? rec.forSession({ itemIds: body.itemIds }, opts, state?.context)
+      : body.vector !== undefined ? rec.forSession({ vector: body.vector }, opts) : rec.forSession({ code: body.code! }, opts)
+  if (state?.degraded === true) result.degraded = true
+  return result
 }

@@ -14,7 +14,12 @@ const users: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request) => {
     const rec = activeRecommender(app)
-    return observed(app, () => rec.forUser(request.params.userId, request.query))
+    const { userId } = request.params
+    const q = request.query
+    const state = await app.realtime.userState(rec, userId, q.excludeSeen, q.k)
+    const result = observed(app, () => rec.forUser(userId, q, state.context))
+    if (state.degraded) result.degraded = true
+    return result
   })
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { availableParallelism } from 'node:os'
+import { ConfigError, loadConfig, workerCount } from '../../src/config.js'
 
 test('an empty environment gives the documented defaults', () => {
   const c = loadConfig({})
@@ -33,4 +34,11 @@ test('a bad variable fails with a message naming it, and a bad token is not echo
   ]
   for (const [env, name] of cases) assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && name.test(err.message), JSON.stringify(env))
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))
+})
+
+test('workerCount runs one process without Redis, one per core with it, and an explicit WORKERS always', () => {
+  assert.equal(workerCount(loadConfig({})), 1)
+  assert.equal(workerCount(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })), availableParallelism())
+  assert.equal(workerCount(loadConfig({ WORKERS: '3' })), 3)
+  assert.equal(workerCount(loadConfig({ WORKERS: '1', REDIS_URL: 'redis://127.0.0.1:6379' })), 1)
 })

@@ -3,17 +3,17 @@ import { test } from 'node:test'
 import { createTestApp, dot, hammingScore, referenceTopK, type Problem } from '../app/helpers.js'
 import { BatchResponseSchema, RecommendationResponseSchema } from '../../src/routes/schemas.js'
 import { formatHexCode } from '../../src/recommend/codes.js'
+import { createFoldInScratch, foldInVector } from '../../src/realtime/fold-in.js'
 
-test('POST with itemIds folds the items in: mean vector for mips, the items themselves excluded', async (t) => {
+test('POST with itemIds folds the items in: least-squares fold-in vector for mips, the items themselves excluded', async (t) => {
   const { app, model } = await createTestApp(t, { bundle: { items: 50 } })
   const ids = ['i4', 'i9', 'i9', 'not-in-catalog']
   const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { itemIds: ids, k: 6, method: 'mips' } })
   assert.equal(res.statusCode, 200)
   const body = RecommendationResponseSchema.parse(res.json())
-  const d = model.dimension
-  const mean = new Float32Array(d)
-  for (const r of [4, 9, 9]) for (let j = 0; j < d; j++) mean[j] += model.itemVectors[r * d + j] / 3
-  const ref = referenceTopK(model.items.size, 6, (r) => dot(model, mean, r), (r) => r === 4 || r === 9)
+  const folded = new Float32Array(model.dimension)
+  assert.equal(foldInVector(model, Int32Array.of(4, 9, 9), 3, folded, createFoldInScratch(model.dimension)), true)
+  const ref = referenceTopK(model.items.size, 6, (r) => dot(model, folded, r), (r) => r === 4 || r === 9)
   assert.deepEqual(body.items.map((i) => i.id), ref.rows.map((r) => `i${r}`))
   assert.equal(body.source, 'fold-in')
 })

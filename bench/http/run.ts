@@ -1,0 +1,333 @@
+/**
+ * Throughput under load (issue 7). In one run:
+ *   1. starts hashrec (`src/index.ts`, as `npm start` runs it minus the build) on the synthetic
+ *      1M-item bundle and on models/default, each with WORKERS=1 and WORKERS=2, each its own process
+ *      tree on its own port; and bare fastify (bench/http/bare-server.ts) answering every route
+ *      with the bytes hashrec sent for it, WORKERS=1 and 2;
+ *   2. drives each with autocannon from this process (which serves nothing), in interleaved rounds
+ *      so the shared machine's noise hits all alike: the `user` mix (GET user recommendations,
+ *      hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids) and the `mixed`
+ *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10);
+ *   3. prints req/s, p50, p99, errors, timeouts, non-2xx and the ratio to bare fastify with the same
+ *      WORKERS, and each worker's RSS after the runs;
+ *   4. spike: the sustainable rate is the `user` mix's median req/s on the spike target; then
+ *      4x that rate (autocannon overallRate, 4x the connections), reporting the 503 share, timeouts,
+ *      p99, and the time until sequential requests are served again after the spike stops.
+ *
+ *   npm run bench:http -- [--bundle .bench-tmp/load-1000000-100000/bundle] [--model models/default]
+ *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
+ *     [--spike-target 1m-w2] [--mixes user,mixed] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
+ *
+ * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
+ * load average beside the numbers, and compare ratios from one run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { get, request as httpRequest } from 'node:http'
+import { createServer } from 'node:net'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import autocannon, { type RequestSpec, type Result } from 'autocannon'
+
+const { values: args } = parseArgs({
+  options: {
+    bundle: { type: 'string', default: '.bench-tmp/load-1000000-100000/bundle' },
+    model: { type: 'string', default: 'models/default' },
+    workers: { type: 'string', default: '1,2' },
+    connections: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    mixes: { type: 'string', default: 'user,mixed' },
+    'spike-seconds': { type: 'string', default: '10' },
+    'spike-target': { type: 'string', default: '1m-w2' },
+    k: { type: 'string', default: '10' },
+    /** Extra environment for the hashrec servers, e.g. MAX_EVENT_LOOP_DELAY_MS=0 to measure without shedding. */
+    'server-env': { type: 'string', default: '' },
+  },
+})
+const SERVER_ENV = Object.fromEntries(args['server-env'].split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+
+const K = Number(args.k)
+const CONNECTIONS = Number(args.connections)
+const UNKNOWN_SHARE = 0.1
+const PATHS = 4096
+
+interface Server { name: string, kind: 'hashrec' | 'bare', workers: number, port: number, proc: ChildProcess, pids: number[], ids?: Ids, output: string[] }
+interface Ids { users: string[], items: string[] }
+
+async function freePort (): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const port = (s.address() as { port: number }).port
+  s.close()
+  await once(s, 'close')
+  return port
+}
+
+async function firstIds (file: string, n: number): Promise<string[]> {
+  const out: string[] = []
+  const rl = createInterface({ input: createReadStream(file) })
+  for await (const line of rl) {
+    if (line.trim() === '') continue
+    out.push((JSON.parse(line) as { id: string }).id)
+    if (out.length >= n) break
+  }
+  rl.close()
+  return out
+}
+
+/** One request on a fresh connection (the cluster may hand it to any worker). */
+function fresh (port: number, path: string, method = 'GET', body?: string): Promise<{ status: number, worker?: string, body: string, ms: number }> {
+  const t0 = performance.now()
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let data = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { data += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: res.headers['x-hashrec-worker'] as string | undefined, body: data, ms: performance.now() - t0 }))
+    })
+    req.on('error', reject)
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
+    req.end(body)
+  })
+}
+void get
+
+async function start (name: string, kind: Server['kind'], workers: number, env: Record<string, string>): Promise<Server> {
+  const port = await freePort()
+  const script = kind === 'hashrec' ? 'src/index.ts' : 'bench/http/bare-server.ts'
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_LEVEL: 'warn', LOG_PRETTY: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  proc.stdout!.on('data', (d: Buffer) => { output.push(d.toString()) })
+  proc.stderr!.on('data', (d: Buffer) => { output.push(d.toString()) })
+  const s: Server = { name, kind, workers, port, proc, pids: [], output }
+  return s
+}
+
+/** Ready when /readyz answers 200 from as many distinct workers as configured. */
+async function ready (s: Server, timeoutMs = 600_000): Promise<void> {
+  const seen = new Set<string>()
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (s.proc.exitCode !== null) throw new Error(`${s.name} exited ${s.proc.exitCode}:\n${s.output.join('')}`)
+    try {
+      const r = await fresh(s.port, '/readyz')
+      if (r.status === 200) {
+        seen.add(r.worker ?? String(s.proc.pid))
+        if (seen.size >= s.workers) { s.pids = [...seen].map(Number); return }
+        continue
+      }
+    } catch { /* not listening yet */ }
+    await sleep(200)
+  }
+  throw new Error(`${s.name} not ready after ${timeoutMs} ms`)
+}
+
+function rssMiB (pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : NaN
+  } catch { return NaN }
+}
+
+/** Zipf(1) over known users in file order, plus a share of ids no model has seen; deterministic. */
+function userPaths (users: string[]): string[] {
+  let seed = 12345
+  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 4294967296 }
+  const n = users.length
+  const cdf = new Float64Array(n)
+  let acc = 0
+  for (let r = 0; r < n; r++) { acc += 1 / (r + 1); cdf[r] = acc }
+  const out: string[] = []
+  for (let i = 0; i < PATHS; i++) {
+    let id: string
+    if (rand() < UNKNOWN_SHARE) id = `unknown-${Math.floor(rand() * 1e9)}`
+    else {
+      const u = rand() * acc
+      let lo = 0; let hi = n - 1
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid }
+      id = users[lo]
+    }
+    out.push(`/v1/users/${encodeURIComponent(id)}/recommendations?k=${K}&method=hybrid`)
+  }
+  return out
+}
+
+function mixRequests (mix: string, ids: Ids): RequestSpec[] {
+  const users = userPaths(ids.users)
+  let i = 0
+  if (mix === 'user') {
+    return [{ method: 'GET', setupRequest: (req) => ({ ...req, method: 'GET', path: users[i++ & (PATHS - 1)] }) }]
+  }
+  const similar = ids.items.slice(0, 1000).map((id) => `/v1/items/${encodeURIComponent(id)}/similar?k=${K}&method=hybrid`)
+  const batches: string[] = []
+  for (let b = 0; b < 64; b++) {
+    batches.push(JSON.stringify({ requests: Array.from({ length: 10 }, (_, j) => ({ userId: ids.users[(b * 10 + j) % ids.users.length], k: K, method: 'hybrid' })) }))
+  }
+  let n = 0
+  const noHeaders: Record<string, string> = {}
+  return [{
+    setupRequest: (req) => {
+      const slot = n++ % 10
+      if (slot < 7) return { ...req, method: 'GET', path: users[i++ & (PATHS - 1)], body: undefined, headers: noHeaders }
+      if (slot < 9) return { ...req, method: 'GET', path: similar[n % similar.length], body: undefined, headers: noHeaders }
+      return { ...req, method: 'POST', path: '/v1/recommendations/batch', body: batches[n % batches.length], headers: { 'content-type': 'application/json' } }
+    },
+  }]
+}
+
+interface Run { rps: number, goodput: number, p50: number, p99: number, errors: number, timeouts: number, non2xx: number, s503: number, total: number }
+
+function summarize (r: Result): Run {
+  return {
+    rps: r.requests.average,
+    // 2xx per second: a shed 503 is cheap and would otherwise count as throughput.
+    goodput: (r.requests.total - r.non2xx) / Math.max(1e-9, r.duration),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    s503: r.statusCodeStats?.['503']?.count ?? 0,
+    total: r.requests.total,
+  }
+}
+
+async function drive (s: Server, mix: string, ids: Ids, duration: number, connections = CONNECTIONS, overallRate?: number): Promise<Run> {
+  const r = await autocannon({
+    url: `http://127.0.0.1:${s.port}`,
+    connections,
+    duration,
+    timeout: 5,
+    requests: mixRequests(mix, ids),
+    ...(overallRate !== undefined ? { overallRate } : {}),
+  })
+  return summarize(r)
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
+
+async function main (): Promise<void> {
+  const workerCounts = args.workers.split(',').map(Number)
+  const mixes = args.mixes.split(',')
+  const models: { key: string, dir: string }[] = []
+  if (existsSync(join(args.bundle, 'manifest.json'))) models.push({ key: '1m', dir: args.bundle })
+  else console.log(`no bundle at ${args.bundle} (npm run bench:load writes it): skipping the 1M-item runs`)
+  if (existsSync(join(args.model, 'manifest.json'))) models.push({ key: 'default', dir: args.model })
+  if (models.length === 0) throw new Error('no model to serve')
+
+  const servers: Server[] = []
+  const cleanup = (): void => { for (const s of servers) if (s.proc.exitCode === null) s.proc.kill('SIGTERM') }
+  process.on('exit', cleanup)
+  process.on('SIGINT', () => { cleanup(); process.exit(130) })
+
+  try {
+    console.log(`load average before start: ${load()}`)
+    // One at a time: two 1M-item loads at once would each take twice as long on 2 cores.
+    for (const m of models) {
+      const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), 100_000), items: await firstIds(join(m.dir, 'items.jsonl'), 1000) }
+      for (const w of workerCounts) {
+        const t0 = performance.now()
+        const s = await start(`${m.key}-w${w}`, 'hashrec', w, { MODEL_DIR: m.dir, MODELS_ROOT: join(m.dir, '..'), ...SERVER_ENV })
+        servers.push(s)
+        s.ids = ids
+        await ready(s)
+        console.log(`${s.name}: ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (all ${w} worker(s) loaded), pids ${s.pids.join(',')}`)
+      }
+    }
+
+    // The bare server answers with the bytes hashrec sent for one request of each kind.
+    const ref = servers.find((s) => s.name.startsWith(models[0].key))!
+    const ids = ref.ids!
+    const bodies = {
+      user: (await fresh(ref.port, `/v1/users/${encodeURIComponent(ids.users[0])}/recommendations?k=${K}&method=hybrid`)).body,
+      similar: (await fresh(ref.port, `/v1/items/${encodeURIComponent(ids.items[0])}/similar?k=${K}&method=hybrid`)).body,
+      batch: (await fresh(ref.port, '/v1/recommendations/batch', 'POST', JSON.stringify({ requests: ids.users.slice(0, 10).map((userId) => ({ userId, k: K, method: 'hybrid' })) }))).body,
+    }
+    const bodiesFile = join(await mkdtemp(join(tmpdir(), 'hashrec-bench-')), 'bodies.json')
+    await writeFile(bodiesFile, JSON.stringify(bodies))
+    console.log(`response bytes (from ${ref.name}): user ${bodies.user.length}, similar ${bodies.similar.length}, batch ${bodies.batch.length}`)
+    for (const w of workerCounts) {
+      const s = await start(`bare-w${w}`, 'bare', w, { BODIES: bodiesFile })
+      servers.push(s)
+      s.ids = ids
+      await ready(s)
+    }
+
+    for (const s of servers) await drive(s, 'user', s.ids!, 2) // warm-up: JIT, caches, page-in of the model
+    const runs = new Map<string, Run[]>()
+    const duration = Number(args.duration)
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const mix of mixes) {
+        for (const s of servers) {
+          const r = await drive(s, mix, s.ids!, duration)
+          const key = `${s.name}|${mix}`
+          runs.set(key, [...(runs.get(key) ?? []), r])
+          console.log(`round ${round + 1} ${mix.padEnd(5)} ${s.name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s (2xx ${r.goodput.toFixed(0)}/s, 503 ${r.s503}) p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx} (load ${load()})`)
+        }
+      }
+    }
+
+    console.log(`\n${CONNECTIONS} connections, ${duration} s x ${args.rounds} rounds per cell, medians; hybrid k=${K}; load average after: ${load()}`)
+    console.log('\n| server | mix | responses/s | 2xx/s | p50 ms | p99 ms | errors | timeouts | non-2xx (503) | 2xx/s / bare (same WORKERS) |')
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const mix of mixes) {
+      for (const s of servers) {
+        const r = runs.get(`${s.name}|${mix}`)!
+        const bare = runs.get(`bare-w${s.workers}|${mix}`)!
+        const ratio = median(r.map((x, i) => x.goodput / bare[i].goodput))
+        const sum = (f: (x: Run) => number): number => r.reduce((a, x) => a + f(x), 0)
+        console.log(`| ${s.name} | ${mix} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${median(r.map((x) => x.goodput)).toFixed(0)} | ${median(r.map((x) => x.p50))} | ${median(r.map((x) => x.p99))} | ${sum((x) => x.errors)} | ${sum((x) => x.timeouts)} | ${sum((x) => x.non2xx)} (${sum((x) => x.s503)}) | ${ratio.toFixed(2)} |`)
+      }
+    }
+
+    console.log('\n| server | process | RSS MiB |')
+    console.log('|---|---|---:|')
+    for (const s of servers) {
+      if (s.workers > 1) console.log(`| ${s.name} | primary ${s.proc.pid} | ${rssMiB(s.proc.pid!).toFixed(0)} |`)
+      for (const pid of s.pids) console.log(`| ${s.name} | worker ${pid} | ${rssMiB(pid).toFixed(0)} |`)
+    }
+
+    const target = servers.find((s) => s.name === args['spike-target']) ?? servers[0]
+    const sustainable = median(runs.get(`${target.name}|user`)?.map((x) => x.goodput) ?? [0])
+    if (sustainable > 0) {
+      const spikeSeconds = Number(args['spike-seconds'])
+      const rate = Math.round(4 * sustainable)
+      console.log(`\nspike on ${target.name}: sustainable ${sustainable.toFixed(0)} req/s (user mix, ${CONNECTIONS} connections); ${rate} req/s offered over ${4 * CONNECTIONS} connections for ${spikeSeconds} s (load ${load()})`)
+      const spike = await drive(target, 'user', target.ids!, spikeSeconds, 4 * CONNECTIONS, rate)
+      const ended = performance.now()
+      const share = spike.total > 0 ? spike.s503 / (spike.total + spike.timeouts) : 0
+      console.log(`spike: ${spike.rps.toFixed(0)} responses/s, ${spike.total} responses, 503 ${spike.s503} (${(100 * share).toFixed(1)}%), other non-2xx ${spike.non2xx - spike.s503}, timeouts ${spike.timeouts}, errors ${spike.errors}, p50 ${spike.p50} ms, p99 ${spike.p99} ms`)
+      // Recovery: sequential requests until 20 in a row are 200 within 50 ms.
+      const paths = userPaths(target.ids!.users)
+      let streak = 0; let first200 = -1; let i = 0
+      while (streak < 20 && performance.now() - ended < 30_000) {
+        const r = await fresh(target.port, paths[i++ & (PATHS - 1)]).catch(() => ({ status: 0, ms: Infinity }))
+        const ok = (r.status === 200 || r.status === 404) && r.ms < 50
+        if (ok && first200 < 0) first200 = performance.now() - ended
+        streak = ok ? streak + 1 : 0
+      }
+      console.log(`recovery: first fast 2xx ${(first200 / 1000).toFixed(2)} s after the spike, 20 in a row by ${((performance.now() - ended) / 1000).toFixed(2)} s`)
+      const after = await drive(target, 'user', target.ids!, duration)
+      console.log(`after the spike (${CONNECTIONS} connections, ${duration} s): ${after.rps.toFixed(0)} req/s p50 ${after.p50} ms p99 ${after.p99} ms non-2xx ${after.non2xx} timeouts ${after.timeouts} (load ${load()})`)
+    }
+  } finally {
+    cleanup()
+    await Promise.all(servers.map((s) => s.proc.exitCode === null ? once(s.proc, 'exit') : undefined))
+  }
+}
+
+main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })

@@ -1,0 +1,41 @@
+/**
+ * Cost of a user recommendation with real-time state, per user of a bundle: the learned row alone,
+ * and fold-in over the user's training items plus one new history item (what a dedicated user's
+ * first click costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
+ */
+import { parseArgs } from 'node:util'
+import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createRecommender } from '../../src/recommend/recommender.js'
+
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/default' } } })
+const model = await loadModel(values.model)
+const rec = createRecommender(model, createModelEngines(model))
+const seen = model.userSeen
+if (seen === null) throw new Error('the bundle has no user_seen tensor')
+const opts = { k: 10, method: 'hybrid' as const }
+
+function percentiles (ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b)
+  const at = (p: number): string => s[Math.min(s.length - 1, Math.floor(p * s.length))].toFixed(3)
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1].toFixed(3)} ms`
+}
+
+for (const [label, withHistory] of [['learned row, training items excluded', false], ['fold-in: training items + 1 new history item', true]] as const) {
+  const times: number[] = []
+  for (let round = 0; round < 2; round++) {
+    for (let u = 0; u < model.users.size; u++) {
+      const id = model.users.idAt(u)
+      const first = seen.indptr[u] < seen.indptr[u + 1] ? seen.items[seen.indptr[u]] : -1
+      const fresh = model.items.idAt((first + 1) % model.items.size)
+      const t0 = performance.now()
+      const r = rec.forUser(id, opts, withHistory ? { history: [fresh] } : {})
+      if (round === 1) times.push(performance.now() - t0)
+      if (withHistory && r.source !== 'history' && r.source !== 'dedicated') throw new Error(`unexpected source ${r.source}`)
+    }
+  }
+  console.log(`${label}: ${percentiles(times)} over ${times.length} users (hybrid, k = 10)`)
+}
+let max = 0
+for (let u = 0; u < model.users.size; u++) max = Math.max(max, seen.indptr[u + 1] - seen.indptr[u])
+console.log(`largest training set of one user: ${max} items, d = ${model.dimension}`)
