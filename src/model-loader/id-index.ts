@@ -220,6 +220,27 @@ export class IdListLineError extends IdListError {
   }
 }
 
+/** Row numbers ordered by home slot (hash & mask): an LSD radix sort in 16-bit digits. */
+function sortBySlot (hashes: Uint32Array, mask: number): Int32Array {
+  const n = hashes.length
+  let order = new Int32Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  let other = new Int32Array(n)
+  const counts = new Int32Array(1 << 16)
+  for (let shift = 0; shift < 32 && (mask >>> shift) !== 0; shift += 16) {
+    counts.fill(0)
+    for (let i = 0; i < n; i++) counts[((hashes[i] & mask) >>> shift) & 0xffff]++
+    let sum = 0
+    for (let d = 0; d < counts.length; d++) { const c = counts[d]; counts[d] = sum; sum += c }
+    for (let i = 0; i < n; i++) {
+      const row = order[i]
+      other[counts[((hashes[row] & mask) >>> shift) & 0xffff]++] = row
+    }
+    const t = order; order = other; other = t
+  }
+  return order
+}
+
 export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
   readonly size: number
   private readonly bytes: Buffer
@@ -258,6 +279,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     this.meta = allowMeta ? { start: new Int32Array(n).fill(-1), end: new Int32Array(n), escaped: new Uint8Array(n), tagsStart: new Int32Array(n).fill(-1), tagsEnd: new Int32Array(n) } : null
 
     const scanner = new LineScanner(bytes, allowMeta, limits)
+    const hashes = new Uint32Array(n)
     let row = 0
     let start = 0
     const total = bytes.length
@@ -271,7 +293,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
         if (err instanceof IdListError) throw new IdListLineError(row + 1, err)
         throw err
       }
-      this.addId(row, scanner, limits.maxIdBytes)
+      hashes[row] = this.idHash(row, scanner, limits.maxIdBytes)
       if (this.meta) {
         this.meta.start[row] = scanner.titleStart
         this.meta.end[row] = scanner.titleEnd
@@ -283,36 +305,52 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
       start = end + 1
     }
     if (row !== n) throw new IdListError(`has ${row} entries, the manifest counts ${n}`)
+    this.fillTable(hashes)
   }
 
-  private addId (row: number, s: LineScanner, maxIdBytes: number): void {
-    let hash: number
-    let len: number
-    if (s.idEscaped) {
-      const id = decodeString(this.bytes, s.idStart, s.idEnd, true)
-      len = this.encode(id)
-      if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
-      hash = murmur3x86_32(this.scratch, SEED, 0, len)
-      this.escapedIds.set(row, id)
-    } else {
-      len = s.idEnd - s.idStart
-      if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
-      hash = murmur3x86_32(this.raw, SEED, s.idStart, len)
-    }
+  /** Records where row's id is and returns the hash of its UTF-8 bytes. */
+  private idHash (row: number, s: LineScanner, maxIdBytes: number): number {
     this.idStart[row] = s.idStart
     this.idEnd[row] = s.idEnd
     if (s.idEscaped) {
-      // Compare against the encoded bytes now in scratch.
-      const dup = this.find(hash, this.scratch, len)
-      if (dup !== -1) throw new IdListLineError(row + 1, new IdListError(`duplicate id ${JSON.stringify(this.idAt(dup))} (also on line ${dup + 1})`, 'id'))
-    } else {
-      const dup = this.find(hash, this.raw, len, s.idStart)
-      if (dup !== -1) throw new IdListLineError(row + 1, new IdListError(`duplicate id ${JSON.stringify(this.idAt(dup))} (also on line ${dup + 1})`, 'id'))
+      const id = decodeString(this.bytes, s.idStart, s.idEnd, true)
+      const len = this.encode(id)
+      if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
+      this.escapedIds.set(row, id)
+      return murmur3x86_32(this.scratch, SEED, 0, len)
     }
-    let slot = hash & this.mask
-    while (this.table[slot * 2] !== -1) slot = (slot + 1) & this.mask
-    this.table[slot * 2] = row
-    this.table[slot * 2 + 1] = hash | 0
+    const len = s.idEnd - s.idStart
+    if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
+    return murmur3x86_32(this.raw, SEED, s.idStart, len)
+  }
+
+  /**
+   * Inserts every row in order of its home slot, so linear probing walks the table front to back
+   * instead of jumping around 16 MB at random (one cache miss per id, measured as the largest cost
+   * of loading a 1M catalog). Duplicates are found on the way; the one reported is the earliest in
+   * the file, as a line-by-line check would report it.
+   */
+  private fillTable (hashes: Uint32Array): void {
+    const order = sortBySlot(hashes, this.mask)
+    let dupRow = -1
+    let dupOf = -1
+    for (let k = 0; k < order.length; k++) {
+      const row = order[k]
+      const hash = hashes[row]
+      const dup = this.escapedIds.has(row)
+        ? this.find(hash, this.scratch, this.encode(this.escapedIds.get(row)!))
+        : this.find(hash, this.raw, this.idEnd[row] - this.idStart[row], this.idStart[row])
+      if (dup !== -1) {
+        const later = Math.max(row, dup)
+        if (dupRow === -1 || later < dupRow) { dupRow = later; dupOf = Math.min(row, dup) }
+        continue
+      }
+      let slot = hash & this.mask
+      while (this.table[slot * 2] !== -1) slot = (slot + 1) & this.mask
+      this.table[slot * 2] = row
+      this.table[slot * 2 + 1] = hash | 0
+    }
+    if (dupRow !== -1) throw new IdListLineError(dupRow + 1, new IdListError(`duplicate id ${JSON.stringify(this.idAt(dupOf))} (also on line ${dupOf + 1})`, 'id'))
   }
 
   private encode (id: string): number {

@@ -73,3 +73,8 @@ test('JsonlIdIndex enforces title, tag and id byte limits', () => {
   assert.throws(() => new JsonlIdIndex(lines([{ id: 'a', tags: ['abc'] }]), 1, true, small), /each tag must be at most 2 bytes/)
   assert.throws(() => new JsonlIdIndex(lines([{ id: 'a', tags: ['a', 'b'] }]), 1, true, small), /at most 1 tags/)
 })
+
+test('JsonlIdIndex reports the earliest duplicate in file order when there are several', () => {
+  const text = ['a', 'b', 'c', 'b', 'a', 'c'].map((id) => JSON.stringify({ id })).join('\n') + '\n'
+  assert.throws(() => new JsonlIdIndex(Buffer.from(text), 6, false, LIMITS), /line 4: duplicate id "b" \(also on line 2\)/)
+})
