@@ -2,20 +2,12 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { get } from 'node:http'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
+import { freePort } from '../helpers/redis.js'
 
-async function freePort (): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  await once(s, 'close')
-  return port
-}
 
 /** One request on a fresh connection (no keep-alive), so the cluster may hand it to any worker. */
 function healthz (port: number): Promise<{ status: number, worker: string | undefined }> {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { packSigns } from '../../src/hashing/codes.js'
+import { createRng } from '../../src/trainer/rng.js'
 import type { CodeBits, HnswConfig, Manifest, TableConfig } from '../../src/model-loader/manifest.js'
 import { writeBundle, type BundleInput } from '../../src/model-loader/write-bundle.js'
 
@@ -31,16 +32,9 @@ export interface TestBundleOptions {
   titles?: boolean
 }
 
-/** mulberry32: a tiny seeded PRNG, enough for fixtures. */
+/** The trainer's seeded PRNG (mulberry32), as a plain function. */
 export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  return createRng(seed).next
 }
 
 function gaussianArray (n: number, rand: () => number, scale = 1): Float32Array {

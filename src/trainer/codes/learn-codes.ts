@@ -26,6 +26,7 @@ import { createScratch, updateRows, type HalfSweepParams, type SideBuffers } fro
 import { crossProduct, polarFactor, ridgeSolve, symmetricEigen, symmetricFunction } from './linalg.js'
 import { packCodes, signCodes } from './pack.js'
 import { CONTROL_BYTES, DONE, FLIPS, work, type WorkerInit, type WorkerRun } from './worker-protocol.js'
+import { createRng as createSeededRng } from '../rng.js'
 
 export interface LearnCodesInput {
   users: number; items: number; dimension: number; bits: 32 | 64 | 128
@@ -95,16 +96,9 @@ export type CodeLearningOptions = z.infer<typeof CodeLearningOptionsSchema>
 
 export const DEFAULT_CODE_OPTIONS: CodeLearningOptions = CodeLearningOptionsSchema.parse({})
 
-/** mulberry32: small, seedable, and the same on every platform. */
+/** The trainer's seeded mulberry32 stream, as a plain function (the codes' tests draw from it too). */
 export function createRng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  return createSeededRng(seed).next
 }
 
 function gaussian (next: () => number): number {
