@@ -9,6 +9,7 @@ import { balancedSlices, createScratch, refreshVectors, rowCosts, sweepRows, tra
 import { createRng } from './rng.js'
 import type { TableLayout } from './table-layout.js'
 import type { MfWorkerJob, MfWorkerModel } from './mf-worker.js'
+import { createModuleWorker } from '../worker-module.js'
 
 export interface MfOptions {
   readonly dimension: number
@@ -112,21 +113,12 @@ function initRows (rows: number, d: number, scale: number, rng: ReturnType<typeo
   return out
 }
 
-/** Worker module next to this file: .ts under tsx, .js once compiled. */
-function workerUrl (): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './mf-worker.ts' : './mf-worker.js', import.meta.url)
-}
 
 /** Worker threads for the iALS sweeps, reusable across models (`trainHashedMf`'s `pool`). */
 export class MfWorkerPool {
   private readonly workers: Worker[]
   constructor (count: number) {
-    const url = workerUrl()
-    // Under tsx (npm run train, tests) Node 20 resolves a worker's entry before any inherited
-    // --import hook applies, so a .ts entry is loaded through a bootstrap that registers tsx.
-    this.workers = Array.from({ length: count }, () => url.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`, { eval: true })
-      : new Worker(url))
+    this.workers = Array.from({ length: count }, () => createModuleWorker(import.meta.url, 'mf-worker'))
   }
 
   get size (): number { return this.workers.length }

@@ -27,6 +27,7 @@ import { crossProduct, polarFactor, ridgeSolve, symmetricEigen, symmetricFunctio
 import { packCodes, signCodes } from './pack.js'
 import { CONTROL_BYTES, DONE, FLIPS, work, type WorkerInit, type WorkerRun } from './worker-protocol.js'
 import { createRng as createSeededRng } from '../rng.js'
+import { createModuleWorker } from '../../worker-module.js'
 
 export interface LearnCodesInput {
   users: number; items: number; dimension: number; bits: 32 | 64 | 128
@@ -369,16 +370,8 @@ function sharedCopy<T extends Int8Array | Int32Array | Float32Array> (src: T, ma
   return out
 }
 
-/**
- * After `npm run build` the worker is plain .js. Under tsx the sources run as .ts, and Node 20 does
- * not hand tsx's loader hooks to worker threads (measured: ERR_UNKNOWN_FILE_EXTENSION even with
- * execArgv ['--import', 'tsx']), so the worker first registers tsx's ESM API, then imports itself.
- */
 function createCodesWorker (): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./codes-worker.js', import.meta.url))
-  const api = import.meta.resolve('tsx/esm/api')
-  const entry = new URL('./codes-worker.ts', import.meta.url).href
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`, { eval: true })
+  return createModuleWorker(import.meta.url, 'codes-worker')
 }
 
 /**
