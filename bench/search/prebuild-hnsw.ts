@@ -9,6 +9,8 @@ import { BENCH_HNSW, syntheticDataKey } from './config.js'
 
 const { values } = parseArgs({
   options: {
+    // HNSW graph degree: 16 is hnswlib's default; 32 trades build time and memory for recall.
+    M: { type: 'string', default: String(BENCH_HNSW.M) },
     items: { type: 'string', default: '1000000' },
     dimension: { type: 'string', default: '64' },
     bits: { type: 'string', default: '64' },
@@ -19,5 +21,5 @@ const { values } = parseArgs({
 const params = { items: Number(values.items), dimension: Number(values.dimension), codeBits: Number(values.bits), seed: Number(values.seed) }
 const catalog = generateSyntheticCatalog(params)
 for (const space of values.space.split(',') as ('ip' | 'l2-mips')[]) {
-  await getOrBuildHnsw({ vectors: catalog.itemVectors, count: catalog.itemCount, dimension: catalog.dimension, bias: null, dataKey: syntheticDataKey(params) }, { ...BENCH_HNSW, space })
+  await getOrBuildHnsw({ vectors: catalog.itemVectors, count: catalog.itemCount, dimension: catalog.dimension, bias: null, dataKey: syntheticDataKey(params) }, { ...BENCH_HNSW, M: Number(values.M), space })
 }

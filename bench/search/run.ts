@@ -22,6 +22,8 @@ import { BENCH_HNSW, syntheticDataKey } from './config.js'
 
 const { values } = parseArgs({
   options: {
+    // HNSW graph degree: 16 is hnswlib's default; 32 trades build time and memory for recall.
+    M: { type: 'string', default: String(BENCH_HNSW.M) },
     items: { type: 'string', default: '1000000' },
     dimension: { type: 'string', default: '64' },
     bits: { type: 'string', default: '64' },
@@ -297,7 +299,7 @@ async function synthetic (): Promise<void> {
   if (!values['no-hnsw']) {
     for (const space of values.spaces.split(',') as ('ip' | 'l2-mips')[]) {
       const before = rssMB()
-      const handle = await getOrBuildHnsw({ vectors: cat.itemVectors, count: cat.itemCount, dimension: cat.dimension, bias: null, dataKey: syntheticDataKey(params) }, { ...BENCH_HNSW, space }, log)
+      const handle = await getOrBuildHnsw({ vectors: cat.itemVectors, count: cat.itemCount, dimension: cat.dimension, bias: null, dataKey: syntheticDataKey(params) }, { ...BENCH_HNSW, M: Number(values.M), space }, log)
       handles.push({ space, handle, memoryMB: rssMB() - before })
     }
   }
@@ -324,7 +326,7 @@ async function trained (): Promise<void> {
   if (model.hnsw) handles.push({ space: model.hnsw.space, handle: model.hnsw, memoryMB: 0 })
   const other = model.hnsw?.space === 'ip' ? 'l2-mips' : 'ip'
   const before2 = rssMB()
-  handles.push({ space: other, handle: await getOrBuildHnsw({ vectors: model.itemVectors, count: model.items.size, dimension: model.dimension, bias: model.itemBias, dataKey: `model-${model.id}-${model.version}` }, { ...BENCH_HNSW, space: other }, log), memoryMB: rssMB() - before2 })
+  handles.push({ space: other, handle: await getOrBuildHnsw({ vectors: model.itemVectors, count: model.items.size, dimension: model.dimension, bias: model.itemBias, dataKey: `model-${model.id}-${model.version}` }, { ...BENCH_HNSW, M: Number(values.M), space: other }, log), memoryMB: rssMB() - before2 })
   await mipsSection(label, cat, handles, false, null)
 }
 

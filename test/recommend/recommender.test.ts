@@ -48,3 +48,19 @@ test('domain errors: an unknown item, a vector of the wrong dimension, a code of
   assert.throws(() => rec.forSession({ vector: [1] }, { k: 3, method: 'mips' }), IncompatibleQueryError)
   assert.throws(() => rec.forSession({ code: 'ff' }, { k: 3, method: 'hamming' }), IncompatibleQueryError)
 })
+
+test('excludeSeen leaves out training items and history, plus explicit excludes, and still returns k items', async (t) => {
+  // Fixture: user u2 saw item rows 6, 7, 8 in training.
+  const rec = await recommender(t, { items: 40, users: 5, seen: true })
+  for (const method of ['hybrid', 'hamming', 'mips'] as const) {
+    const excluded = new Set(['i6', 'i7', 'i8', 'i3', 'i12', 'i20'])
+    const res = rec.forUser('u2', { k: 34, method, exclude: ['i3', 'i12', 'i7'] }, { excludeSeen: true, history: ['i20', 'i6', 'not-in-catalog'] })
+    assert.equal(res.items.length, 34, `${method}: every item not excluded`)
+    for (const item of res.items) assert.ok(!excluded.has(item.id), `${method} returned excluded ${item.id}`)
+    // Without excludeSeen only the explicit excludes are left out.
+    const open = rec.forUser('u2', { k: 37, method, exclude: ['i3', 'i12', 'i7'] }, { excludeSeen: false })
+    assert.equal(open.items.length, 37)
+    assert.ok(open.items.some((i) => i.id === 'i6') && open.items.some((i) => i.id === 'i8'))
+    assert.ok(!open.items.some((i) => i.id === 'i7' || i.id === 'i3' || i.id === 'i12'))
+  }
+})
