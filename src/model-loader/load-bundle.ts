@@ -158,7 +158,11 @@ function tensorInfo (r: TensorReader, name: string, shape: readonly number[], dt
   return info
 }
 
-function floatTensor (r: TensorReader, name: string, shape: readonly number[], dtypes: readonly string[], optional = false): Float32Array | null {
+/**
+ * A float tensor, refused when any value is NaN or Infinity. `checkFinite: false` is for the one
+ * caller that checks the same values on its own pass (the item norms), to read 256 MB once.
+ */
+function floatTensor (r: TensorReader, name: string, shape: readonly number[], dtypes: readonly string[], optional = false, checkFinite = true): Float32Array | null {
   const info = tensorInfo(r, name, shape, dtypes, optional)
   if (!info) return null
   let out: Float32Array
@@ -169,11 +173,19 @@ function floatTensor (r: TensorReader, name: string, shape: readonly number[], d
     out = viewTensor(r.bytes, info, Float32Array)
     if (out.buffer === r.bytes.buffer) r.zeroCopy++; else r.copied++
   }
-  for (let i = 0; i < out.length; i++) {
-    // x - x is NaN exactly for NaN and +-Infinity: one branch per element.
-    if (out[i] - out[i] !== 0) throw new BundleError(FILE_NAMES.tensors, `non-finite value ${out[i]} at element ${i}`, name)
+  if (checkFinite) {
+    for (let i = 0; i < out.length; i++) {
+      // x - x is NaN exactly for NaN and +-Infinity: one branch per element.
+      if (out[i] - out[i] !== 0) throw nonFinite(name, out, i)
+    }
   }
   return out
+}
+
+function nonFinite (name: string, values: Float32Array, from: number): BundleError {
+  let i = from
+  while (i < values.length && values[i] - values[i] === 0) i++
+  return new BundleError(FILE_NAMES.tensors, `non-finite value ${values[i]} at element ${i}`, name)
 }
 
 function codeTensor (r: TensorReader, name: string, rows: number, bits: number): Uint32Array {
@@ -279,7 +291,9 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     const { user: ut, item: it } = m.tables
     const itemCodes = codeTensor(r, TENSOR_NAMES.itemCodes, m.counts.items, m.codeBits)
     const userCodes = codeTensor(r, TENSOR_NAMES.userCodes, m.counts.users, m.codeBits)
-    const itemDedicated = floatTensor(r, TENSOR_NAMES.itemEmbeddings, [it.dedicatedRows, d], embDtypes)!
+    // With every item dedicated this table is the item matrix, checked for NaN/Inf by the norms pass.
+    const allDedicated = it.dedicatedRows === m.counts.items
+    const itemDedicated = floatTensor(r, TENSOR_NAMES.itemEmbeddings, [it.dedicatedRows, d], embDtypes, false, !allDedicated)!
     const userDedicated = floatTensor(r, TENSOR_NAMES.userEmbeddings, [ut.dedicatedRows, d], embDtypes)!
     const itemShared = it.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.itemSharedEmbeddings, [it.sharedRows, sharedWidth(it, d)], embDtypes)! : new Float32Array(0)
     const userShared = ut.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.userSharedEmbeddings, [ut.sharedRows, sharedWidth(ut, d)], embDtypes)! : new Float32Array(0)
@@ -293,7 +307,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     const userTable = new HybridTable({ config: ut, dimension: d, dedicated: userDedicated, shared: userShared, dedicatedRow: (id) => users.rowOf(id) })
 
     // With every item dedicated the table already is the item matrix: serve it in place.
-    const itemVectors = it.dedicatedRows === m.counts.items ? itemDedicated : materializeItemVectors(items, itemTable)
+    const itemVectors = allDedicated ? itemDedicated : materializeItemVectors(items, itemTable)
     // A bundle without item_gram pays O(items * d^2) here: 22 s for 1M x 64 measured on a busy
     // 2-core machine. Our writer always ships it.
     let itemGram: Float64Array
@@ -307,6 +321,8 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     for (let i = 0; i < m.counts.items; i++) {
       let s = 0
       for (let j = 0; j < d; j++) { const x = itemVectors[i * d + j]; s += x * x }
+      // A float32 squared cannot overflow a double: s is finite exactly when the row is.
+      if (s - s !== 0) throw nonFinite(TENSOR_NAMES.itemEmbeddings, itemVectors, i * d)
       itemNorms[i] = Math.sqrt(s)
     }
 

@@ -173,6 +173,14 @@ test('loadModel refuses NaN and Infinity in an embedding table', async (t) => {
   }
 })
 
+test('loadModel refuses NaN and Infinity in a fully dedicated item table, naming the element', async (t) => {
+  for (const [bad, at] of [[NaN, 0], [Infinity, 123], [-Infinity, 399]] as const) {
+    const dir = await bundle(t, { items: 50, dimension: 8 })
+    await editTensors(dir, (tensors) => { (tensors.item_embeddings.data as Float32Array)[at] = bad })
+    await assert.rejects(loadModel(dir), (err: unknown) => err instanceof BundleError && err.field === 'item_embeddings' && err.message.includes(`non-finite value ${bad} at element ${at}`))
+  }
+})
+
 test('loadModel refuses duplicate item and user ids, naming the lines', async (t) => {
   const dir = await bundle(t, { items: 5, users: 3 })
   const items = (await readFile(join(dir, 'items.jsonl'), 'utf8')).replace('"id":"i3"', '"id":"i1"')
