@@ -140,7 +140,13 @@ class LineScanner {
     return !this.strEscaped && this.strEnd - this.strStart === key.length && bytesEqual(this.b, this.strStart, key, 0, key.length)
   }
 
-  line (start: number, end: number): void {
+  /**
+   * Parses the line starting at `start` in a file of `end` bytes and returns where it ends (its
+   * newline, or `end`). Strings cannot hold a raw newline and whitespace here excludes it, so the
+   * parse itself finds the end of the line: no separate search for it (a native indexOf call per
+   * line measured ~0.1 s on a 1M-line catalog).
+   */
+  line (start: number, end: number): number {
     this.pos = start
     this.end = end
     this.idStart = this.titleStart = this.tagsStart = -1
@@ -184,8 +190,9 @@ class LineScanner {
       this.fail('not valid JSON: expected , or }')
     }
     this.skipSpace()
-    if (this.pos !== this.end) this.fail('not valid JSON: text after the object (one object per line)')
+    if (this.pos !== this.end && this.b[this.pos] !== NEWLINE) this.fail('not valid JSON: text after the object (one object per line)')
     if (this.idStart === -1) throw new IdListError('missing "id"', 'id')
+    return this.pos
   }
 
   tags (): void {
@@ -284,11 +291,10 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     let start = 0
     const total = bytes.length
     while (start < total) {
-      let end = bytes.indexOf(NEWLINE, start)
-      if (end === -1) end = total
       if (row >= n) throw new IdListError(`has more than the ${n} entries the manifest counts`)
+      let end: number
       try {
-        scanner.line(start, end)
+        end = scanner.line(start, total)
       } catch (err) {
         if (err instanceof IdListError) throw new IdListLineError(row + 1, err)
         throw err
