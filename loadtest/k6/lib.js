@@ -109,3 +109,20 @@ export function thresholds (p95 = Number(__ENV.P95_MS || 25), p99 = Number(__ENV
     checks: ['rate>0.99'],
   }
 }
+
+/** A constant-arrival-rate scenario of the production mix (load and soak differ only in numbers). */
+export function constantRateOptions (name, rate, duration) {
+  return {
+    scenarios: {
+      [name]: {
+        executor: 'constant-arrival-rate',
+        rate,
+        timeUnit: '1s',
+        duration,
+        preAllocatedVUs: Math.max(10, Math.ceil(rate / 20)),
+        maxVUs: Math.max(50, rate),
+      },
+    },
+    thresholds: thresholds(),
+  }
+}
