@@ -263,16 +263,22 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
   prebuilt?.catch(() => {})
 
   try {
-    const [tensorBytes, itemsBytes, usersBytes] = await Promise.all([
-      readWhole(join(dir, FILE_NAMES.tensors), m.files[FILE_NAMES.tensors].bytes),
+    // The id lists are parsed while the (much larger) tensors file is still being read.
+    const tensorRead = readWhole(join(dir, FILE_NAMES.tensors), m.files[FILE_NAMES.tensors].bytes)
+    tensorRead.catch(() => {}) // awaited below; never an unhandled rejection meanwhile
+    const [itemsBytes, usersBytes] = await Promise.all([
       readWhole(join(dir, FILE_NAMES.items), m.files[FILE_NAMES.items].bytes),
       readWhole(join(dir, FILE_NAMES.users), m.files[FILE_NAMES.users].bytes),
     ])
     const tRead = performance.now()
-    sums.add(FILE_NAMES.tensors, tensorBytes)
     sums.add(FILE_NAMES.items, itemsBytes)
     sums.add(FILE_NAMES.users, usersBytes)
+    const items = parseIdList(FILE_NAMES.items, itemsBytes, m.counts.items, true)
+    const users = parseIdList(FILE_NAMES.users, usersBytes, m.counts.users, false)
+    const tIds = performance.now()
 
+    const tensorBytes = await tensorRead
+    sums.add(FILE_NAMES.tensors, tensorBytes)
     let st: SafetensorsFile
     try {
       st = parseSafetensors(tensorBytes)
@@ -280,11 +286,6 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       if (err instanceof SafetensorsError) throw new BundleError(FILE_NAMES.tensors, err.message)
       throw err
     }
-
-    const items = parseIdList(FILE_NAMES.items, itemsBytes, m.counts.items, true)
-    const users = parseIdList(FILE_NAMES.users, usersBytes, m.counts.users, false)
-
-    const tIds = performance.now()
     const r: TensorReader = { st, bytes: tensorBytes, zeroCopy: 0, copied: 0 }
     const d = m.dimension
     const embDtypes = [m.dtypes.embeddings]

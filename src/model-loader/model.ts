@@ -62,7 +62,7 @@ export interface Model {
   readonly hnsw: HnswHandle | null
   readonly stats: {
     readonly loadMs: number
-    /** Where the load time went (waits included): reading files, id lists, tensors, HNSW, remaining checksums. */
+    /** Where the load time went (waits included): reading the id lists, parsing them (while the tensors file is read), tensors, HNSW, remaining checksums. */
     readonly phasesMs: Readonly<Record<'read' | 'ids' | 'tensors' | 'hnsw' | 'checksums', number>>
     readonly loadedAt: string
     readonly bytesRead: number
