@@ -14,16 +14,12 @@
  * tenth of the explicit normal equations plus Cholesky for the same recall.
  */
 
-export interface SideArrays {
+import type { TableLayout } from './table-layout.js'
+
+/** One side's table layout (rows of each id, ids of each row) plus what a sweep works on. */
+export interface SideArrays extends Pick<TableLayout, 'rows' | 'idRowCount' | 'idRows' | 'rowPtr' | 'rowIds' | 'rowMult'> {
   /** Number of ids on this side. */
   readonly ids: number
-  /** Conceptual table rows (K + B). */
-  readonly rows: number
-  readonly idRowCount: Uint8Array
-  readonly idRows: Int32Array
-  readonly rowPtr: Int32Array
-  readonly rowIds: Int32Array
-  readonly rowMult: Float32Array
   /** rows x d, the trained table. */
   readonly params: Float32Array
   /** ids x d, every id resolved through the table (refreshed before the other side's sweep). */
