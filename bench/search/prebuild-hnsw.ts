@@ -5,16 +5,11 @@
 import { parseArgs } from 'node:util'
 import { generateSyntheticCatalog } from '../lib/synthetic-catalog.js'
 import { getOrBuildHnsw } from './hnsw-cache.js'
-import { BENCH_HNSW, syntheticDataKey } from './config.js'
+import { BENCH_HNSW, CATALOG_OPTIONS, syntheticDataKey } from './config.js'
 
 const { values } = parseArgs({
   options: {
-    // HNSW graph degree: 16 is hnswlib's default; 32 trades build time and memory for recall.
-    M: { type: 'string', default: String(BENCH_HNSW.M) },
-    items: { type: 'string', default: '1000000' },
-    dimension: { type: 'string', default: '64' },
-    bits: { type: 'string', default: '64' },
-    seed: { type: 'string', default: '1' },
+    ...CATALOG_OPTIONS,
     space: { type: 'string', default: 'ip,l2-mips' },
   },
 })

@@ -18,18 +18,13 @@ import { exactMipsTopK } from '../../src/search/mips/brute-force.js'
 import { hammingDistance, popcount32, TopKHeap } from '../../src/search/top-k.js'
 import type { HnswHandle } from '../../src/model-loader/model.js'
 import { BENCH_TMP, getOrBuildHnsw } from './hnsw-cache.js'
-import { BENCH_HNSW, syntheticDataKey } from './config.js'
+import { BENCH_HNSW, CATALOG_OPTIONS, syntheticDataKey } from './config.js'
 
 const { values } = parseArgs({
   options: {
-    // HNSW graph degree: 16 is hnswlib's default; 32 trades build time and memory for recall.
-    M: { type: 'string', default: String(BENCH_HNSW.M) },
-    items: { type: 'string', default: '1000000' },
-    dimension: { type: 'string', default: '64' },
-    bits: { type: 'string', default: '64' },
+    ...CATALOG_OPTIONS,
     queries: { type: 'string', default: '1000' },
     oracle: { type: 'string', default: '300' },
-    seed: { type: 'string', default: '1' },
     k: { type: 'string', default: '10' },
     candidates: { type: 'string', default: '200' },
     model: { type: 'string', default: 'models/default' },
