@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
+import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -29,6 +30,11 @@ export const ConfigSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
   /** Hybrid: Hamming candidates re-ranked by inner product. */
   HYBRID_CANDIDATES: z.coerce.number().int().min(1).max(100_000).default(200),
+  /**
+   * Hybrid on catalogs with multi-index tables (>= 32k items): codes compared per candidate before
+   * the candidate stage stops and re-ranks the best it reached; 0 = exact Hamming top-C.
+   */
+  HYBRID_CODES_PER_CANDIDATE: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_HYBRID_CODES_PER_CANDIDATE),
   /** Real-time state shared by replicas (events, history, trending, active model); in-process when unset. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Every key (and the model channel) lives under this prefix, so services can share one Redis. */

@@ -5,7 +5,7 @@
 import type { Model } from '../model-loader/model.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
 import { createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
-import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, MAX_HYBRID_CANDIDATES } from './hybrid.js'
+import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE, MAX_HYBRID_CANDIDATES } from './hybrid.js'
 import { exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
 import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
@@ -38,6 +38,13 @@ export interface SearchEngineOptions {
   readonly defaultEf?: number
   /** Hybrid candidates when a request gives none. */
   readonly candidates?: number
+  /**
+   * Codes the hybrid's candidate stage may compare per candidate wanted before it stops probing
+   * the multi-index tables and re-ranks the best it reached; 0 asks for the exact Hamming top-C (a
+   * search that can compare tens of thousands of codes). Catalogs without tables always get the
+   * exact linear scan.
+   */
+  readonly hybridCodesPerCandidate?: number
 }
 
 export interface SearchEnginesInfo {
@@ -57,7 +64,7 @@ export interface SearchEnginesInfo {
     readonly defaultEf: number
     readonly efMax: number
   }
-  readonly hybrid: { readonly defaultCandidates: number, readonly maxCandidates: number }
+  readonly hybrid: { readonly defaultCandidates: number, readonly maxCandidates: number, readonly codesPerCandidate: number }
 }
 
 export interface SearchEngines {
@@ -66,7 +73,7 @@ export interface SearchEngines {
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
   readonly info: SearchEnginesInfo
   /** Hamming queries that ran over the tables' budget and were answered by the linear scan. */
-  readonly stats: { tableQueries: number, tableFallbacks: number }
+  readonly stats: { tableQueries: number, tableFallbacks: number, hybridQueries: number, hybridBounded: number }
 }
 
 /**
@@ -108,7 +115,9 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   let exactHeap = new TopKHeap(64)
   const rerank = createHybridReranker(items)
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
-  const stats = { tableQueries: 0, tableFallbacks: 0 }
+  const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
+  if (!(codesPerCandidate >= 0)) throw new RangeError(`hybridCodesPerCandidate must be >= 0, got ${codesPerCandidate}`)
+  const stats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
   // Share of recent table queries that ran over budget. When most do (codes with large
   // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
   // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the
@@ -142,6 +151,17 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
     const c = Math.min(MAX_HYBRID_CANDIDATES, Math.max(opts.k, opts.candidates ?? defaultCandidates))
+    if (tables && codesPerCandidate > 0) {
+      if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
+      stats.hybridQueries++
+      // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound.
+      const candidates = tables.search(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate)
+      if (!tables.lastExact) stats.hybridBounded++
+      // null: the bound was reached before even k items were (a query far from every item).
+      if (candidates) return rerank(candidates, vector, opts.k)
+      stats.tableFallbacks++
+      return rerank(linear.search(code, c, opts.exclude), vector, opts.k)
+    }
     return rerank(hamming(code, { k: c, exclude: opts.exclude }), vector, opts.k)
   }
 
@@ -167,7 +187,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         defaultEf,
         efMax: EF_MAX,
       },
-      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES },
+      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES, codesPerCandidate },
     },
   }
 }

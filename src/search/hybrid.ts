@@ -3,25 +3,33 @@
  * codes) re-ranked by the exact inner product of the float vectors, as in the DCH paper's
  * "hashing for candidate generation, embeddings for ranking" serving recipe.
  */
-import { itemScore, type MipsItems } from './mips/brute-force.js'
+import { scoreRows, type MipsItems } from './mips/brute-force.js'
 import { TopKHeap } from './top-k.js'
 import type { TopK } from './types.js'
 
 export const DEFAULT_HYBRID_CANDIDATES = 200
 export const MAX_HYBRID_CANDIDATES = 10_000
+/** Placeholder until measured: see BENCHMARKS.md, hybrid candidate stage. */
+export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
 
-/** Re-ranks `candidates` (Hamming rows, already free of exclusions) by exact score; returns the best k. */
-export function rerankByInnerProduct (items: MipsItems, candidates: TopK, query: Float32Array, k: number, heap: TopKHeap): TopK {
-  heap.reset(Math.min(k, candidates.rows.length))
+/**
+ * Re-ranks `candidates` (Hamming rows, already free of exclusions) by exact score; returns the best
+ * k. `scores` is scratch of at least candidates.rows.length.
+ */
+export function rerankByInnerProduct (items: MipsItems, candidates: TopK, query: Float32Array, k: number, heap: TopKHeap, scores: Float64Array): TopK {
   const rows = candidates.rows
-  for (let i = 0; i < rows.length; i++) heap.push(rows[i], itemScore(items, rows[i], query))
+  heap.reset(Math.min(k, rows.length))
+  scoreRows(items, rows, rows.length, query, scores)
+  for (let i = 0; i < rows.length; i++) heap.push(rows[i], scores[i])
   return heap.drain(candidates.candidatesExamined + rows.length)
 }
 
 export function createHybridReranker (items: MipsItems): (candidates: TopK, query: Float32Array, k: number) => TopK {
   let heap = new TopKHeap(64)
+  let scores = new Float64Array(DEFAULT_HYBRID_CANDIDATES)
   return (candidates, query, k) => {
     if (heap.capacity < k) heap = new TopKHeap(k)
-    return rerankByInnerProduct(items, candidates, query, k, heap)
+    if (scores.length < candidates.rows.length) scores = new Float64Array(candidates.rows.length)
+    return rerankByInnerProduct(items, candidates, query, k, heap, scores)
   }
 }

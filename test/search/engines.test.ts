@@ -33,7 +33,7 @@ test('hybrid re-ranking orders the Hamming candidates by exact inner product, ti
   const dimension = 2
   const items = { itemVectors: new Float32Array([0, 1, 3, 0, 1, 0, 3, 0, 2, 0]), itemBias: null, dimension, itemCount: 5 }
   const candidates = { rows: new Int32Array([4, 3, 0, 1, 2]), scores: new Float32Array(5), candidatesExamined: 5 }
-  const got = rerankByInnerProduct(items, candidates, new Float32Array([1, 0]), 3, new TopKHeap(3))
+  const got = rerankByInnerProduct(items, candidates, new Float32Array([1, 0]), 3, new TopKHeap(3), new Float64Array(candidates.rows.length))
   assert.deepEqual([...got.rows], [1, 3, 4])
   assert.deepEqual([...got.scores], [3, 3, 2])
 })
@@ -65,6 +65,36 @@ test('engines hybrid returns the top-k of the Hamming top-C by exact score, and 
     assert.deepEqual([...engines.hybrid(code, vector, { k: 10, candidates: 50 }).rows], expected)
     assert.deepEqual([...engines.mips(vector, { k: 10 }).rows], [...exactMipsTopK(items, vector, 10, undefined).rows])
   }
+})
+
+test('engines hybrid on a tabled catalog: codesPerCandidate 0 and a generous bound give the exact Hamming top-C re-ranked; a tight bound stays valid and is counted', () => {
+  const catalog = catalogOf(40_000, 2)
+  const items = { itemVectors: catalog.itemVectors, itemBias: null, dimension: 16, itemCount: catalog.itemCount }
+  const exact = createSearchEngines(catalog, { hybridCodesPerCandidate: 0 })
+  const generous = createSearchEngines(catalog, { hybridCodesPerCandidate: 1e6, tableBudgetFraction: 1e6 })
+  const tight = createSearchEngines(catalog, { hybridCodesPerCandidate: 1 })
+  assert.equal(exact.info.hamming.structure, 'multi-index')
+  for (let q = 0; q < 6; q++) {
+    const code = catalog.queryCodes.subarray(q * 2, q * 2 + 2)
+    const vector = catalog.queryVectors.subarray(q * 16, q * 16 + 16)
+    const exclude = new Set([...exact.hamming(code, { k: 3 }).rows])
+    const pool = exact.hamming(code, { k: 100, exclude })
+    const expected = [...pool.rows].map((row) => [itemScore(items, row, vector), row]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 10).map((x) => x[1])
+    assert.deepEqual([...exact.hybrid(code, vector, { k: 10, candidates: 100, exclude }).rows], expected)
+    assert.deepEqual([...generous.hybrid(code, vector, { k: 10, candidates: 100, exclude }).rows], expected)
+    const got = tight.hybrid(code, vector, { k: 10, candidates: 100, exclude })
+    assert.equal(got.rows.length, 10)
+    assert.equal(new Set(got.rows).size, 10)
+    got.rows.forEach((row, i) => {
+      assert.ok(!exclude.has(row))
+      assert.equal(got.scores[i], Math.fround(itemScore(items, row, vector)))
+      if (i > 0) assert.ok(got.scores[i] <= got.scores[i - 1])
+    })
+  }
+  assert.equal(exact.stats.hybridQueries, 0, 'the exact setting never takes the bounded path')
+  assert.equal(generous.stats.hybridBounded, 0, 'a generous bound is never reached')
+  assert.equal(tight.stats.hybridQueries, 6)
+  assert.ok(tight.stats.hybridBounded > 0, 'one code per candidate cuts clustered queries short')
 })
 
 test('engines on an empty catalog return empty results for every method', () => {

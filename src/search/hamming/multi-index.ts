@@ -40,8 +40,17 @@ export interface MultiIndexHamming {
   readonly memoryBytes: number
   /** Work units (probes plus bucket entries) the last search used: a metric, and what budgets are set from. */
   readonly lastWork: number
-  /** Exact top-K, or null when the query ran over its work budget (run the linear scan instead). */
-  search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK | null
+  /** False when the last search stopped at its `maxCodes` bound before its result was proven exact. */
+  readonly lastExact: boolean
+  /**
+   * Exact top-K, or null when the query ran over its work budget (run the linear scan instead).
+   * With `maxCodes`, a query stops once it has compared that many bucket entries (or run over the
+   * probe budget) and returns the best K among the items reached so far (null only when fewer
+   * than K were reached): the
+   * bounded-latency mode of the hybrid's candidate stage, where probe order (substring radius 0
+   * first) reaches the near items early.
+   */
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number): TopK | null
 }
 
 export function defaultSubstringCount (codeBits: number, itemCount: number): number {
@@ -119,12 +128,14 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
   const memoryBytes = sum(offsets) + sum(occupied) + sum(tableRows) + sum(tableCodes) + foundRows.byteLength + foundDist.byteLength + keysScratch.byteLength
 
   let lastWork = 0
+  let lastExact = true
   return {
     m,
     substringBits,
     memoryBytes,
     get lastWork (): number { return lastWork },
-    search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK | null {
+    get lastExact (): boolean { return lastExact },
+    search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number): TopK | null {
       if (k <= 0 || itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
       hist.fill(0)
       for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
@@ -138,6 +149,13 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       let tau = codeBits
       let cnt = 0
       let complete = false
+      // Bounded mode: stop after maxCodes bucket entries, at the probe budget, or with a full
+      // buffer (min(items, budget) kept rows), and rank what was reached. Empty probes are not
+      // counted against maxCodes: they cost a bit test in a cached bitmap, entries a code compare.
+      const bounded = maxCodes !== undefined
+      const entryLimit = bounded ? Math.max(1, maxCodes) : Infinity
+      let entries = 0
+      let stopped = false
       search: for (let r = 0; ; r++) {
         for (let j = 0; j < m; j++) {
           const s = substringBits[j]
@@ -154,8 +172,12 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
           while (v < limit) {
             const key = q ^ v
             if ((occ[key >>> 5] & (1 << (key & 31))) !== 0) {
-              const end = off[key + 1]
+              let end = off[key + 1]
+              // Bounded mode cuts a bucket that would cross maxCodes: one huge bucket must not blow the bound.
+              const cut = entries + end - off[key] > entryLimit
+              if (cut) end = off[key] + Math.max(0, entryLimit - entries)
               work += end - off[key]
+              entries += end - off[key]
               for (let p = off[key]; p < end; p++) {
                 let d = 0
                 for (let w = 0; w < codeWords; w++) d += popcount32(codes[p * codeWords + w] ^ query[w])
@@ -178,11 +200,20 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
                 hist[d]++
                 cnt++
                 while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
-                if (found === foundRows.length) { lastWork = work; return null }
+                if (found === foundRows.length) {
+                  if (!bounded) { lastWork = work; return null }
+                  stopped = true
+                  break search
+                }
               }
               if (reached === itemCount) { complete = true; break search }
+              if (cut) { stopped = true; break search }
             }
-            if (++work > budget) { lastWork = work; return null }
+            if (++work > budget) {
+              if (!bounded) { lastWork = work; return null }
+              stopped = true
+              break search
+            }
             if (v === 0) break
             const t = v | (v - 1)
             v = (t + 1) | (((~t & (t + 1)) - 1) >>> (32 - Math.clz32(v & -v)))
@@ -191,8 +222,11 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
           if (cnt >= k && tau <= m * r + j) break search
         }
       }
-      const kth = complete ? codeBits : tau
       lastWork = work
+      lastExact = !stopped
+      // Cut short before k items were reached: no ranking to return, the caller scans instead.
+      if (stopped && found < k) return null
+      const kth = complete ? codeBits : tau
       // Rank (distance, row) among the kept rows within the k-th distance; only those can be in the top K.
       let n = 0
       for (let i = 0; i < found; i++) {

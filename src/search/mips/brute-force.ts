@@ -12,13 +12,65 @@ export interface MipsItems {
   readonly itemCount: number
 }
 
-/** u . v_row (+ bias[row]) */
+/**
+ * u . v_row (+ bias[row]), summed in the same order as scoreRows and exactMipsTopK (four
+ * accumulators), so every method reports bit-identical scores for the same item.
+ */
 export function itemScore (items: MipsItems, row: number, query: Float32Array): number {
   const { itemVectors, dimension } = items
   const base = row * dimension
-  let s = 0
-  for (let j = 0; j < dimension; j++) s += itemVectors[base + j] * query[j]
+  const tail = dimension & ~3
+  let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
+  let j = 0
+  for (; j < tail; j += 4) {
+    s0 += itemVectors[base + j] * query[j]
+    s1 += itemVectors[base + j + 1] * query[j + 1]
+    s2 += itemVectors[base + j + 2] * query[j + 2]
+    s3 += itemVectors[base + j + 3] * query[j + 3]
+  }
+  for (; j < dimension; j++) s0 += itemVectors[base + j] * query[j]
+  const s = (s0 + s1) + (s2 + s3)
   return items.itemBias ? s + items.itemBias[row] : s
+}
+
+/** Candidates whose vector lines are requested together before any is scored (see scoreRows). */
+const SCORE_BATCH = 8
+
+/**
+ * out[i] = u . v_rows[i] (+ bias) for i < count. On a large catalog the candidates' vectors are
+ * cache misses at random addresses, one after another when each dot product waits for its own
+ * loads. Touching every 64-byte line of a batch of candidates first lets the CPU have those misses
+ * in flight at once: 200 candidates on a 1M x 64 catalog went from ~85-97 µs to ~55-60 µs
+ * (bench:hybrid's machine).
+ */
+export function scoreRows (items: MipsItems, rows: Int32Array, count: number, query: Float32Array, out: Float64Array): void {
+  const { itemVectors, itemBias, dimension } = items
+  const tail = dimension & ~3
+  for (let i = 0; i < count; i += SCORE_BATCH) {
+    const end = Math.min(count, i + SCORE_BATCH)
+    let touch = 0
+    for (let b = i; b < end; b++) {
+      const base = rows[b] * dimension
+      // 16 floats = one 64-byte line (rows are 64-byte aligned when dimension is a multiple of 16).
+      for (let j = 0; j < dimension; j += 16) touch += itemVectors[base + j]
+    }
+    // Keeps the loads alive: a NaN here is harmless (out is written below), but the JIT cannot drop them.
+    out[i] = touch
+    for (let b = i; b < end; b++) {
+      const base = rows[b] * dimension
+      let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
+      let j = 0
+      for (; j < tail; j += 4) {
+        s0 += itemVectors[base + j] * query[j]
+        s1 += itemVectors[base + j + 1] * query[j + 1]
+        s2 += itemVectors[base + j + 2] * query[j + 2]
+        s3 += itemVectors[base + j + 3] * query[j + 3]
+      }
+      for (; j < dimension; j++) s0 += itemVectors[base + j] * query[j]
+      const s = (s0 + s1) + (s2 + s3)
+      out[b] = itemBias ? s + itemBias[rows[b]] : s
+    }
+  }
 }
 
 /** Exact top-K by inner product; `heap` (capacity >= k) is reused scratch. Ties: lower row first. */

@@ -81,6 +81,44 @@ test('multi-index gives up (null) when the work budget is exceeded, and never re
   assert.equal(mih.search(set.queries.subarray(2, 4), 10), null)
 })
 
+test('bounded mode (maxCodes) returns the true distances of a best-K among reached items (null only when cut short before K), exact when it finishes', () => {
+  fc.assert(fc.property(arbCase, fc.integer({ min: 1, max: 400 }), ({ kind, codeBits, count, seed, k, excludeShare }, maxCodes) => {
+    const set = makeCodes(kind, codeBits, count, seed)
+    const exclude = new Set<number>()
+    for (let row = 0; row < count; row += 1) if (((row * 2654435761) >>> 0) % 1000 < excludeShare * 1000) exclude.add(row)
+    const mih = createMultiIndexHamming(set.codes, set.codeWords, count, { m: Math.max(defaultSubstringCount(codeBits, count), Math.ceil(codeBits / 22)), budgetFraction: 1e9 })
+    const query = set.queries.subarray(0, set.codeWords)
+    const got = mih.search(query, k, exclude, maxCodes)
+    if (got === null) {
+      assert.ok(!mih.lastExact, 'null only when cut short')
+      return
+    }
+    const exact = naiveHammingTopK(set, query, count, exclude)
+    const scoreOf = new Map(exact.rows.map((row, i) => [row, exact.scores[i]]))
+    assert.ok(got.rows.length <= Math.min(k, count - exclude.size))
+    assert.equal(new Set(got.rows).size, got.rows.length, 'no row twice')
+    for (let i = 0; i < got.rows.length; i++) {
+      assert.ok(!exclude.has(got.rows[i]), 'excluded rows never come back')
+      assert.equal(got.scores[i], scoreOf.get(got.rows[i]), 'scores are the true codeBits - 2d')
+      if (i > 0) assert.ok(got.scores[i] < got.scores[i - 1] || (got.scores[i] === got.scores[i - 1] && got.rows[i] > got.rows[i - 1]), 'ranked by distance, then row')
+    }
+    // Finished within the bound: exactly the exact answer.
+    if (mih.lastExact) assert.deepEqual([...got.rows], exact.rows.slice(0, k))
+  }), { numRuns: 80, seed: 7 })
+})
+
+test('bounded mode with a generous bound equals the exact search', () => {
+  const set = makeCodes('clustered', 64, 3000, 19)
+  const mih = createMultiIndexHamming(set.codes, 2, 3000, { budgetFraction: 1e9 })
+  for (let q = 0; q < 8; q++) {
+    const query = set.queries.subarray(q * 2, q * 2 + 2)
+    const exact = mih.search(query, 50)!
+    const bounded = mih.search(query, 50, undefined, 1e9)!
+    assert.ok(mih.lastExact)
+    assert.deepEqual([...bounded.rows], [...exact.rows])
+  }
+})
+
 test('defaultSubstringCount follows b / log2 N and keeps substrings within the table size limit', () => {
   assert.equal(defaultSubstringCount(64, 1_000_000), 3)
   assert.equal(defaultSubstringCount(128, 1_000_000), 6)
