@@ -7,6 +7,7 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { Model } from '../model-loader/model.js'
+import type { SearchStats } from '../recommend/types.js'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
@@ -79,7 +80,8 @@ export interface Metrics {
   readonly registry: Registry
   readonly requestDuration: FastHistogram
   observeRecommendation (method: string, seconds: number, candidatesExamined: number): void
-  setModel (model: Model): void
+  /** The active model, and the running search counts of its engines (when they keep any). */
+  setModel (model: Model, stats?: SearchStats): void
   reload (result: 'success' | 'refused' | 'error'): void
 }
 
@@ -106,6 +108,24 @@ export function createMetrics (): Metrics {
   const users = new Gauge({ name: 'hashrec_model_users', help: 'Users with a dedicated row in the active model.', registers: [registry] })
   const reloads = new Counter({ name: 'hashrec_model_reloads_total', help: 'Reload attempts by outcome.', labelNames: ['result'] as const, registers: [registry] })
 
+  // Search counts live on the engines (plain counters, no prom-client on the hot path); read at
+  // scrape time. Counts of engines a swap retired are folded into `retired` so totals never drop.
+  let liveStats: SearchStats | undefined
+  const retired = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const searchKinds = [
+    ['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded'],
+  ] as const
+  new Counter({
+    name: 'hashrec_search_queries_total',
+    help: 'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [kind, field] of searchKinds) this.labels(kind).inc(retired[field] + (liveStats?.[field] ?? 0))
+    },
+  })
+
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
     registry,
@@ -119,7 +139,9 @@ export function createMetrics (): Metrics {
       c.latency.observe(seconds)
       c.work.observe(examined)
     },
-    setModel (model) {
+    setModel (model, stats) {
+      if (liveStats) for (const [, field] of searchKinds) retired[field] += liveStats[field]
+      liveStats = stats
       info.reset()
       info.labels(model.id, model.version).set(1)
       loadSeconds.set(model.stats.loadMs / 1000)

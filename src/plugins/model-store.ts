@@ -43,7 +43,7 @@ declare module 'fastify' {
   }
 }
 
-export function createModelStore (options: ModelStoreOptions, onActivate: (model: Model) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
+export function createModelStore (options: ModelStoreOptions, onActivate: (model: Model, engines: QueryEngines) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
   let active: Recommender | null = null
   let reloading = false
 
@@ -53,9 +53,10 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (model
 
     activate (model) {
       // Engines are built before the swap so a failure here leaves the previous model serving.
-      const next = createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates })
+      const engines = options.createEngines(model)
+      const next = createRecommender(model, engines, { hybridCandidates: options.hybridCandidates })
       active = next
-      onActivate(model)
+      onActivate(model, engines)
       return next
     },
 
@@ -103,6 +104,6 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (model
 }
 
 export default fp<ModelStoreOptions>(async (app, options) => {
-  const store = createModelStore(options, (model) => app.metrics.setModel(model), (result) => app.metrics.reload(result))
+  const store = createModelStore(options, (model, engines) => app.metrics.setModel(model, engines.stats), (result) => app.metrics.reload(result))
   app.decorate('modelStore', store)
 }, { name: 'hashrec-model-store', dependencies: ['hashrec-metrics'], fastify: '5.x' })

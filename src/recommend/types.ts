@@ -7,6 +7,17 @@ export interface QueryEngines {
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
   /** Which structures the engines chose (shown by GET /v1/model). */
   readonly info?: unknown
+  /** Running counts since the engines were built (exported as Prometheus counters). */
+  readonly stats?: SearchStats
+}
+
+export interface SearchStats {
+  /** Hamming searches the multi-index tables took, and those that ran over budget to the linear scan. */
+  readonly tableQueries: number
+  readonly tableFallbacks: number
+  /** Hybrid searches on the bounded candidate stage, and those the bound cut short. */
+  readonly hybridQueries: number
+  readonly hybridBounded: number
 }
 
 export type ServedMethod = SearchMethod | 'popular'

@@ -12,6 +12,8 @@ test('an empty environment gives the documented defaults', () => {
   assert.equal(c.ADMIN_TOKEN, undefined)
   assert.deepEqual(c.CORS_ORIGINS, [])
   assert.equal(c.BODY_LIMIT, 1024 * 1024)
+  assert.equal(c.HYBRID_CANDIDATES, 200)
+  assert.equal(c.HYBRID_CODES_PER_CANDIDATE, 8)
 })
 
 test('variables are parsed from strings; empty values count as unset; unrelated variables are ignored', () => {
@@ -31,6 +33,8 @@ test('a bad variable fails with a message naming it, and a bad token is not echo
     [{ CORS_ORIGINS: 'not a url' }, /CORS_ORIGINS/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL/],
     [{ BODY_LIMIT: '10' }, /BODY_LIMIT/],
+    [{ HYBRID_CODES_PER_CANDIDATE: '-1' }, /HYBRID_CODES_PER_CANDIDATE/],
+    [{ HYBRID_CODES_PER_CANDIDATE: '2.5' }, /HYBRID_CODES_PER_CANDIDATE/],
   ]
   for (const [env, name] of cases) assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && name.test(err.message), JSON.stringify(env))
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))

@@ -23,3 +23,26 @@ test('FastHistogram prints exactly what prom-client\'s Histogram prints for the 
     },
   ), { numRuns: 50 })
 })
+
+test('search counters read the active engines at scrape time and keep counting across a model swap', async () => {
+  const { createMetrics } = await import('../../src/plugins/metrics.js')
+  const metrics = createMetrics()
+  const model = (id: string) => ({ id, version: '1', items: { size: 3 }, users: { size: 2 }, stats: { loadMs: 5 } }) as any
+  const valueOf = async (kind: string): Promise<number> => {
+    const metric = await metrics.registry.getSingleMetric('hashrec_search_queries_total')!.get()
+    return metric.values.find((v) => v.labels.kind === kind)?.value ?? NaN
+  }
+  const first = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  metrics.setModel(model('a'), first)
+  assert.equal(await valueOf('hybrid_bounded_stage'), 0)
+  first.hybridQueries = 7
+  first.hybridBounded = 3
+  assert.equal(await valueOf('hybrid_bounded_stage'), 7)
+  assert.equal(await valueOf('hybrid_bound_reached'), 3)
+  const second = { tableQueries: 1, tableFallbacks: 0, hybridQueries: 2, hybridBounded: 0 }
+  metrics.setModel(model('b'), second)
+  assert.equal(await valueOf('hybrid_bounded_stage'), 9, 'the retired engines still count')
+  assert.equal(await valueOf('hybrid_bound_reached'), 3)
+  assert.equal(await valueOf('hamming_table'), 1)
+  assert.match(await metrics.registry.metrics(), /hashrec_search_queries_total\{kind="hybrid_bounded_stage"\} 9/)
+})

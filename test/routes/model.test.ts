@@ -23,3 +23,9 @@ test('GET /v1/model describes the active model: counts, bits, dimension, hashing
   assert.ok(info.loadMs > 0)
   assert.equal((info.search as { itemCount: number }).itemCount, 33)
 })
+
+test('HYBRID_CANDIDATES and HYBRID_CODES_PER_CANDIDATE reach the engines the service builds', async (t) => {
+  const { app } = await createTestApp(t, { bundle: { items: 12, users: 3 }, config: { HYBRID_CANDIDATES: '40', HYBRID_CODES_PER_CANDIDATE: '3' } })
+  const info = ModelInfoSchema.parse((await app.inject({ method: 'GET', url: '/v1/model' })).json())
+  assert.deepEqual((info.search as { hybrid: unknown }).hybrid, { defaultCandidates: 40, maxCandidates: 10_000, codesPerCandidate: 3 })
+})
