@@ -125,18 +125,26 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   let fallbackRate = 0
   let sinceTables = 0
 
-  const hamming = (code: Uint32Array, opts: SearchOptions): TopK => {
-    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
-    if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
+  /** Exact Hamming top-k, or with maxCodes the bounded table search (the hybrid's candidate stage). */
+  const hammingTopK = (code: Uint32Array, k: number, exclude: SearchOptions['exclude'], maxCodes?: number): TopK => {
     if (tables && (fallbackRate < 0.5 || ++sinceTables >= TABLE_RETRY_EVERY)) {
       sinceTables = 0
       stats.tableQueries++
-      const result = tables.search(code, opts.k, opts.exclude)
+      const result = tables.search(code, k, exclude, maxCodes)
       fallbackRate = 0.9 * fallbackRate + (result ? 0 : 0.1)
-      if (result) return result
+      if (result) {
+        if (!tables.lastExact) stats.hybridBounded++
+        return result
+      }
       stats.tableFallbacks++
     }
-    return linear.search(code, opts.k, opts.exclude)
+    return linear.search(code, k, exclude)
+  }
+
+  const hamming = (code: Uint32Array, opts: SearchOptions): TopK => {
+    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
+    if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
+    return hammingTopK(code, opts.k, opts.exclude)
   }
 
   const mips = (vector: Float32Array, opts: SearchOptions): TopK => {
@@ -151,18 +159,13 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
     const c = Math.min(MAX_HYBRID_CANDIDATES, Math.max(opts.k, opts.candidates ?? defaultCandidates))
+    if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
     if (tables && codesPerCandidate > 0) {
-      if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
       stats.hybridQueries++
       // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound.
-      const candidates = tables.search(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate)
-      if (!tables.lastExact) stats.hybridBounded++
-      // null: the bound was reached before even k items were (a query far from every item).
-      if (candidates) return rerank(candidates, vector, opts.k)
-      stats.tableFallbacks++
-      return rerank(linear.search(code, c, opts.exclude), vector, opts.k)
+      return rerank(hammingTopK(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate), vector, opts.k)
     }
-    return rerank(hamming(code, { k: c, exclude: opts.exclude }), vector, opts.k)
+    return rerank(hammingTopK(code, c, opts.exclude), vector, opts.k)
   }
 
   return {

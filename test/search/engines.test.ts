@@ -97,6 +97,20 @@ test('engines hybrid on a tabled catalog: codesPerCandidate 0 and a generous bou
   assert.ok(tight.stats.hybridBounded > 0, 'one code per candidate cuts clustered queries short')
 })
 
+test('engines hybrid in bounded mode hands a sparse neighbourhood (probe budget exhausted) to the exact scan', () => {
+  const c = generateSyntheticCatalog({ items: 40_000, dimension: 16, codeBits: 64, seed: 12, queries: 6, uniformCodes: true })
+  const catalog = { dimension: 16, codeBits: 64 as const, codeWords: 2, itemCount: 40_000, itemCodes: c.itemCodes, itemVectors: c.itemVectors, itemNorms: c.itemNorms, itemBias: null, hnsw: null }
+  const bounded = createSearchEngines(catalog, { hybridCodesPerCandidate: 8 })
+  const exact = createSearchEngines(catalog, { hybridCodesPerCandidate: 0, hammingTables: false })
+  for (let q = 0; q < 6; q++) {
+    const code = c.queryCodes.subarray(q * 2, q * 2 + 2)
+    const vector = c.queryVectors.subarray(q * 16, q * 16 + 16)
+    assert.deepEqual([...bounded.hybrid(code, vector, { k: 10, candidates: 100 }).rows], [...exact.hybrid(code, vector, { k: 10, candidates: 100 }).rows])
+  }
+  assert.equal(bounded.stats.hybridBounded, 0, 'uniform codes run out of probes, not entries')
+  assert.ok(bounded.stats.tableFallbacks > 0)
+})
+
 test('engines on an empty catalog return empty results for every method', () => {
   const engines = createSearchEngines({ dimension: 4, codeBits: 32, codeWords: 1, itemCount: 0, itemCodes: new Uint32Array(0), itemVectors: new Float32Array(0), itemNorms: new Float32Array(0), itemBias: null, hnsw: null })
   assert.equal(engines.hamming(new Uint32Array(1), { k: 5 }).rows.length, 0)

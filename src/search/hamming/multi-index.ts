@@ -40,13 +40,13 @@ export interface MultiIndexHamming {
   readonly memoryBytes: number
   /** Work units (probes plus bucket entries) the last search used: a metric, and what budgets are set from. */
   readonly lastWork: number
-  /** False when the last search stopped at its `maxCodes` bound before its result was proven exact. */
+  /** False when the last search returned a result its `maxCodes` bound cut short (not proven exact). */
   readonly lastExact: boolean
   /**
    * Exact top-K, or null when the query ran over its work budget (run the linear scan instead).
-   * With `maxCodes`, a query stops once it has compared that many bucket entries (or run over the
-   * probe budget) and returns the best K among the items reached so far (null only when fewer
-   * than K were reached): the
+   * With `maxCodes`, a query stops once it has compared that many bucket entries and returns the
+   * best K among the items reached so far (null when fewer than K were reached, or the probe
+   * budget ran out first, as without the bound): the
    * bounded-latency mode of the hybrid's candidate stage, where probe order (substring radius 0
    * first) reaches the near items early.
    */
@@ -151,9 +151,9 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       let tau = codeBits
       let cnt = 0
       let complete = false
-      // Bounded mode: stop after maxCodes bucket entries, at the probe budget, or with a full
-      // buffer (min(items, budget) kept rows), and rank what was reached. Empty probes are not
-      // counted against maxCodes: they cost a bit test in a cached bitmap, entries a code compare.
+      // Bounded mode: stop after maxCodes bucket entries or with a full buffer (min(items, budget)
+      // kept rows), and rank what was reached. Empty probes are not counted against maxCodes: they
+      // cost a bit test in a cached bitmap, entries a code compare.
       const bounded = maxCodes !== undefined
       const entryLimit = bounded ? Math.max(1, maxCodes) : Infinity
       let entries = 0
@@ -211,11 +211,10 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
               if (reached === itemCount) { complete = true; break search }
               if (cut) { stopped = true; break search }
             }
-            if (++work > budget) {
-              if (!bounded) { lastWork = work; return null }
-              stopped = true
-              break search
-            }
+            // Over the probe budget the query's neighbourhood is sparse (mostly empty buckets): the
+            // linear scan answers it exactly, bounded mode or not. The entry bound is for dense
+            // neighbourhoods, where the first entries reached are near ones.
+            if (++work > budget) { lastWork = work; lastExact = true; return null }
             if (v === 0) break
             const t = v | (v - 1)
             v = (t + 1) | (((~t & (t + 1)) - 1) >>> (32 - Math.clz32(v & -v)))
