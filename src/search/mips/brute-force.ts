@@ -13,23 +13,27 @@ export interface MipsItems {
 }
 
 /**
- * u . v_row (+ bias[row]), summed in the same order as scoreRows and exactMipsTopK (four
- * accumulators), so every method reports bit-identical scores for the same item.
+ * v[base .. base + dimension) . q with four accumulators: V8 does not reassociate float adds, so
+ * one chain would serialise on add latency. Every scorer below sums through here, in this order,
+ * so every method reports bit-identical scores for the same item. Small enough for V8 to inline.
  */
-export function itemScore (items: MipsItems, row: number, query: Float32Array): number {
-  const { itemVectors, dimension } = items
-  const base = row * dimension
+function dotAt (v: Float32Array, base: number, q: Float32Array, dimension: number): number {
   const tail = dimension & ~3
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
   let j = 0
   for (; j < tail; j += 4) {
-    s0 += itemVectors[base + j] * query[j]
-    s1 += itemVectors[base + j + 1] * query[j + 1]
-    s2 += itemVectors[base + j + 2] * query[j + 2]
-    s3 += itemVectors[base + j + 3] * query[j + 3]
+    s0 += v[base + j] * q[j]
+    s1 += v[base + j + 1] * q[j + 1]
+    s2 += v[base + j + 2] * q[j + 2]
+    s3 += v[base + j + 3] * q[j + 3]
   }
-  for (; j < dimension; j++) s0 += itemVectors[base + j] * query[j]
-  const s = (s0 + s1) + (s2 + s3)
+  for (; j < dimension; j++) s0 += v[base + j] * q[j]
+  return (s0 + s1) + (s2 + s3)
+}
+
+/** u . v_row (+ bias[row]) */
+export function itemScore (items: MipsItems, row: number, query: Float32Array): number {
+  const s = dotAt(items.itemVectors, row * items.dimension, query, items.dimension)
   return items.itemBias ? s + items.itemBias[row] : s
 }
 
@@ -45,7 +49,6 @@ const SCORE_BATCH = 8
  */
 export function scoreRows (items: MipsItems, rows: Int32Array, count: number, query: Float32Array, out: Float64Array): void {
   const { itemVectors, itemBias, dimension } = items
-  const tail = dimension & ~3
   for (let i = 0; i < count; i += SCORE_BATCH) {
     const end = Math.min(count, i + SCORE_BATCH)
     let touch = 0
@@ -57,17 +60,7 @@ export function scoreRows (items: MipsItems, rows: Int32Array, count: number, qu
     // Keeps the loads alive: a NaN here is harmless (out is written below), but the JIT cannot drop them.
     out[i] = touch
     for (let b = i; b < end; b++) {
-      const base = rows[b] * dimension
-      let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-      let j = 0
-      for (; j < tail; j += 4) {
-        s0 += itemVectors[base + j] * query[j]
-        s1 += itemVectors[base + j + 1] * query[j + 1]
-        s2 += itemVectors[base + j + 2] * query[j + 2]
-        s3 += itemVectors[base + j + 3] * query[j + 3]
-      }
-      for (; j < dimension; j++) s0 += itemVectors[base + j] * query[j]
-      const s = (s0 + s1) + (s2 + s3)
+      const s = dotAt(itemVectors, rows[b] * dimension, query, dimension)
       out[b] = itemBias ? s + itemBias[rows[b]] : s
     }
   }
@@ -79,19 +72,8 @@ export function exactMipsTopK (items: MipsItems, query: Float32Array, k: number,
   const kk = Math.min(k, itemCount)
   heap.reset(kk)
   if (kk === 0) return heap.drain(0)
-  const tail = dimension & ~3
   for (let row = 0, base = 0; row < itemCount; row++, base += dimension) {
-    // Four accumulators: V8 does not reassociate float adds, so one chain would serialise on add latency.
-    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-    let j = 0
-    for (; j < tail; j += 4) {
-      s0 += itemVectors[base + j] * query[j]
-      s1 += itemVectors[base + j + 1] * query[j + 1]
-      s2 += itemVectors[base + j + 2] * query[j + 2]
-      s3 += itemVectors[base + j + 3] * query[j + 3]
-    }
-    for (; j < dimension; j++) s0 += itemVectors[base + j] * query[j]
-    let s = (s0 + s1) + (s2 + s3)
+    let s = dotAt(itemVectors, base, query, dimension)
     if (itemBias) s += itemBias[row]
     if (s < heap.threshold) continue
     if (exclude !== undefined && exclude.has(row)) continue
