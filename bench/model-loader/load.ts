@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
@@ -59,6 +59,8 @@ const tensorBytes = size('tensors.safetensors')
 const indexBytes = size('items.hnsw')
 const child = (mode: string): Record<string, number> => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/model-loader/load-child.ts', mode, dir], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()!)
 
+// The machine is shared: the load average says how much of the ratio is neighbours, not loader.
+const loadBefore = loadavg()
 const reads: number[] = []
 const loads: Array<Record<string, number>> = []
 for (let r = 0; r < runs; r++) {
@@ -73,6 +75,7 @@ const rssAfter = median(loads.map((l) => l.rssAfter))
 const mb = (b: number): string => (b / 2 ** 20).toFixed(0)
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`)
 console.log(`bundle: ${items} items, ${users} users; tensors ${mb(tensorBytes)} MiB, index ${mb(indexBytes)} MiB`)
+console.log(`load average (1 min) ${loadBefore[0].toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; runs: read ${reads.map((x) => x.toFixed(0)).join(' ')} ms, load ${loads.map((l) => l.ms.toFixed(0)).join(' ')} ms`)
 console.log('| measure | value |\n| --- | --- |')
 console.log(`| read all bundle bytes (median of ${runs}) | ${readMs.toFixed(0)} ms |`)
 console.log(`| loadModel (median of ${runs}) | ${loadMs.toFixed(0)} ms |`)

@@ -78,3 +78,56 @@ test('JsonlIdIndex reports the earliest duplicate in file order when there are s
   const text = ['a', 'b', 'c', 'b', 'a', 'c'].map((id) => JSON.stringify({ id })).join('\n') + '\n'
   assert.throws(() => new JsonlIdIndex(Buffer.from(text), 6, false, LIMITS), /line 4: duplicate id "b" \(also on line 2\)/)
 })
+
+/** Both scanners on the same bytes: the same rows, ids, titles and tags, or the same error. */
+function sameOutcome (text: Buffer, expected: number, allowMeta: boolean, limits: typeof LIMITS): void {
+  const build = (fast: boolean): JsonlIdIndex | string => {
+    try { return new JsonlIdIndex(text, expected, allowMeta, limits, fast) } catch (err) {
+      assert.ok(err instanceof IdListError, String(err))
+      return `${err.message} [${err.field}]`
+    }
+  }
+  const fast = build(true)
+  const strict = build(false)
+  if (typeof fast === 'string' || typeof strict === 'string') {
+    assert.equal(fast, strict, text.toString())
+    return
+  }
+  for (let row = 0; row < expected; row++) {
+    const id: string = strict.idAt(row)
+    assert.equal(fast.idAt(row), id)
+    assert.equal(fast.rowOf(id), strict.rowOf(id))
+    assert.equal(fast.title(row), strict.title(row))
+    assert.deepEqual(fast.tags(row), strict.tags(row))
+  }
+}
+
+test('JsonlIdIndex fast path and strict scanner agree on tricky lines: escapes, spacing, field order, limits, corruptions', () => {
+  const text = fc.oneof(fc.constantFrom('a', 'item-1', 'é', '"', '\\', '\t', '\u0000', '\u2028', 'x'.repeat(9), ''), fc.string({ unit: 'binary', maxLength: 10 }))
+  const line = fc.record({
+    id: text,
+    title: fc.option(text, { nil: undefined }),
+    tags: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
+    titleFirst: fc.boolean(),
+    space: fc.constantFrom('', ' ', '\t'),
+    eol: fc.constantFrom('\n', '\r\n', ''),
+  }).map((l) => {
+    const fields = [`"id":${JSON.stringify(l.id)}`]
+    if (l.title !== undefined) fields[l.titleFirst ? 'unshift' : 'push'](`"title":${JSON.stringify(l.title)}`)
+    if (l.tags !== undefined) fields.push(`"tags":${JSON.stringify(l.tags)}`)
+    return `{${l.space}${fields.join(`,${l.space}`)}}${l.eol}`
+  })
+  const mutation = fc.option(fc.tuple(fc.nat(), fc.constantFrom(0x22, 0x5c, 0x7b, 0x7d, 0x2c, 0x3a, 0x20, 0x0a, 0x0d, 0x09, 0x00, 0x61)), { nil: undefined })
+  const small = { maxIdBytes: 8, maxTitleBytes: 6, maxTagBytes: 4, maxTags: 2 }
+  fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 8 }), mutation, fc.boolean(), fc.boolean(), (ls, mut, allowMeta, tight) => {
+    const bytes = Buffer.from(ls.map((l) => l.endsWith('\n') ? l : l + '\n').join(''))
+    if (mut) bytes[mut[0] % bytes.length] = mut[1]
+    sameOutcome(bytes, ls.length, allowMeta, tight ? small : LIMITS)
+  }), { numRuns: 2000 })
+})
+
+test('JsonlIdIndex fast path handles a last line without a newline and duplicates across both paths', () => {
+  sameOutcome(Buffer.from('{"id":"a","title":"T"}\n{"id":"b"}'), 2, true, LIMITS)
+  assert.throws(() => new JsonlIdIndex(Buffer.from('{"id":"b"}\n{ "id":"a"}\n{"id":"a"}\n'), 3, false, LIMITS), /line 3: duplicate id "a" \(also on line 2\)/)
+  assert.throws(() => new JsonlIdIndex(Buffer.from('{"id":"\\u0061"}\n{"id":"a"}\n'), 2, false, LIMITS), /line 2: duplicate id "a" \(also on line 1\)/)
+})

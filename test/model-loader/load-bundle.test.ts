@@ -310,3 +310,37 @@ test('loadModel refuses seen-item lists that are inconsistent', async (t) => {
   await editTensors(dir3, (tensors) => { delete tensors.user_seen_items })
   await rejects(dir3, 'tensors.safetensors', /come together/)
 })
+
+test('loadModel through the hashing worker (every file over the threshold) loads the same model as inline hashing', async (t) => {
+  const hnsw = { space: 'ip' as const, M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true }
+  const dir = await bundle(t, { items: 60, itemDedicated: 20, itemShared: 8, hnsw })
+  const inline = await loadModel(dir)
+  const viaWorker = await loadModel(dir, { hashWorkerMinBytes: 1 })
+  assert.equal(viaWorker.hnsw?.source, 'file')
+  assert.deepEqual([...viaWorker.itemVectors], [...inline.itemVectors])
+  assert.deepEqual([...viaWorker.itemCodes], [...inline.itemCodes])
+  for (let row = 0; row < 60; row++) {
+    assert.equal(viaWorker.items.idAt(row), inline.items.idAt(row))
+    assert.equal(viaWorker.itemMeta.title(row), inline.itemMeta.title(row))
+  }
+  assert.equal(viaWorker.users.rowOf('u3'), 3)
+  // No prebuilt index: hnswlib builds one from the item vectors, which now live in shared memory.
+  const built = await loadModel(await bundle(t, { items: 60 }), { hashWorkerMinBytes: 1 })
+  assert.equal(built.hnsw?.source, 'built')
+  assert.ok(built.itemVectors.buffer instanceof SharedArrayBuffer)
+  const query = [...built.itemVectors.subarray(7 * 8, 8 * 8)]
+  assert.equal(built.hnsw!.index.searchKnn(query, 60).neighbors.length, 60)
+})
+
+test('loadModel through the hashing worker refuses a corrupt byte in any file, naming that file', async (t) => {
+  const hnsw = { space: 'ip' as const, M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true }
+  // tensors: read into shared memory by the worker; items/users: read here, hashed there;
+  // items.hnsw: read and hashed by the worker alone.
+  for (const file of ['tensors.safetensors', 'items.jsonl', 'users.jsonl', 'items.hnsw']) {
+    const dir = await bundle(t, { hnsw })
+    const bytes = await readFile(join(dir, file))
+    bytes[bytes.length >> 1] ^= 0x01
+    await writeFile(join(dir, file), bytes)
+    await rejects(dir, file, /sha256 [0-9a-f]{64} does not match/, { hashWorkerMinBytes: 1 })
+  }
+})
