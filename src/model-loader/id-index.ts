@@ -218,6 +218,16 @@ class LineScanner {
   }
 }
 
+/** The closing quote of a JSON string body starting at `p` with no escapes or control bytes, or -1. */
+function plainStringEnd (b: Uint8Array, p: number, total: number): number {
+  for (; p < total; p++) {
+    const c = b[p]
+    if (c === QUOTE) return p
+    if (c < 0x20 || c === BACKSLASH) return -1
+  }
+  return -1
+}
+
 /**
  * The scan of the common line shape, `{"id":"..."}` or `{"id":"...","title":"..."}` with no
  * escapes, no whitespace and no tags: what our writer and compact JSON writers emit. A tight loop
@@ -233,13 +243,8 @@ function scanCommonLine (b: Uint8Array, start: number, total: number, allowTitle
   if (p + 7 > total || b[p] !== 0x7b || b[p + 1] !== 0x22 || b[p + 2] !== 0x69 || b[p + 3] !== 0x64 || b[p + 4] !== 0x22 || b[p + 5] !== 0x3a || b[p + 6] !== 0x22) return -1
   p += 7
   const idStart = p
-  for (;;) {
-    if (p >= total) return -1
-    const c = b[p]
-    if (c === QUOTE) break
-    if (c < 0x20 || c === BACKSLASH) return -1
-    p++
-  }
+  p = plainStringEnd(b, p, total)
+  if (p === -1) return -1
   const idEnd = p++
   let titleStart = -1
   let titleEnd = -1
@@ -248,13 +253,8 @@ function scanCommonLine (b: Uint8Array, start: number, total: number, allowTitle
     if (!allowTitle || p + 10 > total || b[p + 1] !== 0x22 || b[p + 2] !== 0x74 || b[p + 3] !== 0x69 || b[p + 4] !== 0x74 || b[p + 5] !== 0x6c || b[p + 6] !== 0x65 || b[p + 7] !== 0x22 || b[p + 8] !== 0x3a || b[p + 9] !== 0x22) return -1
     p += 10
     titleStart = p
-    for (;;) {
-      if (p >= total) return -1
-      const c = b[p]
-      if (c === QUOTE) break
-      if (c < 0x20 || c === BACKSLASH) return -1
-      p++
-    }
+    p = plainStringEnd(b, p, total)
+    if (p === -1) return -1
     titleEnd = p++
     if (titleEnd - titleStart > maxTitleBytes) return -1
   }
@@ -275,6 +275,11 @@ export class IdListLineError extends IdListError {
     super(`line ${line}: ${cause.message}`, cause.field)
     this.line = line
   }
+}
+
+/** An id of 0 or more than maxIdBytes UTF-8 bytes on row `row` is refused, naming its line. */
+function checkIdBytes (row: number, len: number, maxIdBytes: number): void {
+  if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
 }
 
 /**
@@ -372,7 +377,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
         const idStart = spans[0]
         const idEnd = spans[1]
         const len = idEnd - idStart
-        if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
+        checkIdBytes(row, len, maxIdBytes)
         idStarts[row] = idStart
         idEnds[row] = idEnd
         hashes[row] = murmur3x86_32(raw, SEED, idStart, len)
@@ -413,12 +418,12 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     if (s.idEscaped) {
       const id = decodeString(this.bytes, s.idStart, s.idEnd, true)
       const len = this.encode(id)
-      if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
+      checkIdBytes(row, len, maxIdBytes)
       this.escapedIds.set(row, id)
       return murmur3x86_32(this.scratch, SEED, 0, len)
     }
     const len = s.idEnd - s.idStart
-    if (len === 0 || len > maxIdBytes) throw new IdListLineError(row + 1, new IdListError(`id must be 1..${maxIdBytes} UTF-8 bytes`, 'id'))
+    checkIdBytes(row, len, maxIdBytes)
     return murmur3x86_32(this.raw, SEED, s.idStart, len)
   }
 

@@ -7,7 +7,7 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { Model } from '../model-loader/model.js'
-import type { SearchStats } from '../recommend/types.js'
+import type { SearchStats } from '../search/types.js'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
@@ -81,7 +81,7 @@ export interface Metrics {
   readonly requestDuration: FastHistogram
   observeRecommendation (method: string, seconds: number, candidatesExamined: number): void
   /** The active model, and the running search counts of its engines (when they keep any). */
-  setModel (model: Model, stats?: SearchStats): void
+  setModel (model: Model, stats?: Readonly<SearchStats>): void
   reload (result: 'success' | 'refused' | 'error'): void
 }
 
@@ -110,8 +110,8 @@ export function createMetrics (): Metrics {
 
   // Search counts live on the engines (plain counters, no prom-client on the hot path); read at
   // scrape time. Counts of engines a swap retired are folded into `retired` so totals never drop.
-  let liveStats: SearchStats | undefined
-  const retired = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  let liveStats: Readonly<SearchStats> | undefined
+  const retired: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
   const searchKinds = [
     ['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded'],
   ] as const

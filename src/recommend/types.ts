@@ -1,4 +1,4 @@
-import type { SearchMethod, SearchOptions, TopK } from '../search/types.js'
+import type { SearchMethod, SearchOptions, SearchStats, TopK } from '../search/types.js'
 
 /** What the recommender needs from the retrieval engines (src/search/engines.ts builds them once per model). */
 export interface QueryEngines {
@@ -8,16 +8,7 @@ export interface QueryEngines {
   /** Which structures the engines chose (shown by GET /v1/model). */
   readonly info?: unknown
   /** Running counts since the engines were built (exported as Prometheus counters). */
-  readonly stats?: SearchStats
-}
-
-export interface SearchStats {
-  /** Hamming searches the multi-index tables took, and those that ran over budget to the linear scan. */
-  readonly tableQueries: number
-  readonly tableFallbacks: number
-  /** Hybrid searches on the bounded candidate stage, and those the bound cut short. */
-  readonly hybridQueries: number
-  readonly hybridBounded: number
+  readonly stats?: Readonly<SearchStats>
 }
 
 export type ServedMethod = SearchMethod | 'popular'

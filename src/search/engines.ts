@@ -9,7 +9,7 @@ import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_P
 import { exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
 import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
-import type { SearchOptions, TopK } from './types.js'
+import type { SearchOptions, SearchStats, TopK } from './types.js'
 
 export { EF_MAX } from './mips/hnsw-mips.js'
 
@@ -72,8 +72,7 @@ export interface SearchEngines {
   mips (vector: Float32Array, opts: SearchOptions): TopK
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
   readonly info: SearchEnginesInfo
-  /** Hamming queries that ran over the tables' budget and were answered by the linear scan. */
-  readonly stats: { tableQueries: number, tableFallbacks: number, hybridQueries: number, hybridBounded: number }
+  readonly stats: SearchStats
 }
 
 /**
@@ -117,7 +116,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
   if (!(codesPerCandidate >= 0)) throw new RangeError(`hybridCodesPerCandidate must be >= 0, got ${codesPerCandidate}`)
-  const stats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const stats: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
   // Share of recent table queries that ran over budget. When most do (codes with large
   // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
   // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the

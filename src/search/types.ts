@@ -33,3 +33,13 @@ export interface TopK {
 }
 
 export type SearchMethod = 'hamming' | 'mips' | 'hybrid'
+
+/** Running counts of the paths searches took since the engines were built (exported as Prometheus counters). */
+export interface SearchStats {
+  /** Hamming searches the multi-index tables took, and those that ran over budget to the linear scan. */
+  tableQueries: number
+  tableFallbacks: number
+  /** Hybrid searches on the bounded candidate stage, and those the bound cut short. */
+  hybridQueries: number
+  hybridBounded: number
+}

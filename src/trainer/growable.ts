@@ -1,6 +1,7 @@
 /**
  * Append-only typed arrays that double their capacity, so a 25M-row log is held in a handful of
- * flat buffers instead of 25M row objects.
+ * flat buffers instead of 25M row objects. One class per element type on purpose: a generic base
+ * shared by the three made push() polymorphic and measured 5-40% slower on 10M pushes each.
  */
 export class GrowableInt32 {
   private data: Int32Array

@@ -47,9 +47,8 @@ export interface MultiIndexHamming {
    * Exact top-K, or null when the query ran over its work budget (run the linear scan instead).
    * With `maxCodes`, a query stops once it has compared that many bucket entries and returns the
    * best K among the items reached so far (null when fewer than K were reached, or the probe
-   * budget ran out first, as without the bound): the
-   * bounded-latency mode of the hybrid's candidate stage, where probe order (substring radius 0
-   * first) reaches the near items early.
+   * budget ran out first, as without the bound): the bounded-latency mode of the hybrid's
+   * candidate stage, where probe order (substring radius 0 first) reaches the near items early.
    */
   search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number): TopK | null
 }
@@ -86,7 +85,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
   // entries where all 2^s offsets were 16 MB per 22-bit table. 1M clustered 64-bit codes (m = 3):
   // tables 67 -> 39 MiB, build 565 -> 471 ms, exact top-200 174 -> 159 us CPU, bounded unchanged,
   // identical answers (one process, interleaved rounds, 00:46 UTC, load 1.0).
-  const starts2: Uint32Array[] = []
+  const bucketStarts: Uint32Array[] = []
   const tableRows: Int32Array[] = []
   // Each table keeps the codes themselves in bucket order next to the rows: a candidate's distance
   // then reads memory the probe just touched instead of a random line of itemCodes.
@@ -128,7 +127,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       rows[at] = i
       for (let w = 0; w < codeWords; w++) codes[at * codeWords + w] = itemCodes[i * codeWords + w]
     }
-    starts2.push(bucketStart)
+    bucketStarts.push(bucketStart)
     tableRows.push(rows)
     tableCodes.push(codes)
     occupied.push(occ)
@@ -144,7 +143,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
   const groupFill = new Int32Array(codeBits + 2)
   const qsub = new Int32Array(m)
   const sum = (arrays: ArrayBufferView[]): number => arrays.reduce((acc, x) => acc + x.byteLength, 0)
-  const memoryBytes = sum(starts2) + sum(occupied) + sum(tableRows) + sum(tableCodes) + foundRows.byteLength + foundDist.byteLength + grouped.byteLength
+  const memoryBytes = sum(bucketStarts) + sum(occupied) + sum(tableRows) + sum(tableCodes) + foundRows.byteLength + foundDist.byteLength + grouped.byteLength
 
   let lastWork = 0
   let lastExact = true
@@ -180,7 +179,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
           const s = substringBits[j]
           // Table j was fully enumerated at radius s: every item has been seen.
           if (r > s) { complete = true; break search }
-          const bucketStart = starts2[j]
+          const bucketStart = bucketStarts[j]
           const rows = tableRows[j]
           const codes = tableCodes[j]
           const occ = occupied[j]
