@@ -6,7 +6,7 @@
  * MIPS (brute force) and overlap@k with the exact hybrid.
  *
  *   npm run bench:hybrid -- [--items 1000000] [--queries 2000] [--oracle 300] [--candidates 200]
- *     [--work 0,1,2,4,8,16,32] [--rounds 3] [--model models/default]
+ *     [--work 0,1,2,4,8,16,32] [--rounds 3] [--model models/default] [--m 3,4]
  *
  * Data: the seeded clustered synthetic catalog of bench:search, and (when present) the trained
  * model with its learned user and item codes, tables forced on so the same path is measured.
@@ -31,11 +31,14 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/default' },
     seed: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    /** Substring counts to compare (tables per catalog); empty = the engines' default. */
+    m: { type: 'string', default: '' },
   },
 })
 const K = Number(values.k)
 const C = Number(values.candidates)
 const WORK = values.work.split(',').map(Number)
+const MS: (number | undefined)[] = values.m === '' ? [undefined] : values.m.split(',').map(Number)
 const ROUNDS = Number(values.rounds)
 const log = (line: string): void => { console.error(line) }
 
@@ -68,7 +71,7 @@ function section (label: string, catalog: SearchCatalog, queries: Queries): void
   console.log('|---|---:|---:|---:|---:|---:|---:|')
   // Every setting's engines are built first, then timed in interleaved rounds, so drift in the
   // shared machine's load hits all settings alike.
-  const settings = WORK.map((w) => ({ w, engines: createSearchEngines(catalog, { hammingTables: true, hybridCodesPerCandidate: w }), times: [] as number[], results: [] as Int32Array[] }))
+  const settings = MS.flatMap((m) => WORK.map((w) => ({ m, w, engines: createSearchEngines(catalog, { hammingTables: true, hybridCodesPerCandidate: w, m }), times: [] as number[], results: [] as Int32Array[] })))
   for (const s of settings) for (let q = 0; q < Math.min(50, queries.count); q++) s.engines.hybrid(queries.code(q), queries.vector(q), { k: K, candidates: C })
   for (const s of settings) s.engines.stats.hybridQueries = s.engines.stats.hybridBounded = 0
   for (let round = 0; round < ROUNDS; round++) {
@@ -86,7 +89,7 @@ function section (label: string, catalog: SearchCatalog, queries: Queries): void
     const times = Float64Array.from(list)
     const mean = times.reduce((a, b) => a + b, 0) / times.length
     times.sort()
-    const name = w === 0 ? 'exact Hamming top-C' : `bounded, ${w} codes/candidate`
+    const name = (w === 0 ? 'exact Hamming top-C' : `bounded, ${w} codes/candidate`) + (MS.length > 1 ? `, m = ${engines.info.hamming.m}` : '')
     const bounded = w === 0 ? '-' : `${(100 * engines.stats.hybridBounded / (ROUNDS * queries.count)).toFixed(1)}%`
     const vsExact = exactHybrid.length > 0 ? overlap(results, exactHybrid, queries.count).toFixed(3) : '-'
     console.log(`| ${name} | ${(quantile(times, 0.5) * 1000).toFixed(1)} | ${(quantile(times, 0.99) * 1000).toFixed(1)} | ${(mean * 1000).toFixed(1)} | ${bounded} | ${overlap(results, oracle, oracleCount).toFixed(3)} | ${vsExact} |`)

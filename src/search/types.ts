@@ -7,6 +7,11 @@
 export interface ExcludeSet {
   has (row: number): boolean
   readonly size: number
+  /**
+   * Each excluded row once, when the set can list them (a Set<number> can): lets the linear scan
+   * mark them in its own bitmap and skip them inside the scan instead of over-fetching by `size`.
+   */
+  forEach? (fn: (row: number) => void): void
 }
 
 export interface SearchOptions {

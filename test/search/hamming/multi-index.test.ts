@@ -74,6 +74,59 @@ test('exclusions never shrink the result below k while enough items remain', () 
   }
 })
 
+test('the WebAssembly search loop and the JavaScript loop agree exactly: rows, scores, null, lastExact and lastWork, bounded or not', () => {
+  fc.assert(fc.property(arbCase, fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }), fc.constantFrom(1 / 64, 1e9), ({ kind, codeBits, count, seed, k, m, excludeShare }, maxCodes, budgetFraction) => {
+    const set = makeCodes(kind, codeBits, count, seed)
+    const exclude = new Set<number>()
+    for (let row = 0; row < count; row += 1) if (((row * 2654435761) >>> 0) % 1000 < excludeShare * 1000) exclude.add(row)
+    const options = { m: Math.max(m ?? defaultSubstringCount(codeBits, count), Math.ceil(codeBits / 22)), budgetFraction }
+    const js = createMultiIndexHamming(set.codes, set.codeWords, count, { ...options, kernel: 'js' })
+    const wasm = createMultiIndexHamming(set.codes, set.codeWords, count, { ...options, kernel: 'wasm' })
+    for (let q = 0; q < 4; q++) {
+      const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
+      const a = js.search(query, k, exclude, maxCodes)
+      const b = wasm.search(query, k, exclude, maxCodes)
+      assert.equal(b === null, a === null)
+      if (a !== null && b !== null) {
+        assert.deepEqual([...b.rows], [...a.rows])
+        assert.deepEqual([...b.scores], [...a.scores])
+        assert.equal(b.candidatesExamined, a.candidatesExamined)
+      }
+      assert.equal(wasm.lastExact, js.lastExact)
+      assert.equal(wasm.lastWork, js.lastWork)
+    }
+  }), { numRuns: 80, seed: 3 })
+})
+
+test('linear scan: listed exclusions are skipped inside the scan, unlisted ones by over-fetching, and nothing leaks into the next query', () => {
+  fc.assert(fc.property(arbCase, ({ kind, codeBits, count, seed, k, excludeShare }) => {
+    const set = makeCodes(kind, codeBits, count, seed)
+    const listed = new Set<number>()
+    for (let row = 0; row < count; row += 1) if (((row * 2654435761) >>> 0) % 1000 < Math.max(0.05, excludeShare) * 1000) listed.add(row)
+    // Rows outside the catalog are ignored, not written past the bitmap.
+    const withStrays = new Set([...listed, -1, count, count + 9])
+    const unlisted = { has: (row: number) => listed.has(row), size: listed.size }
+    const scan = createLinearHammingScan(set.codes, set.codeWords, count)
+    for (let q = 0; q < 4; q++) {
+      const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
+      const expected = naiveHammingTopK(set, query, k, listed).rows
+      assert.deepEqual([...scan.search(query, k, withStrays).rows], expected)
+      assert.deepEqual([...scan.search(query, k, unlisted).rows], expected)
+      assert.deepEqual([...scan.search(query, k).rows], naiveHammingTopK(set, query, k).rows, 'the bitmap is clear after an excluding query')
+    }
+  }), { numRuns: 40, seed: 7 })
+})
+
+test('linear scan clears a few excluded rows one by one on a large catalog', () => {
+  const set = makeCodes('clustered', 64, 20_000, 13)
+  const scan = createLinearHammingScan(set.codes, 2, 20_000)
+  const query = set.queries.subarray(0, 2)
+  const nearest = naiveHammingTopK(set, query, 3).rows
+  const exclude = new Set(nearest)
+  assert.deepEqual([...scan.search(query, 10, exclude).rows], naiveHammingTopK(set, query, 10, exclude).rows)
+  assert.deepEqual([...scan.search(query, 3).rows], nearest)
+})
+
 test('multi-index gives up (null) when the work budget is exceeded, and never returns a partial answer', () => {
   const set = makeCodes('random', 64, 5000, 5)
   const mih = createMultiIndexHamming(set.codes, 2, 5000, { m: 4, budgetFraction: 0 })

@@ -1,0 +1,172 @@
+/**
+ * The multi-index search loop (multi-index.ts) as a WebAssembly function, for codes of up to 64
+ * bits. The JavaScript loop spends most of a query on per-entry arithmetic: a 64-bit distance is two
+ * software popcounts, and the "seen in an earlier table" test one more per other table. Here a code
+ * is one i64 load, XOR and POPCNT, and the test one shift, mask and POPCNT per table. Each table's
+ * offsets, substring position and width are baked into the code as constants, so a module is
+ * assembled per index (a few kilobytes, once per model load).
+ *
+ * Same algorithm, same answers: the caller ranks the rows it writes exactly as the JavaScript path
+ * ranks its own (tests compare both with a naive sort).
+ */
+import { assembleModule, FunctionBuilder, I32, I64, instantiate, OP, type WasmMemory } from '../wasm/assembler.js'
+
+export interface KernelTable {
+  /** Byte offsets in the memory of the table's occupancy/rank words, bucket starts, rows and codes. */
+  readonly occOff: number
+  readonly startsOff: number
+  readonly rowsOff: number
+  readonly codesOff: number
+  /** Substring position and width in the code. */
+  readonly start: number
+  readonly bits: number
+}
+
+export interface KernelLayout {
+  readonly codeWords: 1 | 2
+  readonly codeBits: number
+  readonly itemCount: number
+  readonly tables: readonly KernelTable[]
+  /** Query code (8 bytes), query substrings (m i32), distance histogram (codeBits + 1 i32). */
+  readonly queryOff: number
+  readonly qsubOff: number
+  readonly histOff: number
+  /** Kept rows (i32) and their distances (u8), `capacity` of each. */
+  readonly foundRowsOff: number
+  readonly foundDistOff: number
+  readonly capacity: number
+  /** Exclusion bitmap, one bit per row. */
+  readonly exclOff: number
+  /** Results: tau, found, flags, work (4 x i32). */
+  readonly outOff: number
+  /** Probes plus entries allowed before the query gives up (null). */
+  readonly budget: number
+}
+
+export const FLAG_COMPLETE = 1
+export const FLAG_STOPPED = 2
+export const FLAG_GAVE_UP = 4
+
+/** search(k, entryLimit, bounded) -> found; tau, found, flags and work are also written at outOff. */
+export type KernelSearch = (k: number, entryLimit: number, bounded: number) => number
+
+export function instantiateMultiIndexKernel (layout: KernelLayout, memory: WasmMemory): KernelSearch {
+  const m = layout.tables.length
+  const f = new FunctionBuilder([['k', I32], ['entryLimit', I32], ['bounded', I32]], [I32])
+  for (const n of ['r', 'v', 'key', 'word', 'bits', 'bit', 'begin', 'end', 'p', 'd', 'tau', 'cnt', 'found', 'work', 'entries', 'reached', 'flags', 'cut', 'tmp', 'row', 'seen']) f.local(n, I32)
+  for (let j = 0; j < m; j++) f.local(`qs${j}`, I32)
+  f.local('q', I64).local('c', I64)
+
+  const codeLoad = (): void => {
+    if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, 0)
+    else f.mem(OP.i64Load, 3, 0)
+  }
+  const stride = layout.codeWords * 4
+  f.i32(layout.queryOff); codeLoad(); f.set('q')
+  for (let j = 0; j < m; j++) f.i32(layout.qsubOff + 4 * j).mem(OP.i32Load, 2).set(`qs${j}`)
+  f.i32(layout.codeBits).set('tau')
+
+  f.block('done', () => {
+    f.loop('radius', () => {
+      for (let j = 0; j < m; j++) {
+        const t = layout.tables[j]
+        // Table j was fully enumerated at radius bits: every item has been seen.
+        f.get('r').i32(t.bits).op(OP.i32GtS).if(() => { f.i32(FLAG_COMPLETE).set('flags').br('done') })
+        // Gosper's hack from the smallest r-bit mask ((1 << 0) - 1 = 0 at radius 0).
+        f.i32(1).get('r').op(OP.i32Shl).i32(1).op(OP.i32Sub).set('v')
+        f.block(`probes${j}`, () => {
+          f.loop(`probe${j}`, () => {
+            f.get('v').i32(2 ** t.bits).op(OP.i32GeU).brIf(`probes${j}`)
+            f.get(`qs${j}`).get('v').op(OP.i32Xor).tee('key')
+            // Per 32 buckets: [occupancy bits, non-empty buckets before them], 8 bytes.
+            f.i32(5).op(OP.i32ShrU).i32(3).op(OP.i32Shl).tee('word').mem(OP.i32Load, 2, t.occOff).set('bits')
+            f.get('key').i32(31).op(OP.i32And).set('bit')
+            f.get('bits').i32(1).get('bit').op(OP.i32Shl).op(OP.i32And).if(() => {
+              // idx = rank before the word + popcount of the lower bits in it
+              f.get('word').mem(OP.i32Load, 2, t.occOff + 4)
+              f.get('bits').i32(1).get('bit').op(OP.i32Shl).i32(1).op(OP.i32Sub).op(OP.i32And).op(OP.i32Popcnt).op(OP.i32Add)
+              f.i32(2).op(OP.i32Shl).tee('tmp').mem(OP.i32Load, 2, t.startsOff).set('begin')
+              f.get('tmp').mem(OP.i32Load, 2, t.startsOff + 4).set('end')
+              // Bounded mode cuts a bucket that would cross entryLimit.
+              f.get('entries').get('end').op(OP.i32Add).get('begin').op(OP.i32Sub).get('entryLimit').op(OP.i32GtS).tee('cut').if(() => {
+                f.get('entryLimit').get('entries').op(OP.i32Sub).tee('tmp').i32(0).op(OP.i32LtS).if(() => { f.i32(0).set('tmp') })
+                f.get('begin').get('tmp').op(OP.i32Add).set('end')
+              })
+              f.get('end').get('begin').op(OP.i32Sub).tee('tmp').get('work').op(OP.i32Add).set('work')
+              f.get('tmp').get('entries').op(OP.i32Add).set('entries')
+              f.get('begin').set('p')
+              f.block(`entries${j}`, () => {
+                f.loop(`entry${j}`, () => {
+                  f.get('p').get('end').op(OP.i32GeU).brIf(`entries${j}`)
+                  f.get('p').i32(stride).op(OP.i32Mul)
+                  if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, t.codesOff)
+                  else f.mem(OP.i64Load, 3, t.codesOff)
+                  f.tee('c').get('q').op(OP.i64Xor).op(OP.i64Popcnt).op(OP.i32WrapI64).tee('d')
+                  f.get('tau').op(OP.i32LeU).if(() => {
+                    // Seen before iff an earlier probe reached it: a table before j within radius r, or one after j within r - 1.
+                    f.i32(0)
+                    for (let u = 0; u < m; u++) {
+                      if (u === j) continue
+                      const o = layout.tables[u]
+                      f.get('c').i64(BigInt(o.start)).op(OP.i64ShrU).op(OP.i32WrapI64)
+                      if (o.bits < 32) f.i32(2 ** o.bits - 1).op(OP.i32And)
+                      f.get(`qs${u}`).op(OP.i32Xor).op(OP.i32Popcnt).get('r').op(u < j ? OP.i32LeU : OP.i32LtU).op(OP.i32Or)
+                    }
+                    f.op(OP.i32Eqz).if(() => {
+                      f.add('reached', 1)
+                      f.get('p').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, t.rowsOff).tee('row')
+                      // excluded = bitmap[row >> 3] >> (row & 7) & 1
+                      f.i32(3).op(OP.i32ShrU).mem(OP.i32Load8U, 0, layout.exclOff).get('row').i32(7).op(OP.i32And).op(OP.i32ShrU).i32(1).op(OP.i32And)
+                      f.op(OP.i32Eqz).if(() => {
+                        f.get('found').i32(2).op(OP.i32Shl).get('row').mem(OP.i32Store, 2, layout.foundRowsOff)
+                        f.get('found').get('d').mem(OP.i32Store8, 0, layout.foundDistOff)
+                        f.add('found', 1)
+                        f.get('d').i32(2).op(OP.i32Shl).tee('tmp').get('tmp').mem(OP.i32Load, 2, layout.histOff).i32(1).op(OP.i32Add).mem(OP.i32Store, 2, layout.histOff)
+                        f.add('cnt', 1)
+                        // while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
+                        f.block('shrunk', () => {
+                          f.loop('shrink', () => {
+                            f.get('cnt').get('tau').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, layout.histOff).op(OP.i32Sub).tee('tmp')
+                            f.get('k').op(OP.i32LtS).brIf('shrunk')
+                            f.get('tmp').set('cnt').add('tau', -1).br('shrink')
+                          })
+                        })
+                        f.get('found').i32(layout.capacity).op(OP.i32Eq).if(() => {
+                          f.get('bounded').if(() => { f.i32(FLAG_STOPPED).set('flags') }, () => { f.i32(FLAG_GAVE_UP).set('flags') })
+                          f.br('done')
+                        })
+                      })
+                    })
+                  })
+                  f.add('p', 1).br(`entry${j}`)
+                })
+              })
+              f.get('reached').i32(layout.itemCount).op(OP.i32Eq).if(() => { f.i32(FLAG_COMPLETE).set('flags').br('done') })
+              f.get('cut').if(() => { f.i32(FLAG_STOPPED).set('flags').br('done') })
+            })
+            // Over the probe budget the neighbourhood is sparse: the caller scans instead.
+            f.add('work', 1).get('work').i32(layout.budget).op(OP.i32GtS).if(() => { f.i32(FLAG_GAVE_UP).set('flags').br('done') })
+            f.get('v').op(OP.i32Eqz).brIf(`probes${j}`)
+            // Next mask with the same number of bits: t = v | (v - 1); v = (t + 1) | (((~t & (t + 1)) - 1) >>> (ctz(v) + 1))
+            f.get('v').get('v').i32(1).op(OP.i32Sub).op(OP.i32Or).set('tmp')
+            f.get('tmp').i32(1).op(OP.i32Add)
+            f.get('tmp').i32(-1).op(OP.i32Xor).get('tmp').i32(1).op(OP.i32Add).op(OP.i32And).i32(1).op(OP.i32Sub)
+            f.get('v').op(OP.i32Ctz).i32(1).op(OP.i32Add).op(OP.i32ShrU)
+            f.op(OP.i32Or).set('v')
+            f.br(`probe${j}`)
+          })
+        })
+        // Every item within m r + j has been seen: an unseen one differs by > r bits in tables 0..j and >= r in the rest.
+        f.get('cnt').get('k').op(OP.i32GeS).get('tau').get('r').i32(m).op(OP.i32Mul).i32(j).op(OP.i32Add).op(OP.i32LeS).op(OP.i32And).brIf('done')
+      }
+      f.add('r', 1).br('radius')
+    })
+  })
+  f.i32(layout.outOff).get('tau').mem(OP.i32Store, 2, 0)
+  f.i32(layout.outOff).get('found').mem(OP.i32Store, 2, 4)
+  f.i32(layout.outOff).get('flags').mem(OP.i32Store, 2, 8)
+  f.i32(layout.outOff).get('work').mem(OP.i32Store, 2, 12)
+  f.get('found')
+
+  return instantiate(assembleModule([['search', f]]), memory).search as KernelSearch
+}
