@@ -45,6 +45,12 @@ export interface SearchEngineOptions {
    * exact linear scan.
    */
   readonly hybridCodesPerCandidate?: number
+  /**
+   * Hybrid re-rank through an int8 copy of the item vectors (itemCount x dimension bytes, rounded up
+   * to 16 per row) that picks which candidates need their exact score: same results, fewer bytes
+   * read. Default true; false saves that memory.
+   */
+  readonly hybridPrefilter?: boolean
 }
 
 export interface SearchEnginesInfo {
@@ -64,7 +70,14 @@ export interface SearchEnginesInfo {
     readonly defaultEf: number
     readonly efMax: number
   }
-  readonly hybrid: { readonly defaultCandidates: number, readonly maxCandidates: number, readonly codesPerCandidate: number }
+  readonly hybrid: {
+    readonly defaultCandidates: number
+    readonly maxCandidates: number
+    readonly codesPerCandidate: number
+    /** How the re-rank reads vectors: 'int8-prefilter' (exact results from fewer bytes) or 'float'. */
+    readonly rerank: 'int8-prefilter' | 'float'
+    readonly rerankMemoryBytes: number
+  }
 }
 
 export interface SearchEngines {
@@ -112,7 +125,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const defaultEf = options.defaultEf ?? DEFAULT_EF[catalog.hnsw?.space ?? 'ip']
   const hnsw = catalog.hnsw !== null && itemCount > exactMaxItems ? createHnswMips(items, catalog.hnsw, defaultEf) : null
   let exactHeap = new TopKHeap(64)
-  const rerank = createHybridReranker(items)
+  const rerank = createHybridReranker(items, options.hybridPrefilter ?? true)
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
   if (!(codesPerCandidate >= 0)) throw new RangeError(`hybridCodesPerCandidate must be >= 0, got ${codesPerCandidate}`)
@@ -189,7 +202,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         defaultEf,
         efMax: EF_MAX,
       },
-      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES, codesPerCandidate },
+      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES, codesPerCandidate, rerank: rerank.prefilter ? 'int8-prefilter' : 'float', rerankMemoryBytes: rerank.memoryBytes },
     },
   }
 }

@@ -4,6 +4,7 @@
  * "hashing for candidate generation, embeddings for ranking" serving recipe.
  */
 import { scoreRows, type MipsItems } from './mips/brute-force.js'
+import { createInt8Prefilter } from './mips/int8-prefilter.js'
 import { TopKHeap } from './top-k.js'
 import type { TopK } from './types.js'
 
@@ -30,12 +31,34 @@ export function rerankByInnerProduct (items: MipsItems, candidates: TopK, query:
   return heap.drain(candidates.candidatesExamined + rows.length)
 }
 
-export function createHybridReranker (items: MipsItems): (candidates: TopK, query: Float32Array, k: number) => TopK {
+/**
+ * The re-rank for a catalog: through the int8 prefilter (same results, a quarter of the bytes read)
+ * when WebAssembly SIMD is there and `prefilter` is not false, else every candidate scored exactly.
+ */
+export interface HybridReranker {
+  (candidates: TopK, query: Float32Array, k: number): TopK
+  /** Whether the int8 prefilter is in use, and the bytes it holds. */
+  readonly prefilter: boolean
+  readonly memoryBytes: number
+}
+
+export function createHybridReranker (items: MipsItems, prefilter = true): HybridReranker {
   let heap = new TopKHeap(64)
   let scores = new Float64Array(DEFAULT_HYBRID_CANDIDATES)
-  return (candidates, query, k) => {
+  const int8 = prefilter ? createInt8Prefilter(items, MAX_HYBRID_CANDIDATES) : null
+  const kept = int8 ? new Int32Array(MAX_HYBRID_CANDIDATES) : null
+  const keptScores = int8 ? new Float64Array(MAX_HYBRID_CANDIDATES) : null
+  const rerank = (candidates: TopK, query: Float32Array, k: number): TopK => {
     if (heap.capacity < k) heap = new TopKHeap(k)
+    const count = candidates.rows.length
+    if (int8 !== null && count <= MAX_HYBRID_CANDIDATES) {
+      const n = int8.filter(candidates.rows, count, query, k, kept!, keptScores!)
+      heap.reset(Math.min(k, count))
+      for (let i = 0; i < n; i++) heap.push(kept![i], keptScores![i])
+      return heap.drain(candidates.candidatesExamined + count)
+    }
     if (scores.length < candidates.rows.length) scores = new Float64Array(candidates.rows.length)
     return rerankByInnerProduct(items, candidates, query, k, heap, scores)
   }
+  return Object.assign(rerank, { prefilter: int8 !== null, memoryBytes: (int8?.memoryBytes ?? 0) + (kept?.byteLength ?? 0) + (keptScores?.byteLength ?? 0) })
 }

@@ -24,8 +24,13 @@ test('GET /v1/model describes the active model: counts, bits, dimension, hashing
   assert.equal((info.search as { itemCount: number }).itemCount, 33)
 })
 
-test('HYBRID_CANDIDATES and HYBRID_CODES_PER_CANDIDATE reach the engines the service builds', async (t) => {
+test('HYBRID_CANDIDATES, HYBRID_CODES_PER_CANDIDATE and HYBRID_INT8_PREFILTER reach the engines the service builds', async (t) => {
   const { app } = await createTestApp(t, { bundle: { items: 12, users: 3 }, config: { HYBRID_CANDIDATES: '40', HYBRID_CODES_PER_CANDIDATE: '3' } })
   const info = ModelInfoSchema.parse((await app.inject({ method: 'GET', url: '/v1/model' })).json())
-  assert.deepEqual((info.search as { hybrid: unknown }).hybrid, { defaultCandidates: 40, maxCandidates: 10_000, codesPerCandidate: 3 })
+  const hybrid = (info.search as { hybrid: Record<string, unknown> }).hybrid
+  assert.deepEqual({ ...hybrid, rerankMemoryBytes: undefined }, { defaultCandidates: 40, maxCandidates: 10_000, codesPerCandidate: 3, rerank: 'int8-prefilter', rerankMemoryBytes: undefined })
+  assert.ok((hybrid.rerankMemoryBytes as number) > 0)
+  const { app: off } = await createTestApp(t, { bundle: { items: 12, users: 3 }, config: { HYBRID_INT8_PREFILTER: 'false' } })
+  const offInfo = ModelInfoSchema.parse((await off.inject({ method: 'GET', url: '/v1/model' })).json())
+  assert.deepEqual((offInfo.search as { hybrid: Record<string, unknown> }).hybrid, { defaultCandidates: 200, maxCandidates: 10_000, codesPerCandidate: 8, rerank: 'float', rerankMemoryBytes: 0 })
 })
