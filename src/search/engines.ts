@@ -138,11 +138,11 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   let sinceTables = 0
 
   /** Exact Hamming top-k, or with maxCodes the bounded table search (the hybrid's candidate stage). */
-  const hammingTopK = (code: Uint32Array, k: number, exclude: SearchOptions['exclude'], maxCodes?: number): TopK => {
+  const hammingTopK = (code: Uint32Array, k: number, exclude: SearchOptions['exclude'], maxCodes?: number, ordered = true): TopK => {
     if (tables && (fallbackRate < 0.5 || ++sinceTables >= TABLE_RETRY_EVERY)) {
       sinceTables = 0
       stats.tableQueries++
-      const result = tables.search(code, k, exclude, maxCodes)
+      const result = tables.search(code, k, exclude, maxCodes, ordered)
       fallbackRate = 0.9 * fallbackRate + (result ? 0 : 0.1)
       if (result) {
         if (!tables.lastExact) stats.hybridBounded++
@@ -175,9 +175,10 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (tables && codesPerCandidate > 0) {
       stats.hybridQueries++
       // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound.
-      return rerank(hammingTopK(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate), vector, opts.k)
+      return rerank(hammingTopK(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate, false), vector, opts.k)
     }
-    return rerank(hammingTopK(code, c, opts.exclude), vector, opts.k)
+    // The re-rank orders the candidates itself: the tables need not order them within a distance.
+    return rerank(hammingTopK(code, c, opts.exclude, undefined, false), vector, opts.k)
   }
 
   return {

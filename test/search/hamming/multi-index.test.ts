@@ -85,7 +85,13 @@ test('the WebAssembly search loop and the JavaScript loop agree exactly: rows, s
     for (let q = 0; q < 4; q++) {
       const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
       const a = js.search(query, k, exclude, maxCodes)
+      const unordered = wasm.search(query, k, exclude, maxCodes, false)
       const b = wasm.search(query, k, exclude, maxCodes)
+      assert.equal(unordered === null, b === null)
+      if (unordered !== null && b !== null) {
+        assert.deepEqual([...unordered.rows].sort((x, y) => x - y), [...b.rows].sort((x, y) => x - y), 'unordered: the same rows')
+        assert.deepEqual([...unordered.scores], [...b.scores], 'unordered: still by distance')
+      }
       assert.equal(b === null, a === null)
       if (a !== null && b !== null) {
         assert.deepEqual([...b.rows], [...a.rows])
