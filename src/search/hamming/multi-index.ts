@@ -359,7 +359,14 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       const d = foundDist[i]
       if (d <= last) grouped[groupFill[d]++] = foundRows[i]
     }
-    for (let d = ordered ? 0 : last; d <= last; d++) if (hist[d] > 1) grouped.subarray(groupStart[d], groupStart[d] + hist[d]).sort()
+    for (let d = 0; d < last; d++) if (ordered && hist[d] > 1) grouped.subarray(groupStart[d], groupStart[d] + hist[d]).sort()
+    // The boundary distance contributes its lowest rows only: select them (a full sort of a large
+    // boundary group was most of this function on clustered 1M codes), then order just those.
+    const take = outN - groupStart[last]
+    if (take > 0 && hist[last] > 1) {
+      if (take < hist[last]) selectSmallest(grouped, groupStart[last], groupStart[last] + hist[last], take)
+      if (ordered) grouped.subarray(groupStart[last], groupStart[last] + take).sort()
+    }
     const outRows = grouped.slice(0, outN)
     const scores = new Float32Array(outN)
     for (let d = 0, i = 0; d <= last && i < outN; d++) {
@@ -367,4 +374,38 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
     }
     return { rows: outRows, scores, candidatesExamined: found }
   }
+}
+
+/**
+ * Rearranges a[lo, hi) so that its n smallest values come first, in some order (quickselect with
+ * a median-of-three pivot; the values are distinct rows).
+ */
+export function selectSmallest (a: Int32Array, lo: number, hi: number, n: number): void {
+  let left = lo
+  let right = hi - 1
+  const target = lo + n - 1
+  while (right > left) {
+    const mid = (left + right) >>> 1
+    // Median of three to a[mid], then partition around it.
+    if (a[mid] < a[left]) swap(a, mid, left)
+    if (a[right] < a[left]) swap(a, right, left)
+    if (a[right] < a[mid]) swap(a, right, mid)
+    const pivot = a[mid]
+    let i = left
+    let j = right
+    while (i <= j) {
+      while (a[i] < pivot) i++
+      while (a[j] > pivot) j--
+      if (i <= j) { swap(a, i, j); i++; j-- }
+    }
+    if (target <= j) right = j
+    else if (target >= i) left = i
+    else return
+  }
+}
+
+function swap (a: Int32Array, i: number, j: number): void {
+  const t = a[i]
+  a[i] = a[j]
+  a[j] = t
 }

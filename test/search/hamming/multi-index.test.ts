@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { createLinearHammingScan } from '../../../src/search/hamming/linear-scan.js'
-import { createMultiIndexHamming, defaultSubstringCount } from '../../../src/search/hamming/multi-index.js'
+import { createMultiIndexHamming, defaultSubstringCount, selectSmallest } from '../../../src/search/hamming/multi-index.js'
 import { makeCodes, naiveHammingTopK } from '../helpers.js'
 
 const arbCase = fc.record({
@@ -189,4 +189,19 @@ test('m outside [1, codeBits] or substrings wider than 22 bits are refused', () 
   const codes = new Uint32Array(4)
   assert.throws(() => createMultiIndexHamming(codes, 2, 2, { m: 0 }), RangeError)
   assert.throws(() => createMultiIndexHamming(codes, 2, 2, { m: 2 }), /22/)
+})
+
+test('selectSmallest puts the n smallest of a range first and leaves the rest of the array alone', () => {
+  fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 1e6 }), { minLength: 1, maxLength: 300 }), fc.nat(), fc.nat(), fc.nat(), (values, a, b, c) => {
+    const arr = Int32Array.from(values)
+    const lo = a % arr.length
+    const hi = lo + 1 + (b % (arr.length - lo))
+    const n = 1 + (c % (hi - lo))
+    const before = arr.slice()
+    selectSmallest(arr, lo, hi, n)
+    assert.deepEqual([...arr.subarray(lo, lo + n)].sort((x, y) => x - y), [...before.subarray(lo, hi)].sort((x, y) => x - y).slice(0, n))
+    assert.deepEqual([...arr.subarray(lo, hi)].sort((x, y) => x - y), [...before.subarray(lo, hi)].sort((x, y) => x - y))
+    assert.deepEqual([...arr.subarray(0, lo)], [...before.subarray(0, lo)])
+    assert.deepEqual([...arr.subarray(hi)], [...before.subarray(hi)])
+  }), { numRuns: 300, seed: 5 })
 })
