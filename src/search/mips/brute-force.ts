@@ -41,15 +41,15 @@ export function itemScore (items: MipsItems, row: number, query: Float32Array): 
 const SCORE_BATCH = 8
 
 /**
- * out[i] = u . v_rows[i] (+ bias) for i < count. On a large catalog the candidates' vectors are
+ * out[i] = u . v_rows[i] (+ bias) for from <= i < count. On a large catalog the candidates' vectors are
  * cache misses at random addresses, one after another when each dot product waits for its own
  * loads. Touching every 64-byte line of a batch of candidates first lets the CPU have those misses
  * in flight at once: 200 candidates on a 1M x 64 catalog went from ~85-97 µs to ~55-60 µs
  * (bench:hybrid's machine).
  */
-export function scoreRows (items: MipsItems, rows: Int32Array, count: number, query: Float32Array, out: Float64Array): void {
+export function scoreRows (items: MipsItems, rows: Int32Array, count: number, query: Float32Array, out: Float64Array, from = 0): void {
   const { itemVectors, itemBias, dimension } = items
-  for (let i = 0; i < count; i += SCORE_BATCH) {
+  for (let i = from; i < count; i += SCORE_BATCH) {
     const end = Math.min(count, i + SCORE_BATCH)
     let touch = 0
     for (let b = i; b < end; b++) {

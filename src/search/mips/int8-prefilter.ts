@@ -12,8 +12,11 @@
  *
  * With a_i = t sum_j Q_j c_ij (+ bias), every candidate's exact score lies in [a_i - e, a_i + e].
  * The k-th best exact score is at least L = (k-th largest a) - e, so a candidate with
- * a_i + e < L cannot be in the top k, nor tie with it: only a_i >= (k-th largest a) - 2e are
- * re-scored. e also carries a relative slack for floating-point rounding in both computations.
+ * a_i + e < L cannot be in the top k, nor tie with it: only a_i >= (k-th largest a) - 2e can.
+ * Those are re-scored best approximate score first, stopping once the next one's upper bound
+ * a_i + e is below the k-th best exact score so far (itself at most the final k-th best): on 1M
+ * synthetic vectors, 200 candidates, k = 10, 24.5 re-scored on average (49 for the static band).
+ * e also carries a relative slack for floating-point rounding in both computations.
  */
 import { assembleModule, createWasmMemory, FunctionBuilder, I32, instantiate, OP, uleb } from '../wasm/assembler.js'
 import { scoreRows, type MipsItems } from './brute-force.js'
@@ -23,6 +26,8 @@ const SIMD = 0xfd
 const SIMD_OP = { v128Load: 0x00, load8x8S: 0x01, i32x4Splat: 0x11, i32x4ExtractLane: 0x1b, i32x4Add: 0xae, dotI16x8S: 0xba } as const
 
 const ROUNDER = 6755399441055744
+/** Candidates whose float vectors are requested together when re-scoring (see scoreRows). */
+const RESCORE_BATCH = 8
 
 /** Rounding slack on the bound: relative, and absolute against the largest term sizes. */
 const RELATIVE_SLACK = 1e-6
@@ -76,6 +81,8 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number): I
   const weights = new Float64Array(d)
   const approx = new Float64Array(maxCandidates)
   const kthHeap = new Float64Array(maxCandidates)
+  const order = new Int32Array(maxCandidates)
+  const exactHeap = new Float64Array(maxCandidates)
   const run = instantiate(assembleModule([['approx', approxKernel(dPad, queryOff, rowsOff, sumsOff)]]), memory).approx as (count: number) => void
 
   return {
@@ -104,9 +111,41 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number): I
       run(count)
       for (let i = 0; i < count; i++) approx[i] = t * sumsView[i] + (itemBias ? itemBias[rows[i]] : 0)
       const threshold = kthLargest(approx, count, k, kthHeap) - 2 * e
+      // The possible ones, best approximate score first (a max-heap of their indices): re-scored a
+      // batch at a time until the next one's upper bound falls below the k-th best exact score so
+      // far, which is never above the final k-th best. Typically about half the static band.
+      let size = 0
+      for (let i = 0; i < count; i++) {
+        if (approx[i] < threshold) continue
+        let c = size++
+        while (c > 0) { const p = (c - 1) >> 1; if (approx[order[p]] >= approx[i]) break; order[c] = order[p]; c = p }
+        order[c] = i
+      }
       let n = 0
-      for (let i = 0; i < count; i++) if (approx[i] >= threshold) rowsOut[n++] = rows[i]
-      scoreRows(items, rowsOut, n, query, scoresOut)
+      let exactSize = 0
+      while (size > 0) {
+        const from = n
+        while (n - from < RESCORE_BATCH && size > 0) {
+          const top = order[0]
+          if (exactSize === k && approx[top] + e < exactHeap[0]) { size = 0; break }
+          rowsOut[n++] = rows[top]
+          // Pop: move the last index down from the root.
+          const last = order[--size]
+          let c = 0
+          for (;;) {
+            const l = 2 * c + 1
+            if (l >= size) break
+            const r = l + 1
+            const m = r < size && approx[order[r]] > approx[order[l]] ? r : l
+            if (approx[order[m]] <= approx[last]) break
+            order[c] = order[m]
+            c = m
+          }
+          order[c] = last
+        }
+        scoreRows(items, rowsOut, n, query, scoresOut, from)
+        for (let i = from; i < n; i++) exactSize = pushLargest(exactHeap, exactSize, k, scoresOut[i])
+      }
       return n
     },
   }
@@ -158,27 +197,30 @@ function quantizeRows (vectors: Float32Array, count: number, d: number, dPad: nu
 /** The k-th largest of values[0, count) (1 <= k <= count), by a min-heap of size k in `heap`. */
 function kthLargest (values: Float64Array, count: number, k: number, heap: Float64Array): number {
   let size = 0
-  for (let i = 0; i < count; i++) {
-    const v = values[i]
-    if (size < k) {
-      let c = size++
-      while (c > 0) { const p = (c - 1) >> 1; if (heap[p] <= v) break; heap[c] = heap[p]; c = p }
-      heap[c] = v
-    } else if (v > heap[0]) {
-      let c = 0
-      for (;;) {
-        const l = 2 * c + 1
-        if (l >= size) break
-        const r = l + 1
-        const m = r < size && heap[r] < heap[l] ? r : l
-        if (heap[m] >= v) break
-        heap[c] = heap[m]
-        c = m
-      }
-      heap[c] = v
-    }
-  }
+  for (let i = 0; i < count; i++) size = pushLargest(heap, size, k, values[i])
   return heap[0]
+}
+
+/** Keeps the k largest values pushed in a min-heap of `size` entries (heap[0] the smallest kept); returns the new size. */
+function pushLargest (heap: Float64Array, size: number, k: number, v: number): number {
+  if (size < k) {
+    let c = size++
+    while (c > 0) { const p = (c - 1) >> 1; if (heap[p] <= v) break; heap[c] = heap[p]; c = p }
+    heap[c] = v
+  } else if (v > heap[0]) {
+    let c = 0
+    for (;;) {
+      const l = 2 * c + 1
+      if (l >= size) break
+      const r = l + 1
+      const m = r < size && heap[r] < heap[l] ? r : l
+      if (heap[m] >= v) break
+      heap[c] = heap[m]
+      c = m
+    }
+    heap[c] = v
+  }
+  return size
 }
 
 /**
