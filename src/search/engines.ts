@@ -58,6 +58,8 @@ export interface SearchEnginesInfo {
   readonly hamming: {
     readonly structure: 'multi-index' | 'linear'
     readonly m: number | null
+    /** The tables' search loop: 'wasm' for codes up to 64 bits, 'js' otherwise. */
+    readonly tableKernel: 'wasm' | 'js' | null
     readonly substringBits: readonly number[]
     readonly linearScan: 'wasm-popcnt'
     readonly memoryBytes: number
@@ -191,6 +193,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
       hamming: {
         structure: tables ? 'multi-index' : 'linear',
         m: tables ? tables.m : null,
+        tableKernel: tables ? tables.kernel : null,
         substringBits: tables ? tables.substringBits : [],
         linearScan: 'wasm-popcnt',
         memoryBytes: linear.memoryBytes + (tables?.memoryBytes ?? 0),

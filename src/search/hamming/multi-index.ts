@@ -17,7 +17,7 @@
  */
 import { popcount32 } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
-import { createWasmMemory } from '../wasm/assembler.js'
+import { tryCreateWasmMemory } from '../wasm/assembler.js'
 import { FLAG_COMPLETE, FLAG_GAVE_UP, FLAG_STOPPED, instantiateMultiIndexKernel } from './multi-index-kernel.js'
 
 /** Offsets of 2^22 entries are 16 MB per table; beyond that the tables cost more than they save. */
@@ -37,10 +37,14 @@ export interface MultiIndexOptions {
   readonly budgetFraction?: number
   /** The search loop: WebAssembly for codes of up to 64 bits (default), or the JavaScript loop (tests, wider codes). */
   readonly kernel?: 'wasm' | 'js'
+  /** Tables larger than this stay in plain arrays with the JavaScript loop (default 2 GiB; a test lowers it). */
+  readonly maxKernelMemoryBytes?: number
 }
 
 export interface MultiIndexHamming {
   readonly m: number
+  /** Which search loop answers: the WebAssembly kernel, or the JavaScript loop (codes over 64 bits, or tables over the kernel memory limit). */
+  readonly kernel: 'wasm' | 'js'
   readonly substringBits: readonly number[]
   readonly memoryBytes: number
   /** Work units (probes plus bucket entries) the last search used: a metric, and what budgets are set from. */
@@ -134,7 +138,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
     exclOff: place((itemCount + 7) >> 3),
     outOff: place(16),
   }
-  const memory = useKernel ? createWasmMemory(cursor) : null
+  const memory = useKernel ? tryCreateWasmMemory(cursor, options.maxKernelMemoryBytes) : null
   const u32 = (off: number, length: number): Uint32Array => memory ? new Uint32Array(memory.buffer, off, length) : new Uint32Array(length)
   const i32 = (off: number, length: number): Int32Array => memory ? new Int32Array(memory.buffer, off, length) : new Int32Array(length)
   const u8 = (off: number, length: number): Uint8Array => memory ? new Uint8Array(memory.buffer, off, length) : new Uint8Array(length)
@@ -208,6 +212,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
   let lastExact = true
   return {
     m,
+    kernel: kernel !== null ? 'wasm' : 'js',
     substringBits,
     memoryBytes,
     get lastWork (): number { return lastWork },

@@ -18,7 +18,7 @@
  * synthetic vectors, 200 candidates, k = 10, 24.5 re-scored on average (49 for the static band).
  * e also carries a relative slack for floating-point rounding in both computations.
  */
-import { assembleModule, createWasmMemory, FunctionBuilder, I32, instantiate, OP, uleb } from '../wasm/assembler.js'
+import { assembleModule, createWasmMemory, FunctionBuilder, I32, instantiate, OP, tryCreateWasmMemory, uleb } from '../wasm/assembler.js'
 import { scoreRows, type MipsItems } from './brute-force.js'
 
 const V128 = 0x7b
@@ -55,23 +55,24 @@ export function simdSupported (): boolean {
   }
 }
 
-export function createInt8Prefilter (items: MipsItems, maxCandidates: number): Int8Prefilter | null {
+export function createInt8Prefilter (items: MipsItems, maxCandidates: number, maxMemoryBytes?: number): Int8Prefilter | null {
   const { itemVectors, itemBias, dimension: d, itemCount } = items
   if (itemCount === 0 || d === 0 || !simdSupported()) return null
   const dPad = Math.ceil(d / 16) * 16
   // Sums of dPad products |Q| <= qMax, |c| <= 127 must stay within int32.
   const qMax = Math.min(32767, Math.floor(0x7fffffff / (127 * dPad)))
 
-  const scale = dimensionScales(itemVectors, itemCount, d)
-  let maxBias = 0
-  if (itemBias) for (let i = 0; i < itemCount; i++) maxBias = Math.max(maxBias, Math.abs(itemBias[i]))
-
   // Layout: int8 rows (dPad bytes each, so 64-byte rows at d = 64), query int16, candidate rows, sums.
   const codesBytes = itemCount * dPad
   const queryOff = Math.ceil(codesBytes / 16) * 16
   const rowsOff = queryOff + dPad * 2
   const sumsOff = rowsOff + maxCandidates * 4
-  const memory = createWasmMemory(sumsOff + maxCandidates * 4)
+  // A catalog too large for one WebAssembly memory re-ranks from the float vectors alone.
+  const memory = tryCreateWasmMemory(sumsOff + maxCandidates * 4, maxMemoryBytes)
+  if (memory === null) return null
+  const scale = dimensionScales(itemVectors, itemCount, d)
+  let maxBias = 0
+  if (itemBias) for (let i = 0; i < itemCount; i++) maxBias = Math.max(maxBias, Math.abs(itemBias[i]))
   const codes = new Int8Array(memory.buffer, 0, codesBytes)
   const maxAbsCodes = quantizeRows(itemVectors, itemCount, d, dPad, scale, codes)
 

@@ -187,6 +187,22 @@ export function createWasmMemory (bytes: number): WasmMemory {
   return new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) })
 }
 
+/**
+ * A memory of `bytes`, or null when WebAssembly cannot have it: a 32-bit memory stops at 4 GiB
+ * (2 GiB is kept as the limit here) and a large one can fail to allocate. Callers then keep their
+ * data in plain arrays and use their JavaScript path.
+ */
+export function tryCreateWasmMemory (bytes: number, limit = MAX_WASM_MEMORY_BYTES): WasmMemory | null {
+  if (bytes > limit) return null
+  try {
+    return createWasmMemory(bytes)
+  } catch {
+    return null
+  }
+}
+
+export const MAX_WASM_MEMORY_BYTES = 2 ** 31
+
 /** Compiles and instantiates `bytes` over `memory`; returns its exports. */
 export function instantiate (bytes: Uint8Array, memory: WasmMemory): Record<string, unknown> {
   return new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports

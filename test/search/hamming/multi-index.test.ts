@@ -205,3 +205,13 @@ test('selectSmallest puts the n smallest of a range first and leaves the rest of
     assert.deepEqual([...arr.subarray(hi)], [...before.subarray(hi)])
   }), { numRuns: 300, seed: 5 })
 })
+
+test('tables too large for the kernel memory limit stay in plain arrays and answer through the JavaScript loop', () => {
+  const set = makeCodes('clustered', 64, 3000, 21)
+  const small = createMultiIndexHamming(set.codes, 2, 3000, { m: 4, budgetFraction: 1e9, maxKernelMemoryBytes: 1024 })
+  const query = set.queries.subarray(0, 2)
+  assert.equal(small.kernel, 'js')
+  assert.equal(createMultiIndexHamming(set.codes, 2, 3000, { m: 4 }).kernel, 'wasm')
+  assert.deepEqual([...small.search(query, 15)!.rows], naiveHammingTopK(set, query, 15).rows)
+  assert.ok(small.memoryBytes > 0)
+})

@@ -86,3 +86,10 @@ test('the prefilter refuses more candidates than it was sized for', () => {
   const filter = createInt8Prefilter({ itemVectors: c.vectors, itemBias: null, dimension: 4, itemCount: 10 }, 5)!
   assert.throws(() => filter.filter(new Int32Array(6), 6, c.queries.subarray(0, 4), 2, new Int32Array(6), new Float64Array(6)), /at most 5/)
 })
+
+test('a catalog too large for its WebAssembly memory gets no prefilter (the re-rank scores from float32)', () => {
+  const c = catalog(100, 8, 2, 0, false, false)
+  const items = { itemVectors: c.vectors, itemBias: null, dimension: 8, itemCount: 100 }
+  assert.equal(createInt8Prefilter(items, 50, 1024), null)
+  assert.notEqual(createInt8Prefilter(items, 50), null)
+})
