@@ -61,6 +61,9 @@ async function main (): Promise<void> {
     // An announcement may have swapped a model in meanwhile; it wins over MODEL_DIR.
     if (app.modelStore.active === null) app.modelStore.activate(fallback)
   }
+  // The int8 copy of a large catalog is built in slices after activation: let it finish before
+  // listening, so the first requests are as fast as the rest (it does not block the loop).
+  await app.modelStore.active!.engines.whenReady
   const model = app.modelStore.active!.model
   log.info({ model: model.id, version: model.version, items: model.items.size, users: model.users.size, ms: Math.round(performance.now() - started) }, 'model loaded')
 

@@ -59,7 +59,7 @@ function quantile (sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 }
 
-function section (label: string, catalog: SearchCatalog, queries: Queries): void {
+async function section (label: string, catalog: SearchCatalog, queries: Queries): Promise<void> {
   const items = { itemVectors: catalog.itemVectors, itemBias: catalog.itemBias, dimension: catalog.dimension, itemCount: catalog.itemCount }
   const oracleCount = Math.min(queries.count, Number(values.oracle))
   log(`${label}: exact MIPS oracle for ${oracleCount} queries`)
@@ -72,6 +72,7 @@ function section (label: string, catalog: SearchCatalog, queries: Queries): void
   // Every setting's engines are built first, then timed in interleaved rounds, so drift in the
   // shared machine's load hits all settings alike.
   const settings = MS.flatMap((m) => WORK.map((w) => ({ m, w, engines: createSearchEngines(catalog, { hammingTables: true, hybridCodesPerCandidate: w, m }), times: [] as number[], results: [] as Int32Array[] })))
+  await Promise.all(settings.map((s) => s.engines.whenReady))
   for (const s of settings) for (let q = 0; q < Math.min(50, queries.count); q++) s.engines.hybrid(queries.code(q), queries.vector(q), { k: K, candidates: C })
   for (const s of settings) s.engines.stats.hybridQueries = s.engines.stats.hybridBounded = 0
   for (let round = 0; round < ROUNDS; round++) {
@@ -98,7 +99,7 @@ function section (label: string, catalog: SearchCatalog, queries: Queries): void
 
 const items = Number(values.items)
 const cat = generateSyntheticCatalog({ items, dimension: 64, codeBits: 64, seed: Number(values.seed), queries: Number(values.queries) })
-section(`synthetic ${items / 1000}k clustered`, { ...cat, codeBits: 64, itemBias: null, hnsw: null }, {
+await section(`synthetic ${items / 1000}k clustered`, { ...cat, codeBits: 64, itemBias: null, hnsw: null }, {
   count: cat.queryCount,
   code: (q) => cat.queryCodes.subarray(q * cat.codeWords, (q + 1) * cat.codeWords),
   vector: (q) => cat.queryVectors.subarray(q * cat.dimension, (q + 1) * cat.dimension),
@@ -109,7 +110,7 @@ if (existsSync(`${values.model}/manifest.json`)) {
   const users = model.users.size
   const vec = new Float32Array(model.dimension)
   // Every user with a dedicated row and a learned code, in row order.
-  section(`${values.model} (trained, ${model.items.size} items, ${users} users)`, searchCatalogOf(model), {
+  await section(`${values.model} (trained, ${model.items.size} items, ${users} users)`, searchCatalogOf(model), {
     count: users,
     code: (u) => model.userCodes.subarray(u * model.codeWords, (u + 1) * model.codeWords),
     vector: (u) => { model.userTable.resolveInto(model.users.idAt(u), vec); return vec },

@@ -79,6 +79,7 @@ const candidates: TopK[] = []
 for (let q = 0; q < Q; q++) candidates.push(wasm.search(code(q), C, undefined, maxCodes, false) ?? { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 })
 const float = createHybridReranker(items, false)
 const int8 = createHybridReranker(items, true)
+await int8.whenReady
 let same = 0
 for (let q = 0; q < Q; q++) {
   const a = float(candidates[q], vec(q), K)
@@ -86,6 +87,7 @@ for (let q = 0; q < Q; q++) {
   if (a.rows.join() === b.rows.join() && a.scores.join() === b.scores.join()) same++
 }
 const filter = createInt8Prefilter(items, C)!
+await filter.whenReady
 const out = new Int32Array(C)
 const scores = new Float64Array(C)
 let rescored = 0

@@ -266,6 +266,7 @@ async function mipsSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { 
     }
   }
   if (!engines) engines = createSearchEngines({ ...cat, hnsw: null })
+  await engines.whenReady
   for (const c of [C, 1000]) {
     const r = timeQueries(qCount, (q) => engines!.hybrid(code(q), vec(q), { k: K, candidates: c }).rows)
     record(label, `hashrec hybrid C=${c}`, r.times, setRecall(oracle, r.results), null, null)

@@ -9,6 +9,8 @@ export interface QueryEngines {
   readonly info?: unknown
   /** Running counts since the engines were built (exported as Prometheus counters). */
   readonly stats?: Readonly<SearchStats>
+  /** Resolves when structures built in the background are done (results never depend on them). */
+  readonly whenReady?: Promise<void>
 }
 
 export type ServedMethod = SearchMethod | 'popular'

@@ -78,6 +78,8 @@ export interface SearchEnginesInfo {
     readonly codesPerCandidate: number
     /** How the re-rank reads vectors: 'int8-prefilter' (exact results from fewer bytes) or 'float'. */
     readonly rerank: 'int8-prefilter' | 'float'
+    /** False while a large catalog's int8 copy is still being built (the re-rank reads floats meanwhile). */
+    readonly rerankReady: boolean
     readonly rerankMemoryBytes: number
   }
 }
@@ -88,6 +90,8 @@ export interface SearchEngines {
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
   readonly info: SearchEnginesInfo
   readonly stats: SearchStats
+  /** Resolves when structures built in the background (the int8 copy) are done; results never depend on it. */
+  readonly whenReady: Promise<void>
 }
 
 /**
@@ -188,6 +192,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     mips,
     hybrid,
     stats,
+    whenReady: rerank.whenReady,
     info: {
       itemCount,
       hamming: {
@@ -206,7 +211,14 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         defaultEf,
         efMax: EF_MAX,
       },
-      hybrid: { defaultCandidates, maxCandidates: MAX_HYBRID_CANDIDATES, codesPerCandidate, rerank: rerank.prefilter ? 'int8-prefilter' : 'float', rerankMemoryBytes: rerank.memoryBytes },
+      hybrid: {
+        defaultCandidates,
+        maxCandidates: MAX_HYBRID_CANDIDATES,
+        codesPerCandidate,
+        rerank: rerank.prefilter ? 'int8-prefilter' : 'float',
+        get rerankReady (): boolean { return rerank.prefilterReady },
+        rerankMemoryBytes: rerank.memoryBytes,
+      },
     },
   }
 }

@@ -37,21 +37,24 @@ export function rerankByInnerProduct (items: MipsItems, candidates: TopK, query:
  */
 export interface HybridReranker {
   (candidates: TopK, query: Float32Array, k: number): TopK
-  /** Whether the int8 prefilter is in use, and the bytes it holds. */
+  /** Whether the int8 prefilter is in use (once ready), and the bytes it holds. */
   readonly prefilter: boolean
+  readonly prefilterReady: boolean
   readonly memoryBytes: number
+  /** Resolves when the prefilter is built (at once without one). */
+  readonly whenReady: Promise<void>
 }
 
-export function createHybridReranker (items: MipsItems, prefilter = true): HybridReranker {
+export function createHybridReranker (items: MipsItems, prefilter = true, sliceRows?: number): HybridReranker {
   let heap = new TopKHeap(64)
   let scores = new Float64Array(DEFAULT_HYBRID_CANDIDATES)
-  const int8 = prefilter ? createInt8Prefilter(items, MAX_HYBRID_CANDIDATES) : null
+  const int8 = prefilter ? createInt8Prefilter(items, MAX_HYBRID_CANDIDATES, undefined, sliceRows) : null
   const kept = int8 ? new Int32Array(MAX_HYBRID_CANDIDATES) : null
   const keptScores = int8 ? new Float64Array(MAX_HYBRID_CANDIDATES) : null
   const rerank = (candidates: TopK, query: Float32Array, k: number): TopK => {
     if (heap.capacity < k) heap = new TopKHeap(k)
     const count = candidates.rows.length
-    if (int8 !== null && count <= MAX_HYBRID_CANDIDATES) {
+    if (int8 !== null && int8.ready && count <= MAX_HYBRID_CANDIDATES) {
       const n = int8.filter(candidates.rows, count, query, k, kept!, keptScores!)
       heap.reset(Math.min(k, count))
       for (let i = 0; i < n; i++) heap.push(kept![i], keptScores![i])
@@ -60,5 +63,10 @@ export function createHybridReranker (items: MipsItems, prefilter = true): Hybri
     if (scores.length < candidates.rows.length) scores = new Float64Array(candidates.rows.length)
     return rerankByInnerProduct(items, candidates, query, k, heap, scores)
   }
-  return Object.assign(rerank, { prefilter: int8 !== null, memoryBytes: (int8?.memoryBytes ?? 0) + (kept?.byteLength ?? 0) + (keptScores?.byteLength ?? 0) })
+  return Object.defineProperties(rerank, {
+    prefilter: { value: int8 !== null },
+    prefilterReady: { get: () => int8?.ready ?? false },
+    memoryBytes: { value: (int8?.memoryBytes ?? 0) + (kept?.byteLength ?? 0) + (keptScores?.byteLength ?? 0) },
+    whenReady: { value: int8?.whenReady ?? Promise.resolve() },
+  }) as HybridReranker
 }

@@ -28,9 +28,9 @@ test('HYBRID_CANDIDATES, HYBRID_CODES_PER_CANDIDATE and HYBRID_INT8_PREFILTER re
   const { app } = await createTestApp(t, { bundle: { items: 12, users: 3 }, config: { HYBRID_CANDIDATES: '40', HYBRID_CODES_PER_CANDIDATE: '3' } })
   const info = ModelInfoSchema.parse((await app.inject({ method: 'GET', url: '/v1/model' })).json())
   const hybrid = (info.search as { hybrid: Record<string, unknown> }).hybrid
-  assert.deepEqual({ ...hybrid, rerankMemoryBytes: undefined }, { defaultCandidates: 40, maxCandidates: 10_000, codesPerCandidate: 3, rerank: 'int8-prefilter', rerankMemoryBytes: undefined })
+  assert.deepEqual({ ...hybrid, rerankMemoryBytes: undefined }, { defaultCandidates: 40, maxCandidates: 10_000, codesPerCandidate: 3, rerank: 'int8-prefilter', rerankReady: true, rerankMemoryBytes: undefined })
   assert.ok((hybrid.rerankMemoryBytes as number) > 0)
   const { app: off } = await createTestApp(t, { bundle: { items: 12, users: 3 }, config: { HYBRID_INT8_PREFILTER: 'false' } })
   const offInfo = ModelInfoSchema.parse((await off.inject({ method: 'GET', url: '/v1/model' })).json())
-  assert.deepEqual((offInfo.search as { hybrid: Record<string, unknown> }).hybrid, { defaultCandidates: 200, maxCandidates: 10_000, codesPerCandidate: 8, rerank: 'float', rerankMemoryBytes: 0 })
+  assert.deepEqual((offInfo.search as { hybrid: Record<string, unknown> }).hybrid, { defaultCandidates: 200, maxCandidates: 10_000, codesPerCandidate: 8, rerank: 'float', rerankReady: false, rerankMemoryBytes: 0 })
 })

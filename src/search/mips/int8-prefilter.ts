@@ -36,6 +36,13 @@ export interface Int8Prefilter {
   /** Bytes held (the int8 copy and scratch). */
   readonly memoryBytes: number
   /**
+   * False until the int8 copy is built: a large catalog's is built in slices that yield to the
+   * event loop (1M x 64 took ~420 ms in one piece), so a model swap does not stall serving. Until
+   * then callers score every candidate from the float vectors: the same results, slower.
+   */
+  readonly ready: boolean
+  readonly whenReady: Promise<void>
+  /**
    * Exact scores of the candidates that can be in the top k, into `rowsOut`/`scoresOut`
    * (capacity >= count); returns how many. Any row not returned scores below the k-th best.
    */
@@ -55,7 +62,10 @@ export function simdSupported (): boolean {
   }
 }
 
-export function createInt8Prefilter (items: MipsItems, maxCandidates: number, maxMemoryBytes?: number): Int8Prefilter | null {
+/** Rows quantized per slice before yielding: 1M x 64 in slices of 32k kept the longest event-loop gap at 14 ms (65k: 25 ms). */
+export const PREFILTER_SLICE_ROWS = 32_768
+
+export function createInt8Prefilter (items: MipsItems, maxCandidates: number, maxMemoryBytes?: number, sliceRows = PREFILTER_SLICE_ROWS): Int8Prefilter | null {
   const { itemVectors, itemBias, dimension: d, itemCount } = items
   if (itemCount === 0 || d === 0 || !simdSupported()) return null
   const dPad = Math.ceil(d / 16) * 16
@@ -70,11 +80,35 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
   // A catalog too large for one WebAssembly memory re-ranks from the float vectors alone.
   const memory = tryCreateWasmMemory(sumsOff + maxCandidates * 4, maxMemoryBytes)
   if (memory === null) return null
-  const scale = dimensionScales(itemVectors, itemCount, d)
   let maxBias = 0
   if (itemBias) for (let i = 0; i < itemCount; i++) maxBias = Math.max(maxBias, Math.abs(itemBias[i]))
   const codes = new Int8Array(memory.buffer, 0, codesBytes)
-  const maxAbsCodes = quantizeRows(itemVectors, itemCount, d, dPad, scale, codes)
+  const scale = new Float64Array(d)
+  let maxAbsCodes = 0
+  let ready = false
+  const build = function * (): Generator<void> {
+    for (let from = 0; from < itemCount; from += sliceRows) {
+      dimensionScales(itemVectors, from, Math.min(itemCount, from + sliceRows), d, scale)
+      yield
+    }
+    for (let j = 0; j < d; j++) scale[j] = Math.fround(scale[j] / 127)
+    for (let from = 0; from < itemCount; from += sliceRows) {
+      maxAbsCodes = Math.max(maxAbsCodes, quantizeRows(itemVectors, from, Math.min(itemCount, from + sliceRows), d, dPad, scale, codes))
+      yield
+    }
+    ready = true
+  }
+  const steps = build()
+  let whenReady: Promise<void>
+  if (itemCount <= sliceRows) {
+    while (!steps.next().done);
+    whenReady = Promise.resolve()
+  } else {
+    whenReady = new Promise<void>((resolve) => {
+      const step = (): void => { if (steps.next().done) resolve(); else setImmediate(step) }
+      setImmediate(step)
+    })
+  }
 
   const queryView = new Int16Array(memory.buffer, queryOff, dPad)
   const rowsView = new Int32Array(memory.buffer, rowsOff, maxCandidates)
@@ -88,7 +122,10 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
 
   return {
     memoryBytes: memory.buffer.byteLength,
+    get ready () { return ready },
+    whenReady,
     filter (rows, count, query, k, rowsOut, scoresOut) {
+      if (!ready) throw new Error('the int8 copy is still being built (check ready)')
       if (count > maxCandidates) throw new RangeError(`at most ${maxCandidates} candidates, got ${count}`)
       if (k >= count) {
         for (let i = 0; i < count; i++) rowsOut[i] = rows[i]
@@ -152,10 +189,9 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
   }
 }
 
-/** S_j = max_i |v_ij| / 127, rounded to float32 (the scale the codes are made with). */
-function dimensionScales (vectors: Float32Array, count: number, d: number): Float64Array {
-  const scale = new Float64Array(d)
-  for (let i = 0; i < count; i++) {
+/** scale[j] = max(scale[j], max over rows [from, to) of |v_ij|): S_j * 127 once every row is in. */
+function dimensionScales (vectors: Float32Array, from: number, to: number, d: number, scale: Float64Array): void {
+  for (let i = from; i < to; i++) {
     const base = i * d
     for (let j = 0; j < d; j++) {
       // Math.abs, not a sign test: signs of trained embeddings are coin flips to the branch predictor (3.5x slower).
@@ -163,19 +199,17 @@ function dimensionScales (vectors: Float32Array, count: number, d: number): Floa
       if (a > scale[j]) scale[j] = a
     }
   }
-  for (let j = 0; j < d; j++) scale[j] = Math.fround(scale[j] / 127)
-  return scale
 }
 
 /**
- * c_ij = v_ij / S_j rounded to the nearest integer, into rows of dPad bytes; returns the largest
- * sum_j |c_ij| over rows (it bounds the query-rounding term).
+ * c_ij = v_ij / S_j rounded to the nearest integer for rows [from, to), into rows of dPad bytes;
+ * returns the largest sum_j |c_ij| over those rows (it bounds the query-rounding term).
  */
-function quantizeRows (vectors: Float32Array, count: number, d: number, dPad: number, scale: Float64Array, codes: Int8Array): number {
+function quantizeRows (vectors: Float32Array, from: number, to: number, d: number, dPad: number, scale: Float64Array, codes: Int8Array): number {
   const inverse = new Float64Array(d)
   for (let j = 0; j < d; j++) inverse[j] = scale[j] === 0 ? 0 : 1 / scale[j]
   let maxAbs = 0
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     const src = i * d
     const dst = i * dPad
     let abs = 0

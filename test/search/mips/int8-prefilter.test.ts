@@ -93,3 +93,37 @@ test('a catalog too large for its WebAssembly memory gets no prefilter (the re-r
   assert.equal(createInt8Prefilter(items, 50, 1024), null)
   assert.notEqual(createInt8Prefilter(items, 50), null)
 })
+
+test('a large catalog builds its int8 copy in slices that yield to the event loop; until then the re-rank reads floats, with the same results', async () => {
+  const count = 3000
+  const c = catalog(count, 16, 9, 0, false, true)
+  const items = { itemVectors: c.vectors, itemBias: c.bias, dimension: 16, itemCount: count }
+  const exact = createHybridReranker(items, false)
+  const rows = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % count)
+  const cand: TopK = { rows, scores: new Float32Array(400), candidatesExamined: 0 }
+  const sliced = createHybridReranker(items, true, 256)
+  assert.equal(sliced.prefilter, true)
+  assert.equal(sliced.prefilterReady, false)
+  // Event-loop turns taken between slices: 3000 rows in slices of 256, two passes.
+  let turns = 0
+  const spin = (): void => { if (!sliced.prefilterReady) { turns++; setImmediate(spin) } }
+  setImmediate(spin)
+  for (let q = 0; q < 4; q++) {
+    const query = c.queries.subarray(q * 16, (q + 1) * 16)
+    assert.deepEqual([...sliced(cand, query, 5).rows], [...exact(cand, query, 5).rows], 'before the copy is ready')
+  }
+  await sliced.whenReady
+  assert.equal(sliced.prefilterReady, true)
+  assert.ok(turns >= 10, `the build yielded ${turns} times`)
+  for (let q = 0; q < 4; q++) {
+    const query = c.queries.subarray(q * 16, (q + 1) * 16)
+    const a = exact(cand, query, 5)
+    const b = sliced(cand, query, 5)
+    assert.deepEqual([...b.rows], [...a.rows], 'after')
+    assert.deepEqual([...b.scores], [...a.scores])
+  }
+  const raw = createInt8Prefilter(items, 500, undefined, 256)!
+  assert.equal(raw.ready, false)
+  assert.throws(() => raw.filter(rows, 1, c.queries.subarray(0, 16), 1, new Int32Array(1), new Float64Array(1)), /still being built/)
+  await raw.whenReady
+})
