@@ -86,8 +86,19 @@ for (let q = 0; q < Q; q++) {
   const b = int8(candidates[q], vec(q), K)
   if (a.rows.join() === b.rows.join() && a.scores.join() === b.scores.join()) same++
 }
+// The int8 copy's build: wall time, and the longest the event loop waited meanwhile.
+let longestGap = 0
+let last = performance.now()
+const ticker = setInterval(() => { const now = performance.now(); longestGap = Math.max(longestGap, now - last); last = now }, 1)
+await new Promise((resolve) => setTimeout(resolve, 20))
+longestGap = 0
+last = performance.now()
+const built = performance.now()
 const filter = createInt8Prefilter(items, C)!
 await filter.whenReady
+const buildMs = performance.now() - built
+clearInterval(ticker)
+console.log(`\nint8 copy of ${N} x 64: built in ${buildMs.toFixed(0)} ms, longest event-loop gap meanwhile ${longestGap.toFixed(1)} ms`)
 const out = new Int32Array(C)
 const scores = new Float64Array(C)
 let rescored = 0
