@@ -7,8 +7,9 @@
  *   2. re-rank of those candidates (k = 10): every candidate scored from the float vectors against
  *      the int8 prefilter, with how many candidates the prefilter scored exactly and whether the
  *      results were identical;
- *   3. the linear scan's exclusions on models/default (when trained): users' seen items skipped
- *      inside the scan (a listed set) against over-fetching by their count (a set it cannot list).
+ *   3. the linear scan: its radius pass against its two-pass mode, on the 1M codes, and on
+ *      models/default (when trained) with each user's seen items excluded, skipped inside the scan
+ *      (a listed set) or over-fetched for (a set it cannot list).
  *
  *   npm run bench:kernels -- [--items 1000000] [--queries 2000] [--rounds 5] [--model models/default]
  */
@@ -74,6 +75,16 @@ const stage = ab({
 }, Q)
 table(`Candidate stage: bounded multi-index top-${C}, 8 codes per candidate, m = ${wasm.m}`, Object.entries(stage).map(([n, v]) => [n, v.toFixed(1)]))
 
+const radiusScan = createLinearHammingScan(cat.itemCodes, 2, N, { mode: 'radius' })
+const twoPassScan = createLinearHammingScan(cat.itemCodes, 2, N, { mode: 'two-pass' })
+const autoScan = createLinearHammingScan(cat.itemCodes, 2, N)
+const scans = ab({
+  'radius pass': (q) => { radiusScan.search(code(q), C) },
+  'two passes': (q) => { twoPassScan.search(code(q), C) },
+  'auto (the default)': (q) => { autoScan.search(code(q), C) },
+}, Math.min(Q, 300))
+table(`Linear scan, exact top-${C} of ${N} clustered synthetic codes (the tables' fallback)`, Object.entries(scans).map(([n, v]) => [n, v.toFixed(1)]))
+
 const items = { itemVectors: cat.itemVectors, itemBias: null, dimension: 64, itemCount: N }
 const candidates: TopK[] = []
 for (let q = 0; q < Q; q++) candidates.push(wasm.search(code(q), C, undefined, maxCodes, false) ?? { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 })
@@ -119,9 +130,13 @@ if (existsSync(`${values.model}/manifest.json`)) {
     for (let u = 0; u < users; u++) sets.push(new Set(seen.items.subarray(seen.indptr[u], seen.indptr[u + 1])))
     const unlisted: ExcludeSet[] = sets.map((s) => ({ has: (row: number) => s.has(row), size: s.size }))
     const userCode = (u: number): Uint32Array => model.userCodes.subarray(u * model.codeWords, (u + 1) * model.codeWords)
+    const radius = createLinearHammingScan(model.itemCodes, model.codeWords, model.items.size, { mode: 'radius' })
+    const twoPass = createLinearHammingScan(model.itemCodes, model.codeWords, model.items.size, { mode: 'two-pass' })
     const scanAb = ab({
-      'over-fetch by the exclusion count': (u) => { scan.search(userCode(u), C, unlisted[u]) },
-      'excluded rows skipped inside the scan': (u) => { scan.search(userCode(u), C, sets[u]) },
+      'radius pass, over-fetch by the exclusion count': (u) => { radius.search(userCode(u), C, unlisted[u]) },
+      'radius pass, excluded rows skipped inside the scan': (u) => { radius.search(userCode(u), C, sets[u]) },
+      'two passes, excluded rows skipped': (u) => { twoPass.search(userCode(u), C, sets[u]) },
+      'auto (the default)': (u) => { scan.search(userCode(u), C, sets[u]) },
     }, users)
     table(`Linear scan, ${values.model} (${model.items.size} items), top-${C} for each of its ${users} users excluding their training items (mean ${(seen.items.length / users).toFixed(0)})`, Object.entries(scanAb).map(([n, v]) => [n, v.toFixed(1)]))
   }

@@ -9,7 +9,7 @@
  * rows within tau. On clustered codes tau falls within the first few thousand rows, so the hot
  * loop is load, xor, popcnt, compare, with a branch that is almost never taken.
  */
-import { assembleModule, OP as ASM_OP, I32, I64, sleb, uleb, vec, wasm, type WasmMemory } from '../wasm/assembler.js'
+import { assembleModule, FunctionBuilder, OP as ASM_OP, I32, I64, sleb, uleb, vec, wasm, type WasmMemory } from '../wasm/assembler.js'
 
 export { createWasmMemory } from '../wasm/assembler.js'
 
@@ -125,15 +125,109 @@ function assembleScanModule (words: number, codeBits: number): Uint8Array {
     typeEntry: () => [0x60, ...vec(PARAMS.map(() => [OP.i32])), ...vec([[OP.i32]])],
     encode: () => scanFunction(words, codeBits),
   }
-  return assembleModule([['scan', scan]])
+  return assembleModule([['scan', scan], ['distances', distancesFunction(words)], ['collect', collectFunction()]])
+}
+
+/** Bytes of the four distance histograms `distances` fills (256 i32 each). */
+export const HISTOGRAMS_BYTES = 4 * 256 * 4
+
+/**
+ * distances(codesOff, n, qOff, distOff, exclOff, histOff): the first pass of the two-pass scan.
+ * dist[row] = the row's distance, or 255 when its bit in the exclusion bitmap is set, and the
+ * four histograms at histOff (row & 3 picks one, so consecutive increments of a common distance
+ * do not wait on each other) count them. No branch depends on the data: where learned codes
+ * put most rows within a few bits of the running radius, the one-pass scan's slow path ran for
+ * a large share of rows.
+ */
+function distancesFunction (words: number): FunctionBuilder {
+  const f = new FunctionBuilder([['codesOff', I32], ['n', I32], ['qOff', I32], ['distOff', I32], ['exclOff', I32], ['histOff', I32]], [])
+  const stride = words * 4
+  const halves = words === 1 ? 1 : words / 2
+  f.local('row', I32).local('p', I32).local('d', I32).local('bits', I32).local('addr', I32)
+  for (let h = 0; h < halves; h++) f.local(`q${h}`, words === 1 ? I32 : I64)
+  for (let h = 0; h < halves; h++) {
+    f.get('qOff')
+    if (words === 1) f.mem(OP.i32Load, 2, 0)
+    else f.mem(OP.i64Load, 3, h * 8)
+    f.set(`q${h}`)
+  }
+  const distance = (offset: number): void => {
+    if (words === 1) {
+      f.get('p').mem(OP.i32Load, 2, offset).get('q0').op(OP.i32Xor).op(OP.i32Popcnt)
+      return
+    }
+    for (let h = 0; h < halves; h++) {
+      f.get('p').mem(OP.i64Load, 3, offset + h * 8).get(`q${h}`).op(OP.i64Xor).op(OP.i64Popcnt)
+      if (h > 0) f.op(OP.i64Add)
+    }
+    f.op(OP.i32WrapI64)
+  }
+  /** One row (row + u): distance, 255 if excluded (bit u of `bits`), stored and counted in histogram `hist`. */
+  const one = (u: number, hist: number): void => {
+    distance(u * stride)
+    f.set('d')
+    // select(255, d, excluded)
+    f.i32(255).get('d').get('bits').i32(u).op(OP.i32ShrU).i32(1).op(OP.i32And).op(OP.select).set('d')
+    f.get('distOff').get('row').op(OP.i32Add).get('d').mem(OP.i32Store8, 0, u)
+    f.get('histOff').get('d').i32(2).op(OP.i32Shl).op(OP.i32Add).tee('addr')
+    f.get('addr').mem(OP.i32Load, 2, hist * 1024).i32(1).op(OP.i32Add).mem(OP.i32Store, 2, hist * 1024)
+  }
+  f.get('codesOff').set('p')
+  f.block('groups', () => {
+    f.loop('group', () => {
+      f.get('row').i32(4).op(OP.i32Add).get('n').op(OP.i32GtU).brIf('groups')
+      // The exclusion bits of rows row .. row + 3 (row is a multiple of 4: one byte holds them).
+      f.get('exclOff').get('row').i32(3).op(OP.i32ShrU).op(OP.i32Add).mem(OP.i32Load8U, 0).get('row').i32(7).op(OP.i32And).op(OP.i32ShrU).set('bits')
+      for (let u = 0; u < 4; u++) one(u, u)
+      f.get('p').i32(4 * stride).op(OP.i32Add).set('p')
+      f.add('row', 4).br('group')
+    })
+  })
+  f.block('rest', () => {
+    f.loop('tail', () => {
+      f.get('row').get('n').op(OP.i32GeU).brIf('rest')
+      f.get('exclOff').get('row').i32(3).op(OP.i32ShrU).op(OP.i32Add).mem(OP.i32Load8U, 0).get('row').i32(7).op(OP.i32And).op(OP.i32ShrU).set('bits')
+      one(0, 0)
+      f.get('p').i32(stride).op(OP.i32Add).set('p')
+      f.add('row', 1).br('tail')
+    })
+  })
+  return f
+}
+
+/**
+ * collect(n, tau, distOff, rowsOff) -> stored: the second pass. Rows with dist <= tau, in row
+ * order, to rows[0, stored), their distances compacted to dist[0, stored) (in place: stored <= row).
+ */
+function collectFunction (): FunctionBuilder {
+  const f = new FunctionBuilder([['n', I32], ['tau', I32], ['distOff', I32], ['rowsOff', I32]], [I32])
+  f.local('row', I32).local('d', I32).local('stored', I32)
+  f.block('done', () => {
+    f.loop('next', () => {
+      f.get('row').get('n').op(OP.i32GeU).brIf('done')
+      f.get('distOff').get('row').op(OP.i32Add).mem(OP.i32Load8U, 0).tee('d').get('tau').op(OP.i32LeU).if(() => {
+        f.get('rowsOff').get('stored').i32(2).op(OP.i32Shl).op(OP.i32Add).get('row').mem(OP.i32Store, 2)
+        f.get('distOff').get('stored').op(OP.i32Add).get('d').mem(OP.i32Store8, 0)
+        f.add('stored', 1)
+      })
+      f.add('row', 1).br('next')
+    })
+  })
+  f.get('stored')
+  return f
 }
 
 export type WasmScan = (codesOff: number, n: number, qOff: number, histOff: number, rowsOff: number, distOff: number, need: number, tauOff: number, exclOff: number) => number
+export interface WasmScanFunctions {
+  readonly scan: WasmScan
+  readonly distances: (codesOff: number, n: number, qOff: number, distOff: number, exclOff: number, histOff: number) => void
+  readonly collect: (n: number, tau: number, distOff: number, rowsOff: number) => number
+}
 
 const moduleCache = new Map<number, object>()
 
 /** Instantiates the scan for `codeWords`-word codes over `memory` (synchronous: modules are a few hundred bytes). */
-export function instantiateHammingScan (codeWords: number, memory: WasmMemory): WasmScan {
+export function instantiateHammingScan (codeWords: number, memory: WasmMemory): WasmScanFunctions {
   if (codeWords !== 1 && codeWords !== 2 && codeWords !== 4) throw new Error(`unsupported code width: ${codeWords} words`)
   let mod = moduleCache.get(codeWords)
   if (!mod) {
@@ -141,5 +235,5 @@ export function instantiateHammingScan (codeWords: number, memory: WasmMemory): 
     moduleCache.set(codeWords, mod)
   }
   const instance = new wasm.Instance(mod, { env: { memory } })
-  return instance.exports.scan as WasmScan
+  return instance.exports as unknown as WasmScanFunctions
 }

@@ -44,6 +44,30 @@ test('linear scan when k exceeds the catalog returns every item, nearest first',
   assert.deepEqual([...result.rows], naiveHammingTopK(set, set.queries.subarray(0, 2), 50).rows)
 })
 
+test('linear scan in auto mode moves to two passes when the radius pass writes out many rows, keeps retrying the radius pass, and answers exactly throughout', () => {
+  const set = makeCodes('random', 64, 2000, 12, 40)
+  const scan = createLinearHammingScan(set.codes, 2, 2000)
+  const passes: string[] = []
+  for (let i = 0; i < 120; i++) {
+    const q = i % 40
+    const query = set.queries.subarray(q * 2, q * 2 + 2)
+    // k = 300 of 2,000 uniform codes: the radius stays wide, most rows are written out.
+    assert.deepEqual([...scan.search(query, 300).rows], naiveHammingTopK(set, query, 300).rows)
+    passes.push(scan.lastPass)
+  }
+  assert.equal(passes[0], 'radius')
+  assert.ok(passes.slice(40).filter((p) => p === 'two-pass').length > 60, 'settles on two passes')
+  assert.ok(passes.slice(40).includes('radius'), 'and still retries the radius pass')
+})
+
+test('two-pass linear scan when k exceeds the catalog returns every item not excluded, nearest first', () => {
+  const set = makeCodes('random', 64, 9, 8)
+  const scan = createLinearHammingScan(set.codes, 2, 9, { mode: 'two-pass' })
+  const query = set.queries.subarray(0, 2)
+  assert.deepEqual([...scan.search(query, 50, new Set([3, 4])).rows], naiveHammingTopK(set, query, 50, new Set([3, 4])).rows)
+  assert.equal(scan.search(query, 50).rows.length, 9)
+})
+
 test('multi-index when k exceeds the catalog returns every item, nearest first', () => {
   const set = makeCodes('clustered', 64, 9, 4)
   const mih = createMultiIndexHamming(set.codes, 2, 9, { m: 4, budgetFraction: 1e9 })
@@ -104,7 +128,7 @@ test('the WebAssembly search loop and the JavaScript loop agree exactly: rows, s
   }), { numRuns: 80, seed: 3 })
 })
 
-test('linear scan: listed exclusions are skipped inside the scan, unlisted ones by over-fetching, and nothing leaks into the next query', () => {
+test('linear scan, radius and two-pass: listed exclusions are skipped inside the scan, unlisted ones by over-fetching, and nothing leaks into the next query', () => {
   fc.assert(fc.property(arbCase, ({ kind, codeBits, count, seed, k, excludeShare }) => {
     const set = makeCodes(kind, codeBits, count, seed)
     const listed = new Set<number>()
@@ -112,13 +136,17 @@ test('linear scan: listed exclusions are skipped inside the scan, unlisted ones 
     // Rows outside the catalog are ignored, not written past the bitmap.
     const withStrays = new Set([...listed, -1, count, count + 9])
     const unlisted = { has: (row: number) => listed.has(row), size: listed.size }
-    const scan = createLinearHammingScan(set.codes, set.codeWords, count)
-    for (let q = 0; q < 4; q++) {
-      const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
-      const expected = naiveHammingTopK(set, query, k, listed).rows
-      assert.deepEqual([...scan.search(query, k, withStrays).rows], expected)
-      assert.deepEqual([...scan.search(query, k, unlisted).rows], expected)
-      assert.deepEqual([...scan.search(query, k).rows], naiveHammingTopK(set, query, k).rows, 'the bitmap is clear after an excluding query')
+    for (const mode of ['radius', 'two-pass'] as const) {
+      const scan = createLinearHammingScan(set.codes, set.codeWords, count, { mode })
+      for (let q = 0; q < 4; q++) {
+        const query = set.queries.subarray(q * set.codeWords, (q + 1) * set.codeWords)
+        const expected = naiveHammingTopK(set, query, k, listed)
+        const got = scan.search(query, k, withStrays)
+        assert.deepEqual([...got.rows], expected.rows, mode)
+        assert.deepEqual([...got.scores], expected.scores, mode)
+        assert.deepEqual([...scan.search(query, k, unlisted).rows], expected.rows, mode)
+        assert.deepEqual([...scan.search(query, k).rows], naiveHammingTopK(set, query, k).rows, `${mode}: the bitmap is clear after an excluding query`)
+      }
     }
   }), { numRuns: 40, seed: 7 })
 })
