@@ -49,8 +49,15 @@ export interface Int8Prefilter {
   filter (rows: Int32Array, count: number, query: Float32Array, k: number, rowsOut: Int32Array, scoresOut: Float64Array): number
 }
 
-/** Whether this engine runs WebAssembly SIMD (every Node >= 16.4 on x86-64 and arm64 does). */
+let simd: boolean | undefined
+
+/** Whether this engine runs WebAssembly SIMD (every Node >= 16.4 on x86-64 and arm64 does); probed once. */
 export function simdSupported (): boolean {
+  simd ??= probeSimd()
+  return simd
+}
+
+function probeSimd (): boolean {
   try {
     const f = new FunctionBuilder([], [I32])
     f.local('v', V128)
