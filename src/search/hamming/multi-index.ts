@@ -14,6 +14,10 @@
  * reached it), so there is no visited array. Queries far from every item would probe a
  * combinatorial number of buckets, so a query that exceeds its work budget is handed to the linear
  * scan (the caller's fallback).
+ *
+ * For codes of up to 64 bits the tables live in WebAssembly memory and the search loop runs as
+ * the kernel in multi-index-kernel.ts (1M codes, bounded top-200: 76 -> 44 µs); the loop below is
+ * the same algorithm for wider codes, and the kernel's oracle in the tests.
  */
 import { popcount32 } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
