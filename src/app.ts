@@ -117,7 +117,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     modelsRoot: config.MODELS_ROOT,
     initial: options.model,
     loadModel: options.loadModel ?? ((dir) => loadBundle(dir)),
-    createEngines: options.createEngines ?? ((model) => createModelEngines(model, { candidates: config.HYBRID_CANDIDATES, hybridCodesPerCandidate: config.HYBRID_CODES_PER_CANDIDATE, hybridPrefilter: config.HYBRID_INT8_PREFILTER })),
+    createEngines: options.createEngines ?? ((model) => createModelEngines(model, { candidates: config.HYBRID_CANDIDATES, hybridCodesPerCandidate: config.HYBRID_CODES_PER_CANDIDATE, hybridPrefilter: config.HYBRID_INT8_PREFILTER, backgroundBuild: true })),
     hybridCandidates: config.HYBRID_CANDIDATES,
   })
   await app.register(statePlugin, { config, store: options.stateStore })

@@ -47,16 +47,23 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (model
   let active: Recommender | null = null
   let reloading = false
 
+  /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
+  function prepare (model: Model): Recommender {
+    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates })
+  }
+
+  function swap (next: Recommender): void {
+    active = next
+    onActivate(next.model, next.engines)
+  }
+
   const store: ModelStore = {
     get active () { return active },
     get reloading () { return reloading },
 
     activate (model) {
-      // Engines are built before the swap so a failure here leaves the previous model serving.
-      const engines = options.createEngines(model)
-      const next = createRecommender(model, engines, { hybridCandidates: options.hybridCandidates })
-      active = next
-      onActivate(model, engines)
+      const next = prepare(model)
+      swap(next)
       return next
     },
 
@@ -88,7 +95,11 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (model
         const dir = await store.resolveBundleDir(relative)
         const model = await options.loadModel(dir)
         const previous = active?.model ?? null
-        const next = store.activate(model)
+        const next = prepare(model)
+        // Structures the engines build in the background (large catalogs' tables and int8 copy)
+        // finish while the current model keeps serving; the swap waits for them.
+        await next.engines.whenReady
+        swap(next)
         onReload('success')
         return { previous, active: next, durationMs: performance.now() - started }
       } catch (err) {

@@ -4,7 +4,7 @@
  */
 import type { Model } from '../model-loader/model.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
-import { createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
+import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
 import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE, MAX_HYBRID_CANDIDATES } from './hybrid.js'
 import { exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
@@ -51,6 +51,12 @@ export interface SearchEngineOptions {
    * read. Default true; false saves that memory.
    */
   readonly hybridPrefilter?: boolean
+  /**
+   * Build large structures (the tables of catalogs over BACKGROUND_MIN_ITEMS) in slices that yield
+   * to the event loop, finishing after createSearchEngines returns (await whenReady). For the
+   * service, which keeps the previous model serving until then. Default false: built in one piece.
+   */
+  readonly backgroundBuild?: boolean
 }
 
 export interface SearchEnginesInfo {
@@ -111,6 +117,8 @@ export const DEFAULT_EXACT_MIPS_MAX_ITEMS = 4096
  */
 export const DEFAULT_EF = { ip: 64, 'l2-mips': 128 } as const
 const TABLE_RETRY_EVERY = 16
+/** Tables over this many items are built in the background when asked (a few tens of ms below). */
+export const BACKGROUND_MIN_ITEMS = 131_072
 
 export function createSearchEngines (catalog: SearchCatalog, options: SearchEngineOptions = {}): SearchEngines {
   const { itemCount, codeWords, itemCodes, dimension } = catalog
@@ -122,10 +130,16 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const wantTables = options.hammingTables ?? 'auto'
   const m = options.m ?? defaultSubstringCount(catalog.codeBits, itemCount)
   const useTables = itemCount > 0 && (wantTables === true || (wantTables === 'auto' && itemCount >= MIN_TABLE_ITEMS && catalog.codeBits / m <= MAX_SUBSTRING_BITS + 1))
-  const tables: MultiIndexHamming | null = useTables
-    ? createMultiIndexHamming(itemCodes, codeWords, itemCount, { m, budgetFraction: options.tableBudgetFraction })
-    : null
-  const hammingBuildMs = performance.now() - t0
+  const tableOptions = { m, budgetFraction: options.tableBudgetFraction }
+  // In the background (the service's engines for a model about to be swapped in), the tables are
+  // built in slices that yield to the event loop; until they are done searches take the linear
+  // scan, and whenReady says when they are. In one piece otherwise.
+  const background = options.backgroundBuild === true && useTables && itemCount > BACKGROUND_MIN_ITEMS
+  let tables: MultiIndexHamming | null = useTables && !background ? createMultiIndexHamming(itemCodes, codeWords, itemCount, tableOptions) : null
+  let hammingBuildMs = performance.now() - t0
+  const tablesBuilt: Promise<void> = background
+    ? buildMultiIndexHamming(itemCodes, codeWords, itemCount, tableOptions).then((built) => { tables = built; hammingBuildMs = performance.now() - t0 })
+    : Promise.resolve()
 
   const exactMaxItems = options.exactMipsMaxItems ?? DEFAULT_EXACT_MIPS_MAX_ITEMS
   const defaultEf = options.defaultEf ?? DEFAULT_EF[catalog.hnsw?.space ?? 'ip']
@@ -178,7 +192,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
     const c = Math.min(MAX_HYBRID_CANDIDATES, Math.max(opts.k, opts.candidates ?? defaultCandidates))
     if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
-    if (tables && codesPerCandidate > 0) {
+    if (tables !== null && codesPerCandidate > 0) {
       stats.hybridQueries++
       // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound.
       return rerank(hammingTopK(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate, false), vector, opts.k)
@@ -192,17 +206,17 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     mips,
     hybrid,
     stats,
-    whenReady: rerank.whenReady,
+    whenReady: Promise.all([tablesBuilt, rerank.whenReady]).then(() => undefined),
     info: {
       itemCount,
       hamming: {
-        structure: tables ? 'multi-index' : 'linear',
-        m: tables ? tables.m : null,
-        tableKernel: tables ? tables.kernel : null,
-        substringBits: tables ? tables.substringBits : [],
+        get structure () { return tables ? 'multi-index' : 'linear' },
+        get m () { return tables ? tables.m : null },
+        get tableKernel () { return tables ? tables.kernel : null },
+        get substringBits () { return tables ? tables.substringBits : [] },
         linearScan: 'wasm-popcnt',
-        memoryBytes: linear.memoryBytes + (tables?.memoryBytes ?? 0),
-        buildMs: hammingBuildMs,
+        get memoryBytes () { return linear.memoryBytes + (tables?.memoryBytes ?? 0) },
+        get buildMs () { return hammingBuildMs },
       },
       mips: {
         structure: hnsw ? 'hnsw' : 'exact',

@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import { createTestApp, TEST_TOKEN, type Problem } from '../app/helpers.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { ReloadResponseSchema } from '../../src/routes/schemas.js'
+import { createModelEngines } from '../../src/recommend/model-engines.js'
 
 const auth = { authorization: `Bearer ${TEST_TOKEN}` }
 
@@ -105,5 +106,34 @@ test('requests in flight during a reload all succeed, and a second reload meanwh
     versions.add(body.modelVersion)
   }
   for (const v of versions) assert.ok(v === 'v1' || v === 'v2')
+  assert.equal(await version(app), 'v2')
+})
+
+test('a reload swaps only when the new engines are ready (their background build): the old model serves until then', async (t) => {
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let prepared!: () => void
+  const preparedV2 = new Promise<void>((resolve) => { prepared = resolve })
+  const { app, root } = await createTestApp(t, {
+    bundle: { items: 30 },
+    app: {
+      createEngines: (model) => {
+        const engines = createModelEngines(model)
+        if (model.version !== 'v2') return engines
+        prepared()
+        return { hamming: engines.hamming, mips: engines.mips, hybrid: engines.hybrid, info: engines.info, stats: engines.stats, whenReady: gate }
+      },
+    },
+  })
+  await writeTestBundle(join(root, 'v2'), { items: 40, version: 'v2', seed: 5 })
+  const reload = app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v2' } })
+  await preparedV2
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await version(app), 'v1', 'still the old model while the new engines build')
+    const rec = (await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=3' })).json() as { modelVersion: string }
+    assert.equal(rec.modelVersion, 'v1')
+  }
+  release()
+  assert.equal((await reload).statusCode, 200)
   assert.equal(await version(app), 'v2')
 })

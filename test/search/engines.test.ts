@@ -2,12 +2,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { generateSyntheticCatalog } from '../../bench/lib/synthetic-catalog.js'
-import { createSearchEngines, type SearchCatalog } from '../../src/search/engines.js'
+import { BACKGROUND_MIN_ITEMS, createSearchEngines, type SearchCatalog } from '../../src/search/engines.js'
 import { rerankByInnerProduct } from '../../src/search/hybrid.js'
 import { exactMipsTopK, itemScore } from '../../src/search/mips/brute-force.js'
 import { TopKHeap } from '../../src/search/top-k.js'
 import { buildHnswIndex } from '../../src/search/hnsw-index.js'
-import { naiveHammingTopK } from './helpers.js'
+import { makeCodes, naiveHammingTopK } from './helpers.js'
 
 function catalogOf (items: number, seed: number): SearchCatalog & { queryCodes: Uint32Array, queryVectors: Float32Array } {
   const c = generateSyntheticCatalog({ items, dimension: 16, codeBits: 64, seed, queries: 8 })
@@ -147,4 +147,26 @@ test('engines above the exact-MIPS threshold with an HNSW index use it, with the
     got.rows.forEach((row, i) => assert.equal(got.scores[i], Math.fround(itemScore(exactItems, row, vector))))
   }
   assert.ok(hits / 200 >= 0.9, `recall ${hits / 200}`)
+})
+
+test('engines with backgroundBuild build large tables in slices: exact answers from the scan meanwhile, the tables after whenReady', async () => {
+  const count = BACKGROUND_MIN_ITEMS + 5000
+  const set = makeCodes('clustered', 64, count, 17, 8)
+  const vectors = new Float32Array(count * 4)
+  const catalog: SearchCatalog = { itemCount: count, codeWords: 2, codeBits: 64, itemCodes: set.codes, itemVectors: vectors, itemNorms: new Float32Array(count), itemBias: null, dimension: 4, hnsw: null }
+  const engines = createSearchEngines(catalog, { backgroundBuild: true })
+  assert.equal(engines.info.hamming.structure, 'linear', 'tables not built yet')
+  let turns = 0
+  const spin = (): void => { if (engines.info.hamming.structure === 'linear') { turns++; setImmediate(spin) } }
+  setImmediate(spin)
+  const query = set.queries.subarray(0, 2)
+  const expected = naiveHammingTopK(set, query, 10).rows
+  assert.deepEqual([...engines.hamming(query, { k: 10 }).rows], expected)
+  await engines.whenReady
+  assert.equal(engines.info.hamming.structure, 'multi-index')
+  assert.ok(turns >= 5, `the build yielded ${turns} times`)
+  assert.deepEqual([...engines.hamming(query, { k: 10 }).rows], expected)
+  assert.ok(engines.stats.tableQueries > 0)
+  // Without the option the same catalog's tables are there at once.
+  assert.equal(createSearchEngines(catalog).info.hamming.structure, 'multi-index')
 })

@@ -80,7 +80,39 @@ function extract (codes: Uint32Array, base: number, start: number, len: number):
   return len === 32 ? v >>> 0 : v & ((1 << len) - 1)
 }
 
+/** Items (or buckets, x 4) a build step handles before it may yield. */
+const BUILD_SLICE = 65_536
+
+/** Builds the tables in one piece (tests, benchmarks, small catalogs). */
 export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions = {}): MultiIndexHamming {
+  const steps = multiIndexSteps(itemCodes, codeWords, itemCount, options)
+  for (;;) {
+    const step = steps.next()
+    if (step.done === true) return step.value
+  }
+}
+
+/**
+ * Builds the tables in slices that yield to the event loop between them (1M codes: ~540 ms in one
+ * piece), so a model swap can build its successor's tables while the current model serves.
+ */
+export function buildMultiIndexHamming (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions = {}): Promise<MultiIndexHamming> {
+  const steps = multiIndexSteps(itemCodes, codeWords, itemCount, options)
+  return new Promise((resolve, reject) => {
+    const step = (): void => {
+      try {
+        const next = steps.next()
+        if (next.done === true) resolve(next.value)
+        else setImmediate(step)
+      } catch (err) {
+        reject(err)
+      }
+    }
+    step()
+  })
+}
+
+function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions): Generator<void, MultiIndexHamming> {
   const codeBits = codeWords * 32
   const m = options.m ?? defaultSubstringCount(codeBits, itemCount)
   if (!Number.isInteger(m) || m < 1 || m > codeBits) throw new RangeError(`m must be an integer in [1, ${codeBits}], got ${m}`)
@@ -108,6 +140,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       const kv = extract(itemCodes, i * codeWords, starts[j], substringBits[j])
       key[i] = kv
       count[kv]++
+      if ((i + 1) % BUILD_SLICE === 0) yield
     }
     let n = 0
     for (let b = 0; b < count.length; b++) if (count[b] !== 0) n++
@@ -166,6 +199,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
     for (let b = 0; b < buckets; b++) {
       if ((b & 31) === 0) occ[(b >>> 5) * 2 + 1] = filled
       if (count[b] !== 0) { occ[(b >>> 5) * 2] |= 1 << (b & 31); filled++ }
+      if ((b + 1) % (4 * BUILD_SLICE) === 0) yield
     }
     const bucketStart = u32(offsets[j].startsOff, nonEmpty[j] + 1)
     // count becomes each bucket's fill position (running start).
@@ -183,6 +217,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
       const at = count[key[i]]++
       rows[at] = i
       for (let w = 0; w < codeWords; w++) codes[at * codeWords + w] = itemCodes[i * codeWords + w]
+      if ((i + 1) % BUILD_SLICE === 0) yield
     }
     bucketStarts.push(bucketStart)
     tableRows.push(rows)
