@@ -334,12 +334,14 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
   private readonly meta: { start: Int32Array, end: Int32Array, escaped: Uint8Array, tagsStart: Int32Array, tagsEnd: Int32Array } | null
   private readonly titleCache: (string | undefined)[]
   private scratch = new Uint8Array(1024)
+  /** The parse in progress: scanner, per-row hashes and where the next line starts (null once done). */
+  private pending: { scanner: LineScanner, hashes: Uint32Array, row: number, start: number, fastPath: boolean, limits: IdListLimits } | null
 
   /**
    * Parses `bytes` (one JSON object per line) into an index. Throws IdListError naming the line
    * for malformed JSON, unknown fields, ids that are empty or too long, and duplicate ids.
    */
-  constructor (bytes: Buffer, expected: number, allowMeta: boolean, limits: IdListLimits, fastPath = true) {
+  constructor (bytes: Buffer, expected: number, allowMeta: boolean, limits: IdListLimits, fastPath = true, deferred = false) {
     if (!isUtf8(bytes)) throw new IdListError('not valid UTF-8')
     this.bytes = bytes
     this.raw = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -355,8 +357,32 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     this.titleCache = new Array(n)
     this.meta = allowMeta ? { start: new Int32Array(n).fill(-1), end: new Int32Array(n), escaped: new Uint8Array(n), tagsStart: new Int32Array(n).fill(-1), tagsEnd: new Int32Array(n) } : null
 
-    const scanner = new LineScanner(bytes, allowMeta, limits)
-    const hashes = new Uint32Array(n)
+    this.pending = { scanner: new LineScanner(bytes, allowMeta, limits), hashes: new Uint32Array(n), row: 0, start: 0, fastPath, limits }
+    if (!deferred) {
+      this.scanLines(Infinity)
+      this.finish()
+    }
+  }
+
+  /**
+   * Parses in slices of `rowsPerSlice` lines with `pause()` between them (and before the hash
+   * table fill), so a reload's parse of a 1M-line list does not hold the event loop in one piece.
+   * Same index and the same errors as the constructor.
+   */
+  static async parse (bytes: Buffer, expected: number, allowMeta: boolean, limits: IdListLimits, pause: () => Promise<void>, rowsPerSlice = 131_072): Promise<JsonlIdIndex> {
+    const index = new JsonlIdIndex(bytes, expected, allowMeta, limits, true, true)
+    while (!index.scanLines(rowsPerSlice)) await pause()
+    await pause()
+    index.finish()
+    return index
+  }
+
+  /** Parses up to `maxRows` more lines from where the last call stopped; true once every byte is parsed. */
+  private scanLines (maxRows: number): boolean {
+    const state = this.pending!
+    const { scanner, hashes, fastPath, limits } = state
+    const n = this.size
+    const allowMeta = this.meta !== null
     // Locals, not fields, in the per-line loop: V8 reloads a field after every call it cannot
     // prove harmless.
     const raw = this.raw
@@ -367,11 +393,13 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     const spans = new Int32Array(4)
     const maxIdBytes = limits.maxIdBytes
     const maxTitleBytes = limits.maxTitleBytes
-    let row = 0
-    let start = 0
-    const total = bytes.length
+    let row = state.row
+    let start = state.start
+    const stopRow = row + maxRows
+    const total = raw.length
     while (start < total) {
       if (row >= n) throw new IdListError(`has more than the ${n} entries the manifest counts`)
+      if (row >= stopRow) break
       const fastEnd = fastPath ? scanCommonLine(raw, start, total, allowMeta, maxTitleBytes, spans) : -1
       if (fastEnd !== -1) {
         const idStart = spans[0]
@@ -407,8 +435,17 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
       row++
       start = end + 1
     }
-    if (row !== n) throw new IdListError(`has ${row} entries, the manifest counts ${n}`)
-    this.fillTable(hashes)
+    state.row = row
+    state.start = start
+    return start >= total
+  }
+
+  /** After the last line: the count check and the hash table. */
+  private finish (): void {
+    const state = this.pending!
+    if (state.row !== this.size) throw new IdListError(`has ${state.row} entries, the manifest counts ${this.size}`)
+    this.fillTable(state.hashes)
+    this.pending = null
   }
 
   /** Records where row's id is and returns the hash of its UTF-8 bytes. */

@@ -172,9 +172,9 @@ class Checksums {
 /** Bundle id-list limits (docs/model-bundle.md). Titles and tags are counted as written in the file. */
 const ID_LIST_LIMITS: IdListLimits = { maxIdBytes: MAX_ID_BYTES, maxTitleBytes: 4096, maxTagBytes: 256, maxTags: 100 }
 
-function parseIdList (file: string, bytes: Buffer, expected: number, allowMeta: boolean): JsonlIdIndex {
+async function parseIdList (file: string, bytes: Buffer, expected: number, allowMeta: boolean): Promise<JsonlIdIndex> {
   try {
-    return new JsonlIdIndex(bytes, expected, allowMeta, ID_LIST_LIMITS)
+    return await JsonlIdIndex.parse(bytes, expected, allowMeta, ID_LIST_LIMITS, yieldToLoop)
   } catch (err) {
     if (err instanceof IdListError) throw new BundleError(file, err.message, err.field)
     throw err
@@ -357,9 +357,8 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     sums.hashRest([FILE_NAMES.tensors, FILE_NAMES.items, FILE_NAMES.users])
     const [itemsBytes, usersBytes] = await idRead
     const tRead = performance.now()
-    const items = parseIdList(FILE_NAMES.items, itemsBytes, m.counts.items, true)
-    await yieldToLoop()
-    const users = parseIdList(FILE_NAMES.users, usersBytes, m.counts.users, false)
+    const items = await parseIdList(FILE_NAMES.items, itemsBytes, m.counts.items, true)
+    const users = await parseIdList(FILE_NAMES.users, usersBytes, m.counts.users, false)
     const tIds = performance.now()
 
     const tensorBytes = await tensorRead

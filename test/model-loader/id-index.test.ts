@@ -102,8 +102,10 @@ function sameOutcome (text: Buffer, expected: number, allowMeta: boolean, limits
   }
 }
 
+const trickyText = fc.oneof(fc.constantFrom('a', 'item-1', 'é', '"', '\\', '\t', '\u0000', '\u2028', 'x'.repeat(9), ''), fc.string({ unit: 'binary', maxLength: 10 }))
+
 test('JsonlIdIndex fast path and strict scanner agree on tricky lines: escapes, spacing, field order, limits, corruptions', () => {
-  const text = fc.oneof(fc.constantFrom('a', 'item-1', 'é', '"', '\\', '\t', '\u0000', '\u2028', 'x'.repeat(9), ''), fc.string({ unit: 'binary', maxLength: 10 }))
+  const text = trickyText
   const line = fc.record({
     id: text,
     title: fc.option(text, { nil: undefined }),
@@ -130,4 +132,34 @@ test('JsonlIdIndex fast path handles a last line without a newline and duplicate
   sameOutcome(Buffer.from('{"id":"a","title":"T"}\n{"id":"b"}'), 2, true, LIMITS)
   assert.throws(() => new JsonlIdIndex(Buffer.from('{"id":"b"}\n{ "id":"a"}\n{"id":"a"}\n'), 3, false, LIMITS), /line 3: duplicate id "a" \(also on line 2\)/)
   assert.throws(() => new JsonlIdIndex(Buffer.from('{"id":"\\u0061"}\n{"id":"a"}\n'), 2, false, LIMITS), /line 2: duplicate id "a" \(also on line 1\)/)
+})
+
+test('JsonlIdIndex.parse in slices (pausing between them) builds the same index and throws the same errors as the constructor', async () => {
+  const line = fc.record({ id: trickyText, title: fc.option(trickyText, { nil: undefined }) })
+    .map((l) => JSON.stringify(l.title === undefined ? { id: l.id } : { id: l.id, title: l.title }) + '\n')
+  const mutation = fc.option(fc.tuple(fc.nat(), fc.constantFrom(0x22, 0x5c, 0x7b, 0x0a, 0x61)), { nil: undefined })
+  const outcome = async (make: () => Promise<JsonlIdIndex> | JsonlIdIndex): Promise<JsonlIdIndex | string> => {
+    try { return await make() } catch (err) {
+      assert.ok(err instanceof IdListError, String(err))
+      return `${err.message} [${err.field}]`
+    }
+  }
+  await fc.assert(fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 9 }), mutation, fc.integer({ min: -1, max: 1 }), fc.integer({ min: 1, max: 4 }), async (ls, mut, countOff, slice) => {
+    const bytes = Buffer.from(ls.join(''))
+    if (mut) bytes[mut[0] % bytes.length] = mut[1]
+    const expected = Math.max(1, ls.length + countOff)
+    let pauses = 0
+    const whole = await outcome(() => new JsonlIdIndex(bytes, expected, true, LIMITS))
+    const sliced = await outcome(() => JsonlIdIndex.parse(bytes, expected, true, LIMITS, async () => { pauses++ }, slice))
+    if (typeof whole === 'string' || typeof sliced === 'string') {
+      assert.equal(sliced, whole)
+      return
+    }
+    assert.ok(pauses >= Math.ceil(expected / slice), `paused ${pauses} times`)
+    for (let row = 0; row < expected; row++) {
+      assert.equal(sliced.idAt(row), whole.idAt(row))
+      assert.equal(sliced.rowOf(whole.idAt(row)), row)
+      assert.equal(sliced.title(row), whole.title(row))
+    }
+  }), { numRuns: 500 })
 })
