@@ -17,13 +17,14 @@
  *   npm run bench:http -- [--bundle .bench-tmp/load-1000000-100000/bundle] [--model models/default]
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
  *     [--spike-target 1m-w2] [--mixes user,mixed] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
+ *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
  *
  * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
  * load average beside the numbers, and compare ratios from one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { get, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
@@ -33,6 +34,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon, { type RequestSpec, type Result } from 'autocannon'
+import { selfTimes } from './profile-summary.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -48,6 +50,8 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '10' },
     /** Extra environment for the hashrec servers, e.g. MAX_EVENT_LOOP_DELAY_MS=0 to measure without shedding. */
     'server-env': { type: 'string', default: '' },
+    /** Write a CPU profile of every hashrec process under this directory and print each worker's top functions by self time. */
+    profile: { type: 'string', default: '' },
   },
 })
 const SERVER_ENV = Object.fromEntries(args['server-env'].split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -101,7 +105,8 @@ void get
 async function start (name: string, kind: Server['kind'], workers: number, env: Record<string, string>): Promise<Server> {
   const port = await freePort()
   const script = kind === 'hashrec' ? 'src/index.ts' : 'bench/http/bare-server.ts'
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+  const profiling = kind === 'hashrec' && args.profile !== '' ? ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, name)}`] : []
+  const proc = spawn(process.execPath, [...profiling, '--import', 'tsx', script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_LEVEL: 'warn', LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -327,6 +332,20 @@ async function main (): Promise<void> {
   } finally {
     cleanup()
     await Promise.all(servers.map((s) => s.proc.exitCode === null ? once(s.proc, 'exit') : undefined))
+  }
+  if (args.profile !== '') printProfiles()
+}
+
+/** Each profiled process's top functions (the whole run, model load included: loaders show up too). */
+function printProfiles (): void {
+  for (const dir of existsSync(args.profile) ? readdirSync(args.profile) : []) {
+    for (const file of readdirSync(join(args.profile, dir)).filter((f) => f.endsWith('.cpuprofile'))) {
+      const { busyMs, idleMs, top } = selfTimes(join(args.profile, dir, file))
+      // The cluster primary serves nothing: skip profiles that were idle throughout.
+      if (busyMs < 1000) continue
+      console.log(`\n${dir} ${file}: busy ${(busyMs / 1000).toFixed(1)} s, idle ${(idleMs / 1000).toFixed(1)} s\n\n| function | self ms | share of busy |\n|---|---:|---:|`)
+      for (const t of top.slice(0, 20)) console.log(`| ${t.name.replace(/\|/g, '\\|')} | ${t.ms.toFixed(0)} | ${(100 * t.share).toFixed(1)}% |`)
+    }
   }
 }
 
