@@ -150,7 +150,7 @@ test('JsonlIdIndex.parse in slices (pausing between them) builds the same index 
     const expected = Math.max(1, ls.length + countOff)
     let pauses = 0
     const whole = await outcome(() => new JsonlIdIndex(bytes, expected, true, LIMITS))
-    const sliced = await outcome(() => JsonlIdIndex.parse(bytes, expected, true, LIMITS, async () => { pauses++ }, slice))
+    const sliced = await outcome(() => JsonlIdIndex.parse(bytes, expected, true, LIMITS, async () => { pauses++ }, { rowsPerStep: slice, sliceMs: 0 }))
     if (typeof whole === 'string' || typeof sliced === 'string') {
       assert.equal(sliced, whole)
       return
