@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { murmur3x86_32 } from '../hashing/murmur3.js'
+import { runAll, runInSlices } from '../util/steps.js'
 
 /** What the service needs of an id list: row of an id, id of a row. */
 export interface IdIndex {
@@ -362,11 +363,7 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     this.meta = allowMeta ? { start: new Int32Array(n).fill(-1), end: new Int32Array(n), escaped: new Uint8Array(n), tagsStart: new Int32Array(n).fill(-1), tagsEnd: new Int32Array(n) } : null
 
     this.pending = { scanner: new LineScanner(bytes, allowMeta, limits), hashes: new Uint32Array(n), row: 0, start: 0, fastPath, limits }
-    if (!deferred) {
-      this.scanLines(Infinity)
-      const steps = this.finish()
-      while (steps.next().done !== true);
-    }
+    if (!deferred) runAll(this.steps(Infinity))
   }
 
   /**
@@ -381,16 +378,14 @@ export class JsonlIdIndex implements IdIndex, ItemMetaIndex {
     const index = new JsonlIdIndex(bytes, expected, allowMeta, limits, true, true)
     // Pause by elapsed time, not by rows: the first steps run before the scanner is optimised and
     // took 80 ms for 131k lines against 12 ms once warm.
-    let since = performance.now()
-    const due = async (): Promise<void> => {
-      if (performance.now() - since < sliceMs) return
-      await pause()
-      since = performance.now()
-    }
-    while (!index.scanLines(rowsPerStep)) await due()
-    const steps = index.finish()
-    while (steps.next().done !== true) await due()
+    await runInSlices(index.steps(rowsPerStep), pause, sliceMs)
     return index
+  }
+
+  /** The whole parse: lines `rowsPerStep` at a time, then the hash table (see finish). */
+  private * steps (rowsPerStep: number): Generator<void, void> {
+    while (!this.scanLines(rowsPerStep)) yield
+    yield * this.finish()
   }
 
   /** Parses up to `maxRows` more lines from where the last call stopped; true once every byte is parsed. */

@@ -18,6 +18,7 @@ import type { HnswHandle, Model } from './model.js'
 import { HashWorker, sha256Bytes, sharedBuffer, ShortReadError, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
 import { TENSOR_NAMES } from './write-bundle.js'
+import { nextTurn } from '../util/steps.js'
 
 /** Used when a manifest names no HNSW parameters (hnswlib's recommended range for ~64-dim vectors). */
 export const DEFAULT_HNSW: HnswConfig = HnswSchema.parse({ space: 'ip', M: 16, efConstruction: 200, efSearch: 64 })
@@ -232,11 +233,11 @@ function nonFinite (name: string, values: Float32Array, from: number): BundleErr
 }
 
 /**
- * A turn of the event loop. A reload runs while the service serves: the load's synchronous phases
- * (id lists, tensor views, norms) ran back to back once the tensor read had finished, holding the
- * loop ~0.6 s at 1M items (bench:engines); between them, requests get their turn.
+ * A reload runs while the service serves: the load's synchronous phases (id lists, tensor views,
+ * norms) ran back to back once the tensor read had finished, holding the loop ~0.6 s at 1M items
+ * (bench:engines); with a turn of the event loop between them, requests get theirs.
  */
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const yieldToLoop = nextTurn
 /** Rows per slice of the norms pass (1M x 64: ~120 ms in all). */
 const NORMS_SLICE_ROWS = 131_072
 

@@ -6,6 +6,7 @@
  */
 import { EMPTY_TOP_K, rankByDistance } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
+import { createExclusionBitmap } from './exclusion-bitmap.js'
 import { createWasmMemory, HISTOGRAMS_BYTES, instantiateHammingScan } from './popcount-wasm.js'
 
 export interface LinearHammingScan {
@@ -53,9 +54,7 @@ export function createLinearHammingScan (itemCodes: Uint32Array, codeWords: numb
   const rowsView = new Int32Array(buffer, rowsOff, itemCount)
   const distView = new Uint8Array(buffer, distOff, itemCount)
   // Zero except during a search that excludes rows it can list.
-  const exclView = new Uint8Array(buffer, exclOff, exclBytes)
-  const mark = (row: number): void => { if (row >= 0 && row < itemCount) exclView[row >> 3] |= 1 << (row & 7) }
-  const unmark = (row: number): void => { if (row >= 0 && row < itemCount) exclView[row >> 3] = 0 }
+  const excluded = createExclusionBitmap(new Uint8Array(buffer, exclOff, exclBytes), itemCount)
   const scratchHistogram = new Int32Array(codeBits + 2)
   const order = new Int32Array(itemCount)
   const histograms = new Int32Array(buffer, histogramsOff, HISTOGRAMS_BYTES / 4)
@@ -85,8 +84,7 @@ export function createLinearHammingScan (itemCodes: Uint32Array, codeWords: numb
       if (k <= 0) return EMPTY_TOP_K
       // Excluded rows the scan can see are skipped inside it; any others are over-fetched for, so the
       // radius still holds at least k rows that are not excluded.
-      const listed = exclude !== undefined && exclude.size > 0 && exclude.forEach !== undefined
-      if (listed) exclude.forEach!(mark)
+      const listed = excluded.mark(exclude)
       const need = Math.min(itemCount, k + (exclude === undefined || listed ? 0 : exclude.size))
       for (let w = 0; w < codeWords; w++) queryView[w] = query[w]
       let stored: number
@@ -104,8 +102,7 @@ export function createLinearHammingScan (itemCodes: Uint32Array, codeWords: numb
         tau = tauView[0]
         writtenShare = 0.9 * writtenShare + 0.1 * (stored / itemCount)
       }
-      // A few rows are cheaper to clear one by one than the whole bitmap (128 KiB at 1M items).
-      if (listed) { if (exclude.size * 64 < exclBytes) exclude.forEach!(unmark); else exclView.fill(0) }
+      if (listed) excluded.clear(exclude!)
       return rankByDistance(rowsView, distView, stored, tau, k, listed ? undefined : exclude, codeBits, scratchHistogram, order, itemCount)
     },
   }

@@ -21,7 +21,9 @@
  */
 import { popcount32 } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
+import { runAll, runInSlices } from '../../util/steps.js'
 import { tryCreateWasmMemory } from '../wasm/assembler.js'
+import { createExclusionBitmap } from './exclusion-bitmap.js'
 import { FLAG_COMPLETE, FLAG_GAVE_UP, FLAG_STOPPED, instantiateMultiIndexKernel } from './multi-index-kernel.js'
 
 /** Offsets of 2^22 entries are 16 MB per table; beyond that the tables cost more than they save. */
@@ -85,11 +87,7 @@ const BUILD_SLICE = 65_536
 
 /** Builds the tables in one piece (tests, benchmarks, small catalogs). */
 export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions = {}): MultiIndexHamming {
-  const steps = multiIndexSteps(itemCodes, codeWords, itemCount, options)
-  for (;;) {
-    const step = steps.next()
-    if (step.done === true) return step.value
-  }
+  return runAll(multiIndexSteps(itemCodes, codeWords, itemCount, options))
 }
 
 /**
@@ -97,19 +95,7 @@ export function createMultiIndexHamming (itemCodes: Uint32Array, codeWords: numb
  * piece), so a model swap can build its successor's tables while the current model serves.
  */
 export function buildMultiIndexHamming (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions = {}): Promise<MultiIndexHamming> {
-  const steps = multiIndexSteps(itemCodes, codeWords, itemCount, options)
-  return new Promise((resolve, reject) => {
-    const step = (): void => {
-      try {
-        const next = steps.next()
-        if (next.done === true) resolve(next.value)
-        else setImmediate(step)
-      } catch (err) {
-        reject(err)
-      }
-    }
-    step()
-  })
+  return runInSlices(multiIndexSteps(itemCodes, codeWords, itemCount, options))
 }
 
 function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions): Generator<void, MultiIndexHamming> {
@@ -239,9 +225,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     : null
   const queryView = u32(scratch.queryOff, 2)
   const out = i32(scratch.outOff, 4)
-  const exclView = u8(scratch.exclOff, (itemCount + 7) >> 3)
-  const mark = (row: number): void => { if (row >= 0 && row < itemCount) exclView[row >> 3] |= 1 << (row & 7) }
-  const unmark = (row: number): void => { if (row >= 0 && row < itemCount) exclView[row >> 3] = 0 }
+  const excluded = createExclusionBitmap(u8(scratch.exclOff, (itemCount + 7) >> 3), itemCount)
   const sum = (arrays: ArrayBufferView[]): number => arrays.reduce((acc, x) => acc + x.byteLength, 0)
   const memoryBytes = memory
     ? memory.buffer.byteLength + grouped.byteLength
@@ -268,12 +252,10 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
     queryView[0] = query[0]
     queryView[1] = codeWords === 2 ? query[1] : 0
-    const listed = exclude !== undefined && exclude.size > 0
-    if (listed) exclude.forEach!(mark)
+    const listed = excluded.mark(exclude)
     const bounded = maxCodes !== undefined
     const found = kernel!(k, bounded ? Math.max(1, maxCodes) : 0x7fffffff, bounded ? 1 : 0)
-    // A few rows are cheaper to clear one by one than the whole bitmap.
-    if (listed) { if (exclude.size * 64 < exclView.length) exclude.forEach!(unmark); else exclView.fill(0) }
+    if (listed) excluded.clear(exclude!)
     const flags = out[2]
     lastWork = out[3]
     if ((flags & FLAG_GAVE_UP) !== 0) { lastExact = true; return null }

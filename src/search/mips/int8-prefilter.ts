@@ -19,6 +19,8 @@
  * e also carries a relative slack for floating-point rounding in both computations.
  */
 import { assembleModule, createWasmMemory, FunctionBuilder, I32, instantiate, OP, tryCreateWasmMemory, uleb } from '../wasm/assembler.js'
+import { nextTurn, runAll, runInSlices } from '../../util/steps.js'
+import { TopKHeap } from '../top-k.js'
 import { scoreRows, type MipsItems } from './brute-force.js'
 
 const V128 = 0x7b
@@ -105,26 +107,18 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
     }
     ready = true
   }
-  const steps = build()
-  let whenReady: Promise<void>
-  if (itemCount <= sliceRows) {
-    while (!steps.next().done);
-    whenReady = Promise.resolve()
-  } else {
-    whenReady = new Promise<void>((resolve) => {
-      const step = (): void => { if (steps.next().done) resolve(); else setImmediate(step) }
-      setImmediate(step)
-    })
-  }
+  const whenReady = itemCount <= sliceRows
+    ? Promise.resolve(runAll(build()))
+    : nextTurn().then(() => runInSlices(build()))
 
   const queryView = new Int16Array(memory.buffer, queryOff, dPad)
   const rowsView = new Int32Array(memory.buffer, rowsOff, maxCandidates)
   const sumsView = new Int32Array(memory.buffer, sumsOff, maxCandidates)
   const weights = new Float64Array(d)
   const approx = new Float64Array(maxCandidates)
-  const kthHeap = new Float64Array(maxCandidates)
   const order = new Int32Array(maxCandidates)
-  const exactHeap = new Float64Array(maxCandidates)
+  // The k best approximate scores, then the k best exact ones: each heap's threshold is its k-th.
+  const best = new TopKHeap(maxCandidates)
   const run = instantiate(assembleModule([['approx', approxKernel(dPad, queryOff, rowsOff, sumsOff)]]), memory).approx as (count: number) => void
 
   return {
@@ -139,23 +133,25 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
         scoreRows(items, rowsOut, count, query, scoresOut)
         return count
       }
+      // half = sum_j |q_j| S_j; 127 * half bounds sum_j |q_j v_ij|, the size of the float sums' rounding.
       let half = 0
       let maxW = 0
-      let magnitude = 0
       for (let j = 0; j < d; j++) {
         const w = query[j] * scale[j]
         weights[j] = w
-        half += Math.abs(w)
-        magnitude += Math.abs(query[j]) * 127 * scale[j]
-        if (Math.abs(w) > maxW) maxW = Math.abs(w)
+        const a = Math.abs(w)
+        half += a
+        if (a > maxW) maxW = a
       }
       const t = maxW === 0 ? 1 : maxW / qMax
       for (let j = 0; j < d; j++) queryView[j] = Math.round(weights[j] / t)
-      const e = (0.5 * half + 0.5 * t * maxAbsCodes) * (1 + RELATIVE_SLACK) + RELATIVE_SLACK * (magnitude + maxBias)
+      const e = (0.5 * half + 0.5 * t * maxAbsCodes) * (1 + RELATIVE_SLACK) + RELATIVE_SLACK * (127 * half + maxBias)
       for (let i = 0; i < count; i++) rowsView[i] = rows[i]
       run(count)
       for (let i = 0; i < count; i++) approx[i] = t * sumsView[i] + (itemBias ? itemBias[rows[i]] : 0)
-      const threshold = kthLargest(approx, count, k, kthHeap) - 2 * e
+      best.reset(k)
+      for (let i = 0; i < count; i++) best.push(i, approx[i])
+      const threshold = best.threshold - 2 * e
       // The possible ones, best approximate score first (a max-heap of their indices): re-scored a
       // batch at a time until the next one's upper bound falls below the k-th best exact score so
       // far, which is never above the final k-th best. Typically about half the static band.
@@ -167,12 +163,13 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
         order[c] = i
       }
       let n = 0
-      let exactSize = 0
+      best.reset(k)
       while (size > 0) {
         const from = n
         while (n - from < RESCORE_BATCH && size > 0) {
           const top = order[0]
-          if (exactSize === k && approx[top] + e < exactHeap[0]) { size = 0; break }
+          // threshold: the k-th exact score so far (-Infinity until k are scored).
+          if (approx[top] + e < best.threshold) { size = 0; break }
           rowsOut[n++] = rows[top]
           // Pop: move the last index down from the root.
           const last = order[--size]
@@ -189,7 +186,7 @@ export function createInt8Prefilter (items: MipsItems, maxCandidates: number, ma
           order[c] = last
         }
         scoreRows(items, rowsOut, n, query, scoresOut, from)
-        for (let i = from; i < n; i++) exactSize = pushLargest(exactHeap, exactSize, k, scoresOut[i])
+        for (let i = from; i < n; i++) best.push(rowsOut[i], scoresOut[i])
       }
       return n
     },
@@ -234,35 +231,6 @@ function quantizeRows (vectors: Float32Array, from: number, to: number, d: numbe
     if (abs > maxAbs) maxAbs = abs
   }
   return maxAbs
-}
-
-/** The k-th largest of values[0, count) (1 <= k <= count), by a min-heap of size k in `heap`. */
-function kthLargest (values: Float64Array, count: number, k: number, heap: Float64Array): number {
-  let size = 0
-  for (let i = 0; i < count; i++) size = pushLargest(heap, size, k, values[i])
-  return heap[0]
-}
-
-/** Keeps the k largest values pushed in a min-heap of `size` entries (heap[0] the smallest kept); returns the new size. */
-function pushLargest (heap: Float64Array, size: number, k: number, v: number): number {
-  if (size < k) {
-    let c = size++
-    while (c > 0) { const p = (c - 1) >> 1; if (heap[p] <= v) break; heap[c] = heap[p]; c = p }
-    heap[c] = v
-  } else if (v > heap[0]) {
-    let c = 0
-    for (;;) {
-      const l = 2 * c + 1
-      if (l >= size) break
-      const r = l + 1
-      const m = r < size && heap[r] < heap[l] ? r : l
-      if (heap[m] >= v) break
-      heap[c] = heap[m]
-      c = m
-    }
-    heap[c] = v
-  }
-  return size
 }
 
 /**
