@@ -2,7 +2,8 @@
  * The cluster primary (WORKERS > 1): forks the workers, which each load the model and listen on the
  * shared port (node:cluster hands accepted connections to workers round-robin), restarts a crashed
  * worker with exponential backoff, and forwards SIGTERM/SIGINT so every worker drains through its
- * own close-with-grace. The primary serves nothing and holds no model.
+ * own close-with-grace. The primary serves nothing and holds no model; without REDIS_URL it keeps
+ * the workers' in-process state in step (events, history, trending, the active model).
  *
  * Why processes: a request is CPU work on one JS thread (search, serialization), so one process
  * uses one core; each worker holds its own copy of the model (typed arrays are not shared between
@@ -10,6 +11,8 @@
  * loaded, so a restarting worker never receives connections it cannot serve while the others do.
  */
 import cluster, { type Worker } from 'node:cluster'
+import { createReplicationHub } from './state/replication-hub.js'
+import type { StateOptions } from './state/types.js'
 
 export interface ClusterOptions {
   readonly workers: number
@@ -18,6 +21,11 @@ export interface ClusterOptions {
   /** Backoff before the first restart; doubles per crash in a row, up to 30 s. */
   readonly restartBaseMs?: number
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void
+  /**
+   * In-process state for the workers (no REDIS_URL): the primary keeps the replication hub that
+   * holds them in step (src/state/replication-hub.ts). Null when the workers share Redis instead.
+   */
+  readonly state?: Partial<StateOptions> | null
 }
 
 /** A worker that lived this long before crashing resets the backoff: it was not a crash loop. */
@@ -35,6 +43,20 @@ export function runPrimary (options: ClusterOptions): void {
   let crashesInARow = 0
   const startedAt = new Map<Worker, number>()
   const pendingRestarts = new Set<NodeJS.Timeout>()
+
+  if (options.state) {
+    const send = (w: Worker, message: unknown): void => {
+      // A worker that just died has a closed channel: its replacement asks for a snapshot anyway.
+      if (w.isConnected()) w.send(message as never, undefined, () => {})
+    }
+    const hub = createReplicationHub({
+      ...options.state,
+      send: (id, message) => { const w = cluster.workers?.[id]; if (w) send(w, message) },
+      broadcast: (message) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, message) },
+      log,
+    })
+    cluster.on('message', (worker, message) => { hub.handle(worker.id, message) })
+  }
 
   const fork = (): void => {
     const w = cluster.fork()

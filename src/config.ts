@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
+import type { StateOptions } from './state/types.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -66,7 +67,7 @@ export const ConfigSchema = z.object({
   LOG_PRETTY: Bool.optional(),
   /**
    * Processes serving the port through node:cluster; 1 runs no cluster. Each holds its own copy of
-   * the model. Unset: one per core with REDIS_URL, else 1 (see workerCount).
+   * the model. Unset: one per core (see workerCount).
    */
   WORKERS: z.coerce.number().int().min(1).max(256).optional(),
   /**
@@ -92,12 +93,21 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>
 
 /**
- * Worker processes to run. Without Redis each process keeps its own events, history and trending,
- * so the next request after an event could land on a worker that never saw it: one process by
- * default then, one per core with REDIS_URL (an explicit WORKERS always wins).
+ * Worker processes to run: WORKERS, else one per core. Without Redis the workers still share one
+ * state: the primary keeps their in-process replicas in step (src/state/replication-hub.ts).
  */
-export function workerCount (config: Pick<Config, 'WORKERS' | 'REDIS_URL'>): number {
-  return config.WORKERS ?? (config.REDIS_URL === undefined ? 1 : availableParallelism())
+/** The state stores' settings (in-process, replicated or Redis) from the config. */
+export function stateOptions (config: Config): StateOptions {
+  return {
+    historyLength: config.HISTORY_LENGTH,
+    historyTtlSeconds: config.HISTORY_TTL_SECONDS,
+    trendingHalfLifeSeconds: config.TRENDING_HALF_LIFE_SECONDS,
+    timeoutMs: config.REDIS_TIMEOUT_MS,
+  }
+}
+
+export function workerCount (config: Pick<Config, 'WORKERS'>): number {
+  return config.WORKERS ?? availableParallelism()
 }
 export type ConfigInput = z.input<typeof ConfigSchema>
 

@@ -6,8 +6,9 @@ import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { buildApp, loggerOptions } from './app.js'
 import { runPrimary } from './cluster.js'
-import { ConfigError, loadConfig, workerCount, type Config } from './config.js'
+import { ConfigError, loadConfig, stateOptions, workerCount, type Config } from './config.js'
 import { loadModel } from './model-loader/load-bundle.js'
+import { openReplicatedStore, processChannel, type ReplicatedStore } from './state/replicated-store.js'
 
 async function main (): Promise<void> {
   let config: Config
@@ -23,12 +24,25 @@ async function main (): Promise<void> {
 
   const workers = workerCount(config)
   if (workers > 1 && cluster.isPrimary) {
-    runPrimary({ workers, shutdownDelayMs: config.SHUTDOWN_DELAY_MS })
+    runPrimary({ workers, shutdownDelayMs: config.SHUTDOWN_DELAY_MS, state: config.REDIS_URL === undefined ? stateOptions(config) : null })
     return
   }
 
-  const app = await buildApp({ config, model: null, logger: loggerOptions(config), validateResponses: config.VALIDATE_RESPONSES })
+  // A worker of our primary without Redis: its in-process state is a replica the primary keeps in
+  // step with the other workers' (opened before the app, which takes it as its state store).
+  let warn = (msg: string, fields?: Record<string, unknown>): void => { process.stderr.write(`${JSON.stringify({ level: 40, msg, ...fields })}\n`) }
+  let replicated: ReplicatedStore | undefined
+  if (cluster.isWorker && config.REDIS_URL === undefined) {
+    replicated = await openReplicatedStore(processChannel(), { ...stateOptions(config), id: cluster.worker!.id, writeTimeoutMs: config.REDIS_WRITE_TIMEOUT_MS, log: (msg, fields) => warn(msg, fields) })
+  }
+
+  const app = await buildApp({ config, model: null, logger: loggerOptions(config), validateResponses: config.VALIDATE_RESPONSES, stateStore: replicated })
   const log = app.log
+  warn = (msg, fields) => log.warn(fields ?? {}, msg)
+  if (replicated) {
+    const store = replicated
+    app.addHook('onClose', async () => { await store.close() })
+  }
   if (cluster.isWorker) {
     // Which process answered: for debugging the balance (and the cluster test).
     const pid = String(process.pid)
@@ -40,10 +54,6 @@ async function main (): Promise<void> {
     else log.info({ signal }, 'shutting down: draining in-flight requests')
     await app.close()
   })
-
-  if (cluster.isWorker && config.REDIS_URL === undefined) {
-    log.warn('WORKERS > 1 without REDIS_URL: each worker keeps its own events, history and trending, and a reload reaches only the worker that took it (set REDIS_URL to share them)')
-  }
 
   // The model loads before listening: a process that listens is one that can serve. The model the
   // replicas serve (recorded in the state store by the last reload) wins over MODEL_DIR.

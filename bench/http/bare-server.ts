@@ -15,12 +15,13 @@ if (workers > 1 && cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork()
   process.on('SIGTERM', () => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM'); process.exit(0) })
 } else {
-  const bodies = JSON.parse(readFileSync(process.env.BODIES!, 'utf8')) as { user: string, similar: string, batch: string }
+  const bodies = JSON.parse(readFileSync(process.env.BODIES!, 'utf8')) as { user: string, similar: string, batch: string, events: string }
   const app = Fastify({ logger: false })
   const send = (body: string) => async (_req: unknown, reply: { type: (t: string) => { send: (b: string) => unknown } }) => reply.type('application/json; charset=utf-8').send(body)
   app.get('/v1/users/:userId/recommendations', send(bodies.user))
   app.get('/v1/items/:itemId/similar', send(bodies.similar))
   app.post('/v1/recommendations/batch', send(bodies.batch))
+  app.post('/v1/events', async (_req, reply) => reply.code(202).type('application/json; charset=utf-8').send(bodies.events))
   app.get('/readyz', async () => ({ status: 'ready' }))
   if (cluster.isWorker) app.addHook('onRequest', (_r, reply, done) => { reply.header('x-hashrec-worker', String(process.pid)); done() })
   await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' })

@@ -7,7 +7,10 @@
  *   2. drives each with autocannon from this process (which serves nothing), in interleaved rounds
  *      so the shared machine's noise hits all alike: the `user` mix (GET user recommendations,
  *      hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids) and the `mixed`
- *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10);
+ *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10); and, when asked, the `events`
+ *      mix (POST /v1/events, one click per request, the `user` mix's users: the write path, which
+ *      with WORKERS > 1 and no Redis goes through the cluster primary; it changes the users'
+ *      history, so run it on its own or last);
  *   3. prints req/s, p50, p99, errors, timeouts, non-2xx and the ratio to bare fastify with the same
  *      WORKERS, and each worker's RSS after the runs;
  *   4. spike: the sustainable rate is the `user` mix's median req/s on the spike target; then
@@ -16,7 +19,7 @@
  *
  *   npm run bench:http -- [--bundle .bench-tmp/load-1000000-100000/bundle] [--model models/default]
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
- *     [--spike-target 1m-w2] [--mixes user,mixed] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
+ *     [--spike-target 1m-w2] [--mixes user,mixed,events] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
  *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
  *
  * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
@@ -172,6 +175,12 @@ function mixRequests (mix: string, ids: Ids): RequestSpec[] {
   if (mix === 'user') {
     return [{ method: 'GET', setupRequest: (req) => ({ ...req, method: 'GET', path: users[i++ & (PATHS - 1)] }) }]
   }
+  if (mix === 'events') {
+    // One event per request, the same Zipf users as `user`, on catalog items.
+    const bodies = users.map((path, j) => JSON.stringify({ events: [{ userId: decodeURIComponent(path.split('/')[3]), itemId: ids.items[(j * 7919) % ids.items.length], type: 'click' }] }))
+    const headers = { 'content-type': 'application/json' }
+    return [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/events', body: bodies[i++ & (PATHS - 1)], headers }) }]
+  }
   const similar = ids.items.slice(0, 1000).map((id) => `/v1/items/${encodeURIComponent(id)}/similar?k=${K}&method=hybrid`)
   const batches: string[] = []
   for (let b = 0; b < 64; b++) {
@@ -261,6 +270,7 @@ async function main (): Promise<void> {
       user: (await fresh(ref.port, `/v1/users/${encodeURIComponent(ids.users[0])}/recommendations?k=${K}&method=hybrid`)).body,
       similar: (await fresh(ref.port, `/v1/items/${encodeURIComponent(ids.items[0])}/similar?k=${K}&method=hybrid`)).body,
       batch: (await fresh(ref.port, '/v1/recommendations/batch', 'POST', JSON.stringify({ requests: ids.users.slice(0, 10).map((userId) => ({ userId, k: K, method: 'hybrid' })) }))).body,
+      events: JSON.stringify({ accepted: 1, rejected: [] }),
     }
     const bodiesFile = join(await mkdtemp(join(tmpdir(), 'hashrec-bench-')), 'bodies.json')
     await writeFile(bodiesFile, JSON.stringify(bodies))

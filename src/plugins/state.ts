@@ -1,6 +1,6 @@
 /**
  * The real-time state store (src/state): Redis when REDIS_URL is set, in-process otherwise, or one
- * injected by the caller (tests). It gives the request path history and trending under a time
+ * injected by the caller (tests; a cluster worker's replica, src/index.ts). It gives the request path history and trending under a time
  * budget (a failure serves from the model alone, `degraded: true`, counted), records event
  * batches, and keeps replicas on one model: a reload is announced over the store and every
  * replica's listener reloads through the model store when it is not serving the announced bundle.
@@ -11,7 +11,7 @@ import { relative, sep } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import type { Config } from '../config.js'
+import { stateOptions, type Config } from '../config.js'
 import { HttpProblem } from '../errors.js'
 import type { Model } from '../model-loader/model.js'
 import type { Recommender } from '../recommend/recommender.js'
@@ -201,23 +201,18 @@ export default fp<StatePluginOptions>(async (app, options) => {
     labelNames: ['operation'] as const,
     registers: [app.metrics.registry],
   })
-  const stateOptions = {
-    historyLength: config.HISTORY_LENGTH,
-    historyTtlSeconds: config.HISTORY_TTL_SECONDS,
-    trendingHalfLifeSeconds: config.TRENDING_HALF_LIFE_SECONDS,
-    timeoutMs: config.REDIS_TIMEOUT_MS,
-  }
+  const settings = stateOptions(config)
   let store = options.store
   if (store === undefined) {
     // ioredis reports every failed reconnect; one line per distinct message keeps an outage readable.
     let lastError = ''
     store = config.REDIS_URL === undefined
-      ? createMemoryStore(stateOptions)
+      ? createMemoryStore(settings)
       : await createRedisStore({
         url: config.REDIS_URL,
         keyPrefix: config.REDIS_KEY_PREFIX,
         writeTimeoutMs: config.REDIS_WRITE_TIMEOUT_MS,
-        ...stateOptions,
+        ...settings,
         onError: (err) => { if (err.message !== lastError) { lastError = err.message; app.log.warn({ err }, 'redis') } },
       })
     const opened = store
@@ -235,6 +230,11 @@ export default fp<StatePluginOptions>(async (app, options) => {
     const s = store
     app.readiness.add('redis', async () => {
       if (!(await s.ping())) throw new Error(`redis did not answer a PING within ${config.REDIS_TIMEOUT_MS} ms`)
+    })
+  } else if (store.kind === 'replicated') {
+    const s = store
+    app.readiness.add('state', async () => {
+      if (!(await s.ping())) throw new Error('the state replica is not connected to the cluster primary')
     })
   }
 }, { name: 'hashrec-state', dependencies: ['hashrec-metrics', 'hashrec-readiness', 'hashrec-model-store'], fastify: '5.x' })

@@ -1,6 +1,11 @@
 /**
  * The in-process StateStore: what a single replica uses when REDIS_URL is not set. Same contract
  * and decay arithmetic as the Redis store, so the behavioural suite runs against both.
+ *
+ * It is also the replica that cluster workers keep (replicated-store.ts): events are applied at a
+ * time the caller gives, and the whole state exports to and imports from a plain snapshot, so
+ * every replica that applies the same events in the same order at the same times holds the same
+ * state, sweeps included.
  */
 import { EventEmitter } from 'node:events'
 import { eraOf, boost, mergeEras } from './decay.js'
@@ -12,10 +17,32 @@ interface History {
   expiresAt: number
 }
 
+/** Everything the store holds, as plain arrays (JSON over the cluster's IPC channel). */
+export interface MemoryState {
+  /** [userId, expiresAt, [itemId, timestamp][]] */
+  readonly histories: Array<[string, number, Array<[string, number]>]>
+  /** [era, [itemId, raw score][]] */
+  readonly eras: Array<[number, Array<[string, number]>]>
+  readonly active: ActiveModel | null
+  /** Events applied since the last sweep. */
+  readonly writes: number
+}
+
+export interface MemoryStore extends StateStore {
+  readonly kind: 'memory'
+  /** recordEvents at time t (ms): what decides expiry and sweeps, so replicas given the same t agree. */
+  applyEvents (events: readonly InteractionEvent[], t: number): void
+  /** Sets the active model and tells the onActiveModel listeners. */
+  setActive (model: ActiveModel): void
+  exportState (): MemoryState
+  /** Replaces the whole state (listeners stay; none is told). */
+  importState (state: MemoryState): void
+}
+
 /** Expired histories are swept every this many writes, so memory tracks active users only. */
 const SWEEP_EVERY = 10_000
 
-export function createMemoryStore (options: Partial<StateOptions> = {}): StateStore {
+export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryStore {
   const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
   const now = opts.now ?? Date.now
   const halfLifeMs = opts.trendingHalfLifeSeconds * 1000
@@ -37,30 +64,54 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): StateSt
     return [...scores].sort((a, b) => b[1] - a[1]).slice(0, n)
   }
 
+  function applyEvents (events: readonly InteractionEvent[], t: number): void {
+    for (const e of events) {
+      let h = histories.get(e.userId)
+      if (!h || h.expiresAt <= t) {
+        h = { items: new Map(), expiresAt: 0 }
+        histories.set(e.userId, h)
+      }
+      h.items.set(e.itemId, Math.max(h.items.get(e.itemId) ?? -Infinity, e.timestamp))
+      h.expiresAt = t + opts.historyTtlSeconds * 1000
+      if (h.items.size > opts.historyLength) {
+        const keep = [...h.items].sort((a, b) => b[1] - a[1]).slice(0, opts.historyLength)
+        h.items.clear()
+        for (const [id, ts] of keep) h.items.set(id, ts)
+      }
+      const era = eraOf(e.timestamp, halfLifeMs)
+      let scores = eras.get(era)
+      if (!scores) eras.set(era, scores = new Map())
+      scores.set(e.itemId, (scores.get(e.itemId) ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
+    }
+    writes += events.length
+    if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
+  }
+
+  function setActive (model: ActiveModel): void {
+    active = model
+    emitter.emit('active', model)
+  }
+
   return {
     kind: 'memory',
+    applyEvents,
+    setActive,
+    exportState: () => ({
+      histories: [...histories].map(([user, h]) => [user, h.expiresAt, [...h.items]]),
+      eras: [...eras].map(([era, scores]) => [era, [...scores]]),
+      active,
+      writes,
+    }),
+    importState (state: MemoryState): void {
+      histories.clear()
+      eras.clear()
+      for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt })
+      for (const [era, scores] of state.eras) eras.set(era, new Map(scores))
+      active = state.active
+      writes = state.writes
+    },
     async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
-      const t = now()
-      for (const e of events) {
-        let h = histories.get(e.userId)
-        if (!h || h.expiresAt <= t) {
-          h = { items: new Map(), expiresAt: 0 }
-          histories.set(e.userId, h)
-        }
-        h.items.set(e.itemId, Math.max(h.items.get(e.itemId) ?? -Infinity, e.timestamp))
-        h.expiresAt = t + opts.historyTtlSeconds * 1000
-        if (h.items.size > opts.historyLength) {
-          const keep = [...h.items].sort((a, b) => b[1] - a[1]).slice(0, opts.historyLength)
-          h.items.clear()
-          for (const [id, ts] of keep) h.items.set(id, ts)
-        }
-        const era = eraOf(e.timestamp, halfLifeMs)
-        let scores = eras.get(era)
-        if (!scores) eras.set(era, scores = new Map())
-        scores.set(e.itemId, (scores.get(e.itemId) ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
-      }
-      writes += events.length
-      if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
+      applyEvents(events, now())
     },
     async recentItems (userId: string, limit: number): Promise<string[]> {
       const h = histories.get(userId)
@@ -76,8 +127,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): StateSt
       return active
     },
     async publishActiveModel (model: ActiveModel): Promise<void> {
-      active = model
-      emitter.emit('active', model)
+      setActive(model)
     },
     onActiveModel (listener: (model: ActiveModel) => void): () => void {
       emitter.on('active', listener)

@@ -31,12 +31,13 @@ export const ActiveModelSchema = z.object({
 export type ActiveModel = z.infer<typeof ActiveModelSchema>
 
 /**
- * Real-time state shared by replicas: Redis when REDIS_URL is set, in-process otherwise. Every call
- * either completes within the store's time budget or rejects with StateUnavailableError, so a
- * caller can serve degraded instead of waiting.
+ * Real-time state shared by replicas: Redis when REDIS_URL is set, in-process otherwise (kept in step
+ * between cluster workers through the primary). Every call either completes within the store's
+ * time budget or rejects with StateUnavailableError, so a caller can serve degraded instead of
+ * waiting.
  */
 export interface StateStore {
-  readonly kind: 'memory' | 'redis'
+  readonly kind: 'memory' | 'redis' | 'replicated'
   /** Resolves once every event is stored (acknowledged by Redis); rejects and stores none on failure. */
   recordEvents (events: readonly InteractionEvent[]): Promise<void>
   /** The user's most recent distinct items, newest first. */

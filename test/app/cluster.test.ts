@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { get } from 'node:http'
+import { get, request } from 'node:http'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -74,4 +74,96 @@ test('WORKERS=2 serves from two worker processes on one port, replaces a crashed
   assert.equal(code, 0, output)
   assert.match(output, /all workers stopped/)
   for (const pid of workers) assert.throws(() => process.kill(Number(pid), 0), /ESRCH/)
+})
+
+/** A request on a fresh connection: status, the worker that answered, and the JSON body. */
+function fresh<T> (port: number, path: string, init: { method?: string, body?: unknown, token?: string } = {}): Promise<{ status: number, worker: string, body: T }> {
+  return new Promise((resolve, reject) => {
+    const payload = init.body === undefined ? undefined : JSON.stringify(init.body)
+    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json' }
+    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
+    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent: false, timeout: 5000, headers }, (res) => {
+      let data = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { data += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-hashrec-worker']), body: JSON.parse(data) as T }))
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+/** Asks on fresh connections until every one of `workers` has answered `check` true (or the deadline). */
+async function onEveryWorker<T> (port: number, workers: number, path: string, check: (body: T) => boolean, what: string, output: () => string): Promise<Set<string>> {
+  const good = new Set<string>()
+  const deadline = Date.now() + 15_000
+  while (good.size < workers) {
+    if (Date.now() > deadline) assert.fail(`not every worker ${what} (ok: ${[...good].join(', ') || 'none'}); output:\n${output()}`)
+    try {
+      const r = await fresh<T>(port, path)
+      if (r.status === 200 && check(r.body)) good.add(r.worker)
+    } catch { /* a worker still starting */ }
+    await sleep(20)
+  }
+  return good
+}
+
+test('WORKERS=2 without Redis share one state: an event on one worker excludes on the other, a reload reaches both, a replacement worker starts from it', { timeout: 90_000 }, async (t) => {
+  const { dir: root, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(root, 'v1'), { items: 40, users: 10, seen: true, version: 'v1' })
+  await writeTestBundle(join(root, 'v2'), { items: 40, users: 10, seen: true, version: 'v2', seed: 5 })
+  const port = await freePort()
+  const token = 'cluster-test-token-0123456789'
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    env: { ...process.env, WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', MODEL_DIR: join(root, 'v1'), MODELS_ROOT: root, ADMIN_TOKEN: token, LOG_LEVEL: 'warn', LOG_PRETTY: 'false', MAX_EVENT_LOOP_DELAY_MS: '0', SHUTDOWN_DELAY_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  proc.stdout.on('data', (d: Buffer) => { output += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { output += d.toString() })
+  t.after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
+  const out = (): string => output
+
+  type Rec = { items: { id: string }[], source: string, modelVersion: string }
+  const path = '/v1/users/u1/recommendations?k=3&method=mips'
+  const workers = await onEveryWorker<Rec>(port, 2, path, (b) => b.source !== 'history', 'served u1 from the model', out)
+  const first = await fresh<Rec>(port, path)
+  const clicked = first.body.items[0].id
+
+  const posted = await fresh<{ accepted: number }>(port, '/v1/events', { method: 'POST', body: { events: [{ userId: 'u1', itemId: clicked, type: 'click' }] } })
+  assert.equal(posted.status, 202)
+  assert.equal(posted.body.accepted, 1)
+  // The worker that took the event reads it at once; the other as soon as its channel delivers it.
+  const afterEvent = await fresh<Rec>(port, path)
+  if (afterEvent.worker === posted.worker) assert.equal(afterEvent.body.source, 'history')
+  const excluding = (b: Rec): boolean => b.source === 'history' && !b.items.some((i) => i.id === clicked)
+  await onEveryWorker<Rec>(port, 2, path, excluding, 'excluded the clicked item', out)
+
+  const reload = await fresh<{ announced: boolean }>(port, '/admin/model/reload', { method: 'POST', body: { dir: 'v2' }, token })
+  assert.equal(reload.status, 200, JSON.stringify(reload.body))
+  assert.equal(reload.body.announced, true)
+  await onEveryWorker<{ version: string }>(port, 2, '/v1/model', (b) => b.version === 'v2', 'serves v2', out)
+
+  // A replacement worker starts from the primary's snapshot: the event and the active model.
+  const [victim] = workers
+  process.kill(Number(victim), 'SIGKILL')
+  const deadline = Date.now() + 20_000
+  let replacement: { worker: string, body: Rec } | undefined
+  while (replacement === undefined) {
+    if (Date.now() > deadline) assert.fail(`no replacement worker answered; output:\n${output}`)
+    try {
+      const r = await fresh<Rec>(port, path)
+      if (r.status === 200 && r.worker !== victim && !workers.has(r.worker)) replacement = r
+    } catch { /* the survivor may be mid-accept */ }
+    await sleep(50)
+  }
+  assert.ok(excluding(replacement.body), JSON.stringify(replacement.body))
+  assert.equal(replacement.body.modelVersion, 'v2')
+  const ready = await fresh<{ checks: { name: string, ok: boolean }[] }>(port, '/readyz')
+  assert.equal(ready.status, 200)
+  assert.deepEqual(ready.body.checks.find((c) => c.name === 'state'), { name: 'state', ok: true })
+  proc.kill('SIGTERM')
+  await once(proc, 'exit')
 })

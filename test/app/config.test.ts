@@ -40,8 +40,8 @@ test('a bad variable fails with a message naming it, and a bad token is not echo
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))
 })
 
-test('workerCount runs one process without Redis, one per core with it, and an explicit WORKERS always', () => {
-  assert.equal(workerCount(loadConfig({})), 1)
+test('workerCount runs one process per core, with or without Redis, and an explicit WORKERS always', () => {
+  assert.equal(workerCount(loadConfig({})), availableParallelism())
   assert.equal(workerCount(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })), availableParallelism())
   assert.equal(workerCount(loadConfig({ WORKERS: '3' })), 3)
   assert.equal(workerCount(loadConfig({ WORKERS: '1', REDIS_URL: 'redis://127.0.0.1:6379' })), 1)

@@ -1,0 +1,59 @@
+/**
+ * The protocol between a cluster primary's replication hub and its workers' replicated stores
+ * (WORKERS > 1 without REDIS_URL). Workers send writes to the primary; the primary applies each to
+ * its own replica, numbers it and sends it to every worker, which applies it in that order. Every
+ * message crosses a process boundary, so both ends parse it with these schemas.
+ */
+import { z } from 'zod'
+import { MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ActiveModelSchema, EVENT_TYPES } from './types.js'
+
+/** Every message carries this tag, so other uses of the cluster channel pass through untouched. */
+export const CHANNEL = 'hashrec:state'
+/** Most events in one write: the events route accepts at most 1000 per request. */
+export const MAX_REPLICATED_EVENTS = 1000
+
+const Id = z.string().min(1).max(MAX_ID_BYTES)
+const Time = z.number().finite()
+
+export const ReplicatedEventSchema = z.object({
+  userId: Id,
+  itemId: Id,
+  type: z.enum(EVENT_TYPES),
+  value: z.number().finite().optional(),
+  timestamp: Time,
+}).strict()
+
+const Seq = z.number().int().min(0)
+const Req = z.number().int().min(0)
+
+/** Worker -> primary. */
+export const WorkerMessageSchema = z.discriminatedUnion('op', [
+  /** A (re)starting replica asks for the whole state. */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('hello') }).strict(),
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), req: Req, events: z.array(ReplicatedEventSchema).min(1).max(MAX_REPLICATED_EVENTS) }).strict(),
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), req: Req, model: ActiveModelSchema }).strict(),
+])
+export type WorkerMessage = z.infer<typeof WorkerMessageSchema>
+
+const MemoryStateSchema = z.object({
+  histories: z.array(z.tuple([Id, Time, z.array(z.tuple([Id, Time]))])),
+  eras: z.array(z.tuple([z.number().int(), z.array(z.tuple([Id, Time]))])),
+  active: ActiveModelSchema.nullable(),
+  writes: z.number().int().min(0),
+}).strict()
+
+/** Primary -> worker. `origin`/`req` name the write a worker is waiting for; `t` is the primary's clock when it applied it. */
+export const PrimaryMessageSchema = z.discriminatedUnion('op', [
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('snapshot'), seq: Seq, state: MemoryStateSchema }).strict(),
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), seq: Seq, t: Time, origin: z.number().int(), req: Req, events: z.array(ReplicatedEventSchema) }).strict(),
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), seq: Seq, origin: z.number().int(), req: Req, model: ActiveModelSchema }).strict(),
+  /** A write the primary could not parse: nothing was applied anywhere. */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('refused'), req: Req, reason: z.string() }).strict(),
+])
+export type PrimaryMessage = z.infer<typeof PrimaryMessageSchema>
+
+/** True for a message on this channel (whatever it holds): the cheap test before parsing. */
+export function onChannel (message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { ch?: unknown }).ch === CHANNEL
+}

@@ -1,0 +1,71 @@
+/**
+ * A cluster in one process for the replicated store's tests: a replication hub and any number of
+ * worker channels, every message JSON-copied (as node:cluster's IPC does) and delivered on a later
+ * turn, in order per channel.
+ */
+import { createReplicationHub, type ReplicationHub } from '../../src/state/replication-hub.js'
+import type { PrimaryMessage } from '../../src/state/replication.js'
+import { openReplicatedStore, type ReplicaChannel, type ReplicatedStore, type ReplicatedStoreOptions } from '../../src/state/replicated-store.js'
+import type { StateOptions } from '../../src/state/types.js'
+
+export interface FakeWorker {
+  readonly channel: ReplicaChannel
+  /** Messages the worker received, in order (before its store parsed them). */
+  readonly received: unknown[]
+  connected: boolean
+  /** Drops the next primary messages for which this returns true (tests of gaps). */
+  drop?: (message: PrimaryMessage) => boolean
+}
+
+export interface FakeCluster {
+  readonly hub: ReplicationHub
+  readonly workers: Map<number, FakeWorker>
+  worker (id: number): FakeWorker
+  open (id: number, extra?: Partial<ReplicatedStoreOptions>): Promise<ReplicatedStore>
+  /** Resolves after every message sent so far has been delivered (and any it caused, to a depth). */
+  settle (): Promise<void>
+}
+
+const copy = <T>(m: T): T => JSON.parse(JSON.stringify(m)) as T
+
+export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg: string) => void): FakeCluster {
+  const workers = new Map<number, FakeWorker & { listeners: Set<(m: unknown) => void> }>()
+  const post = (id: number, message: PrimaryMessage): void => {
+    const w = workers.get(id)
+    if (!w?.connected) return
+    if (w.drop?.(message)) return
+    const m = copy(message)
+    setImmediate(() => { w.received.push(m); for (const l of w.listeners) l(m) })
+  }
+  const hub = createReplicationHub({
+    ...options,
+    send: post,
+    broadcast: (message) => { for (const id of workers.keys()) post(id, message) },
+    log: hubLog,
+  })
+  const worker = (id: number): FakeWorker => {
+    let w = workers.get(id)
+    if (!w) {
+      const listeners = new Set<(m: unknown) => void>()
+      const self: FakeWorker & { listeners: Set<(m: unknown) => void> } = {
+        listeners,
+        received: [],
+        connected: true,
+        channel: {
+          send: (message) => { const m = copy(message); setImmediate(() => { if (self.connected) hub.handle(id, m) }) },
+          onMessage: (l) => { listeners.add(l); return () => { listeners.delete(l) } },
+          get connected () { return self.connected },
+        },
+      }
+      workers.set(id, w = self)
+    }
+    return w
+  }
+  return {
+    hub,
+    workers,
+    worker,
+    open: (id, extra = {}) => openReplicatedStore(worker(id).channel, { ...options, id, writeTimeoutMs: 1000, ...extra }),
+    async settle () { for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve)) },
+  }
+}
