@@ -119,6 +119,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     loadModel: options.loadModel ?? ((dir) => loadBundle(dir)),
     createEngines: options.createEngines ?? ((model) => createModelEngines(model, { candidates: config.HYBRID_CANDIDATES, hybridCodesPerCandidate: config.HYBRID_CODES_PER_CANDIDATE, hybridPrefilter: config.HYBRID_INT8_PREFILTER, backgroundBuild: true })),
     hybridCandidates: config.HYBRID_CANDIDATES,
+    foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,
   })
   await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })

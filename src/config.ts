@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
 import type { StateOptions } from './state/types.js'
+import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/recommender.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -53,6 +54,11 @@ export const ConfigSchema = z.object({
   HISTORY_LENGTH: z.coerce.number().int().min(1).max(10_000).default(200),
   /** A user's history lives this long after their last event. */
   HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(30 * 24 * 3600),
+  /**
+   * Bytes of folded-in user vectors each worker keeps between a user's requests (a user whose
+   * history has items beyond the training data costs a least-squares solve, ~0.3-2 ms); 0 = none.
+   */
+  FOLD_IN_CACHE_BYTES: z.coerce.number().int().min(0).max(2 ** 40).default(DEFAULT_FOLD_IN_CACHE_BYTES),
   /** Trending counts halve every this many seconds. */
   TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
   /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */

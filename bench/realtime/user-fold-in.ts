@@ -1,7 +1,8 @@
 /**
- * Cost of a user recommendation with real-time state, per user of a bundle: the learned row alone,
- * and fold-in over the user's training items plus one new history item (what a dedicated user's
- * first click costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
+ * Cost of a user recommendation with real-time state, per user of a bundle: the learned row alone;
+ * fold-in over the user's training items plus one new history item, solved (what a dedicated
+ * user's first request after a click costs); and the same request again, answered from the
+ * fold-in cache (FOLD_IN_CACHE_BYTES). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
@@ -10,7 +11,9 @@ import { createRecommender } from '../../src/recommend/recommender.js'
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/default' } } })
 const model = await loadModel(values.model)
-const rec = createRecommender(model, createModelEngines(model))
+const engines = createModelEngines(model)
+const solving = createRecommender(model, engines, { foldInCacheBytes: 0 })
+const caching = createRecommender(model, engines)
 const seen = model.userSeen
 if (seen === null) throw new Error('the bundle has no user_seen tensor')
 const opts = { k: 10, method: 'hybrid' as const }
@@ -21,7 +24,12 @@ function percentiles (ms: number[]): string {
   return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1].toFixed(3)} ms`
 }
 
-for (const [label, withHistory] of [['learned row, training items excluded', false], ['fold-in: training items + 1 new history item', true]] as const) {
+const modes = [
+  ['learned row, training items excluded', false, solving],
+  ['fold-in: training items + 1 new history item, solved', true, solving],
+  ['fold-in: the same request again, from the fold-in cache', true, caching],
+] as const
+for (const [label, withHistory, rec] of modes) {
   const times: number[] = []
   for (let round = 0; round < 2; round++) {
     for (let u = 0; u < model.users.size; u++) {

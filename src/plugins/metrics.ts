@@ -7,6 +7,7 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { Model } from '../model-loader/model.js'
+import type { RecommenderStats } from '../recommend/recommender.js'
 import type { SearchStats } from '../search/types.js'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -81,7 +82,7 @@ export interface Metrics {
   readonly requestDuration: FastHistogram
   observeRecommendation (method: string, seconds: number, candidatesExamined: number): void
   /** The active model, and the running search counts of its engines (when they keep any). */
-  setModel (model: Model, stats?: Readonly<SearchStats>): void
+  setModel (model: Model, stats?: Readonly<SearchStats>, recommender?: Readonly<RecommenderStats>): void
   reload (result: 'success' | 'refused' | 'error'): void
 }
 
@@ -126,6 +127,21 @@ export function createMetrics (): Metrics {
     },
   })
 
+  // Fold-ins the same way: counted by the active recommender, totals carried across swaps.
+  let liveFolds: Readonly<RecommenderStats> | undefined
+  const retiredFolds = { foldInSolved: 0, foldInCached: 0 }
+  new Counter({
+    name: 'hashrec_user_fold_in_total',
+    help: 'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      this.labels('solved').inc(retiredFolds.foldInSolved + (liveFolds?.foldInSolved ?? 0))
+      this.labels('cached').inc(retiredFolds.foldInCached + (liveFolds?.foldInCached ?? 0))
+    },
+  })
+
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
     registry,
@@ -139,9 +155,11 @@ export function createMetrics (): Metrics {
       c.latency.observe(seconds)
       c.work.observe(examined)
     },
-    setModel (model, stats) {
+    setModel (model, stats, recommender) {
       if (liveStats) for (const [, field] of searchKinds) retired[field] += liveStats[field]
       liveStats = stats
+      if (liveFolds) { retiredFolds.foldInSolved += liveFolds.foldInSolved; retiredFolds.foldInCached += liveFolds.foldInCached }
+      liveFolds = recommender
       info.reset()
       info.labels(model.id, model.version).set(1)
       loadSeconds.set(model.stats.loadMs / 1000)

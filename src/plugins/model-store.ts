@@ -18,6 +18,8 @@ export interface ModelStoreOptions {
   readonly loadModel: (dir: string) => Promise<Model>
   readonly createEngines: (model: Model) => QueryEngines
   readonly hybridCandidates: number
+  /** Bytes of folded-in user vectors kept per model (RecommenderOptions.foldInCacheBytes). */
+  readonly foldInCacheBytes?: number
 }
 
 export interface ReloadOutcome {
@@ -43,18 +45,18 @@ declare module 'fastify' {
   }
 }
 
-export function createModelStore (options: ModelStoreOptions, onActivate: (model: Model, engines: QueryEngines) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
+export function createModelStore (options: ModelStoreOptions, onActivate: (rec: Recommender) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
   let active: Recommender | null = null
   let reloading = false
 
   /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
   function prepare (model: Model): Recommender {
-    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates })
+    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes })
   }
 
   function swap (next: Recommender): void {
     active = next
-    onActivate(next.model, next.engines)
+    onActivate(next)
   }
 
   const store: ModelStore = {
@@ -115,6 +117,6 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (model
 }
 
 export default fp<ModelStoreOptions>(async (app, options) => {
-  const store = createModelStore(options, (model, engines) => app.metrics.setModel(model, engines.stats), (result) => app.metrics.reload(result))
+  const store = createModelStore(options, (rec) => app.metrics.setModel(rec.model, rec.engines.stats, rec.stats), (result) => app.metrics.reload(result))
   app.decorate('modelStore', store)
 }, { name: 'hashrec-model-store', dependencies: ['hashrec-metrics'], fastify: '5.x' })

@@ -10,6 +10,7 @@ import type { ExcludeSet, SearchMethod, SearchOptions, TopK } from '../search/ty
 import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
+import { FoldInCache } from './fold-in-cache.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
@@ -19,9 +20,21 @@ export const MAX_HISTORY_ITEMS = 10_000
 
 const NO_CONTEXT: RealtimeContext = {}
 
+/** Default budget of the folded-in vectors kept between a user's requests (fold-in-cache.ts). */
+export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
+
 export interface RecommenderOptions {
   /** Hybrid: Hamming candidates re-ranked by inner product. */
   readonly hybridCandidates?: number
+  /** Bytes of folded-in user vectors kept between requests; 0 solves every time. */
+  readonly foldInCacheBytes?: number
+}
+
+/** Plain counters read by the metrics at scrape time. */
+export interface RecommenderStats {
+  /** User fold-ins solved, and answered from the cache (the same rows as a kept solve). */
+  readonly foldInSolved: number
+  readonly foldInCached: number
 }
 
 export interface Recommender {
@@ -37,6 +50,7 @@ export interface Recommender {
   hasSignal (userId: string): boolean
   forSession (query: SessionQuery, opts: RecommendOptions, context?: RealtimeContext): RecommendationResult
   similarItems (itemId: string, opts: RecommendOptions): RecommendationResult
+  readonly stats: RecommenderStats
 }
 
 interface Query {
@@ -57,6 +71,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const bitCounts = new Int32Array(bits)
   const sessionRows = new Int32Array(MAX_SESSION_ITEMS)
   const foldScratch = createFoldInScratch(d)
+  const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
   // A user's training items plus history, deduplicated with a generation stamp per item row.
   const seen = model.userSeen
   let maxSeen = 0
@@ -182,6 +197,10 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   return {
     model,
     engines,
+    stats: {
+      get foldInSolved () { return folded.misses },
+      get foldInCached () { return folded.hits },
+    },
 
     hasSignal (userId) {
       return model.users.rowOf(userId) !== undefined || model.userTable.config.sharedRows > 0
@@ -212,9 +231,13 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : stampedExclusion(gen, n, opts.exclude)
       // Fold-in only when the history adds items the model was not trained on: otherwise the
       // learned row already is the least-squares answer for these items (up to training noise).
-      if (fresh > 0 && foldInVector(model, userRows, n, vector, foldScratch)) {
-        majorityCode(model.itemCodes, words, userRows, n, bitCounts, code)
-        return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+      if (fresh > 0) {
+        if (folded.get(userId, userRows, n, vector, code)) return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+        if (foldInVector(model, userRows, n, vector, foldScratch)) {
+          majorityCode(model.itemCodes, words, userRows, n, bitCounts, code)
+          folded.put(userId, userRows, n, vector, code)
+          return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+        }
       }
       const resolution = model.userTable.resolveInto(userId, vector)
       if (resolution === 'none') return popular('none', opts, exclude, context.trending)

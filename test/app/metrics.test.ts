@@ -46,3 +46,19 @@ test('search counters read the active engines at scrape time and keep counting a
   assert.equal(await valueOf('hamming_table'), 1)
   assert.match(await metrics.registry.metrics(), /hashrec_search_queries_total\{kind="hybrid_bounded_stage"\} 9/)
 })
+
+test('fold-in counters read the active recommender at scrape time and keep counting across a model swap', async () => {
+  const { createMetrics } = await import('../../src/plugins/metrics.js')
+  const metrics = createMetrics()
+  const model = (id: string) => ({ id, version: '1', items: { size: 3 }, users: { size: 2 }, stats: { loadMs: 5 } }) as any
+  const search = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const first = { foldInSolved: 0, foldInCached: 0 }
+  metrics.setModel(model('a'), search, first)
+  first.foldInSolved = 4
+  first.foldInCached = 10
+  assert.match(await metrics.registry.metrics(), /hashrec_user_fold_in_total\{result="solved"\} 4\n/)
+  metrics.setModel(model('b'), search, { foldInSolved: 1, foldInCached: 2 })
+  const text = await metrics.registry.metrics()
+  assert.match(text, /hashrec_user_fold_in_total\{result="solved"\} 5\n/)
+  assert.match(text, /hashrec_user_fold_in_total\{result="cached"\} 12\n/)
+})
