@@ -12,6 +12,7 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import { createReplicationHub } from './state/replication-hub.js'
+import { coalescing } from './state/replication.js'
 import type { StateOptions } from './state/types.js'
 
 export interface ClusterOptions {
@@ -45,10 +46,18 @@ export function runPrimary (options: ClusterOptions): void {
   const pendingRestarts = new Set<NodeJS.Timeout>()
 
   if (options.state) {
+    // One frame per worker per loop turn (src/state/replication.ts coalescing), in order.
+    const outboxes = new Map<Worker, (message: unknown) => void>()
     const send = (w: Worker, message: unknown): void => {
-      // A worker that just died has a closed channel: its replacement asks for a snapshot anyway.
-      if (w.isConnected()) w.send(message as never, undefined, () => {})
+      let outbox = outboxes.get(w)
+      if (outbox === undefined) {
+        // A worker that just died has a closed channel: its replacement asks for a snapshot anyway.
+        outbox = coalescing((frame) => { if (w.isConnected()) w.send(frame as never, undefined, () => {}) })
+        outboxes.set(w, outbox)
+      }
+      outbox(message)
     }
+    cluster.on('exit', (w) => { outboxes.delete(w) })
     const hub = createReplicationHub({
       ...options.state,
       send: (id, message) => { const w = cluster.workers?.[id]; if (w) send(w, message) },

@@ -10,7 +10,7 @@
  */
 import { StateUnavailableError } from './errors.js'
 import { createMemoryStore } from './memory-store.js'
-import { CHANNEL, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, type WorkerMessage } from './replication.js'
+import { CHANNEL, coalescing, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, unframe, type WorkerMessage } from './replication.js'
 import type { ActiveModel, InteractionEvent, StateOptions, StateStore } from './types.js'
 
 /** A worker's end of the channel to the primary. */
@@ -20,13 +20,14 @@ export interface ReplicaChannel {
   readonly connected: boolean
 }
 
-/** The cluster worker's IPC channel to its primary. */
+/** The cluster worker's IPC channel to its primary; what one loop turn sends goes as one frame. */
 export function processChannel (): ReplicaChannel {
+  const send = coalescing((frame) => {
+    // A closed channel (the primary is gone) reports through the callback, not by throwing.
+    if (process.connected && process.send) process.send(frame as never, undefined, undefined, () => {})
+  })
   return {
-    send (message) {
-      // A closed channel (the primary is gone) reports through the callback, not by throwing.
-      if (process.connected && process.send) process.send(message, undefined, undefined, () => {})
-    },
+    send,
     onMessage (listener) {
       process.on('message', listener)
       return () => { process.off('message', listener) }
@@ -77,6 +78,12 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
 
   const unsubscribe = channel.onMessage((message) => {
     if (!onChannel(message)) return
+    const messages = unframe(message)
+    if (messages === null) { log('ignored a malformed state frame from the primary'); return }
+    for (const m of messages) receive(m)
+  })
+
+  function receive (message: unknown): void {
     const parsed = PrimaryMessageSchema.safeParse(message)
     if (!parsed.success) { log('ignored a malformed state message from the primary', { error: parsed.error.message }); return }
     const m = parsed.data
@@ -105,7 +112,7 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
     if (m.op === 'events') local.applyEvents(m.events, m.t)
     else local.setActive(m.model)
     if (m.origin === options.id) settle(m.req, null)
-  })
+  }
 
   function write (message: (req: number) => WorkerMessage, what: string): Promise<void> {
     if (!channel.connected) return Promise.reject(new StateUnavailableError('the cluster primary is gone'))

@@ -7,7 +7,7 @@
  * same order at the same times: the same history, trending and active model on every worker.
  */
 import { createMemoryStore } from './memory-store.js'
-import { onChannel, WorkerMessageSchema, type PrimaryMessage, CHANNEL } from './replication.js'
+import { onChannel, unframe, WorkerMessageSchema, type PrimaryMessage, CHANNEL } from './replication.js'
 import type { StateOptions } from './types.js'
 
 export interface ReplicationHub {
@@ -34,30 +34,36 @@ export function createReplicationHub (options: HubOptions): ReplicationHub {
     get seq () { return seq },
     handle (id, message) {
       if (!onChannel(message)) return false
-      const parsed = WorkerMessageSchema.safeParse(message)
-      if (!parsed.success) {
-        const req = (message as { req?: unknown }).req
-        options.log?.('refused a state write from a worker', { worker: id, error: parsed.error.message })
-        if (typeof req === 'number' && Number.isInteger(req) && req >= 0) send(id, { ch: CHANNEL, op: 'refused', req, reason: parsed.error.message })
-        return true
-      }
-      const m = parsed.data
-      switch (m.op) {
-        case 'hello':
-          send(id, { ch: CHANNEL, op: 'snapshot', seq, state: replica.exportState() })
-          break
-        case 'events': {
-          const t = now()
-          replica.applyEvents(m.events, t)
-          broadcast({ ch: CHANNEL, op: 'events', seq: ++seq, t, origin: id, req: m.req, events: m.events })
-          break
-        }
-        case 'active':
-          replica.setActive(m.model)
-          broadcast({ ch: CHANNEL, op: 'active', seq: ++seq, origin: id, req: m.req, model: m.model })
-          break
-      }
+      const messages = unframe(message)
+      if (messages === null) { options.log?.('ignored a malformed frame from a worker', { worker: id }); return true }
+      for (const m of messages) one(id, m)
       return true
     },
+  }
+
+  function one (id: number, message: unknown): void {
+    const parsed = WorkerMessageSchema.safeParse(message)
+    if (!parsed.success) {
+      const req = typeof message === 'object' && message !== null ? (message as { req?: unknown }).req : undefined
+      options.log?.('refused a state write from a worker', { worker: id, error: parsed.error.message })
+      if (typeof req === 'number' && Number.isInteger(req) && req >= 0) send(id, { ch: CHANNEL, op: 'refused', req, reason: parsed.error.message })
+      return
+    }
+    const m = parsed.data
+    switch (m.op) {
+      case 'hello':
+        send(id, { ch: CHANNEL, op: 'snapshot', seq, state: replica.exportState() })
+        break
+      case 'events': {
+        const t = now()
+        replica.applyEvents(m.events, t)
+        broadcast({ ch: CHANNEL, op: 'events', seq: ++seq, t, origin: id, req: m.req, events: m.events })
+        break
+      }
+      case 'active':
+        replica.setActive(m.model)
+        broadcast({ ch: CHANNEL, op: 'active', seq: ++seq, origin: id, req: m.req, model: m.model })
+        break
+    }
   }
 }

@@ -53,6 +53,39 @@ export const PrimaryMessageSchema = z.discriminatedUnion('op', [
 ])
 export type PrimaryMessage = z.infer<typeof PrimaryMessageSchema>
 
+/** Most messages in one frame the receiver takes (a frame holds what one loop turn sent). */
+export const MAX_FRAME_MESSAGES = 100_000
+
+const FrameSchema = z.object({ ch: z.literal(CHANNEL), op: z.literal('batch'), msgs: z.array(z.unknown()).max(MAX_FRAME_MESSAGES) }).strict()
+
+/**
+ * Coalesces the messages sent during one turn of the event loop into one frame: one IPC write, and
+ * one wake-up of the receiver, instead of one per message. Under a stream of events a turn of the
+ * primary answers dozens of writes; order is kept.
+ */
+export function coalescing (write: (frame: unknown) => void): (message: unknown) => void {
+  let queue: unknown[] = []
+  const flush = (): void => {
+    const q = queue
+    queue = []
+    write(q.length === 1 ? q[0] : { ch: CHANNEL, op: 'batch', msgs: q })
+  }
+  return (message) => {
+    queue.push(message)
+    if (queue.length === 1) setImmediate(flush)
+  }
+}
+
+/**
+ * The messages of a frame, or of a single message, in order; null for a malformed frame. Each
+ * message is then parsed on its own, as if it had been sent alone.
+ */
+export function unframe (message: unknown): unknown[] | null {
+  if ((message as { op?: unknown }).op !== 'batch') return [message]
+  const parsed = FrameSchema.safeParse(message)
+  return parsed.success ? parsed.data.msgs : null
+}
+
 /** True for a message on this channel (whatever it holds): the cheap test before parsing. */
 export function onChannel (message: unknown): boolean {
   return typeof message === 'object' && message !== null && (message as { ch?: unknown }).ch === CHANNEL

@@ -1,10 +1,10 @@
 /**
  * A cluster in one process for the replicated store's tests: a replication hub and any number of
  * worker channels, every message JSON-copied (as node:cluster's IPC does) and delivered on a later
- * turn, in order per channel.
+ * turn, in order per channel, what one turn sends coalesced into one frame as the real transports do.
  */
 import { createReplicationHub, type ReplicationHub } from '../../src/state/replication-hub.js'
-import type { PrimaryMessage } from '../../src/state/replication.js'
+import { coalescing, type PrimaryMessage } from '../../src/state/replication.js'
 import { openReplicatedStore, type ReplicaChannel, type ReplicatedStore, type ReplicatedStoreOptions } from '../../src/state/replicated-store.js'
 import type { StateOptions } from '../../src/state/types.js'
 
@@ -29,13 +29,12 @@ export interface FakeCluster {
 const copy = <T>(m: T): T => JSON.parse(JSON.stringify(m)) as T
 
 export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg: string) => void): FakeCluster {
-  const workers = new Map<number, FakeWorker & { listeners: Set<(m: unknown) => void> }>()
+  const workers = new Map<number, FakeWorker & { listeners: Set<(m: unknown) => void>, outbox: (m: unknown) => void }>()
   const post = (id: number, message: PrimaryMessage): void => {
     const w = workers.get(id)
     if (!w?.connected) return
     if (w.drop?.(message)) return
-    const m = copy(message)
-    setImmediate(() => { w.received.push(m); for (const l of w.listeners) l(m) })
+    w.outbox(message)
   }
   const hub = createReplicationHub({
     ...options,
@@ -47,12 +46,14 @@ export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg:
     let w = workers.get(id)
     if (!w) {
       const listeners = new Set<(m: unknown) => void>()
-      const self: FakeWorker & { listeners: Set<(m: unknown) => void> } = {
+      const toHub = coalescing((frame) => { const m = copy(frame); setImmediate(() => { if (self.connected) hub.handle(id, m) }) })
+      const self: FakeWorker & { listeners: Set<(m: unknown) => void>, outbox: (m: unknown) => void } = {
         listeners,
         received: [],
         connected: true,
+        outbox: coalescing((frame) => { const m = copy(frame); setImmediate(() => { self.received.push(m); for (const l of listeners) l(m) }) }),
         channel: {
-          send: (message) => { const m = copy(message); setImmediate(() => { if (self.connected) hub.handle(id, m) }) },
+          send: toHub,
           onMessage: (l) => { listeners.add(l); return () => { listeners.delete(l) } },
           get connected () { return self.connected },
         },
@@ -66,6 +67,6 @@ export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg:
     workers,
     worker,
     open: (id, extra = {}) => openReplicatedStore(worker(id).channel, { ...options, id, writeTimeoutMs: 1000, ...extra }),
-    async settle () { for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve)) },
+    async settle () { for (let i = 0; i < 8; i++) await new Promise((resolve) => setImmediate(resolve)) },
   }
 }

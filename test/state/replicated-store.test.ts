@@ -174,3 +174,37 @@ test('a replica rejects the write the primary refused, ignores malformed and for
   assert.deepEqual(await store.recentItems('v', 5), ['y'])
   await store.close()
 })
+
+test('what one turn sends travels as one frame, in order; a malformed frame is dropped whole', async () => {
+  const { coalescing, unframe } = await import('../../src/state/replication.js')
+  const frames: unknown[] = []
+  const send = coalescing((f) => frames.push(f))
+  send({ ch: CHANNEL, op: 'hello' })
+  send({ ch: CHANNEL, op: 'events', req: 1, events: [] })
+  send({ ch: CHANNEL, op: 'events', req: 2, events: [] })
+  assert.equal(frames.length, 0, 'nothing is written before the turn ends')
+  await new Promise((resolve) => setImmediate(resolve))
+  send({ ch: CHANNEL, op: 'hello' })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(frames, [
+    { ch: CHANNEL, op: 'batch', msgs: [{ ch: CHANNEL, op: 'hello' }, { ch: CHANNEL, op: 'events', req: 1, events: [] }, { ch: CHANNEL, op: 'events', req: 2, events: [] }] },
+    { ch: CHANNEL, op: 'hello' },
+  ])
+  assert.deepEqual(unframe(frames[0])!.map((m) => (m as { req?: number }).req), [undefined, 1, 2])
+  assert.deepEqual(unframe(frames[1]), [frames[1]])
+  assert.equal(unframe({ ch: CHANNEL, op: 'batch', msgs: 'not a list' }), null)
+  assert.equal(unframe({ ch: CHANNEL, op: 'batch', msgs: [], extra: 1 }), null)
+
+  // Through the hub: a frame of writes is applied in order, and a bad message in it refuses only itself.
+  const sent: PrimaryMessage[] = []
+  const hub = createReplicationHub({ send: (_id, m) => sent.push(m), broadcast: (m) => sent.push(m), now: () => T0 })
+  hub.handle(3, { ch: CHANNEL, op: 'batch', msgs: [
+    { ch: CHANNEL, op: 'events', req: 5, events: [event('u', 'a')] },
+    null,
+    { ch: CHANNEL, op: 'events', req: 6, events: [{ bad: true }] },
+    { ch: CHANNEL, op: 'events', req: 7, events: [event('u', 'b', 1)] },
+  ] })
+  assert.deepEqual(sent.map((m) => [m.op, 'req' in m ? m.req : null, 'seq' in m ? m.seq : null]), [['events', 5, 1], ['refused', 6, null], ['events', 7, 2]])
+  assert.equal(hub.handle(3, { ch: CHANNEL, op: 'batch', msgs: 5 }), true)
+  assert.equal(hub.seq, 2)
+})
