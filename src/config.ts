@@ -2,10 +2,10 @@
  * Process configuration from environment variables, validated once at startup (never at import
  * time, so tests build apps from literal objects). The message of a bad variable names it.
  */
-import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
 import type { StateOptions } from './state/types.js'
+import { usableCpus } from './util/cpus.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/recommender.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
@@ -98,10 +98,6 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>
 
-/**
- * Worker processes to run: WORKERS, else one per core. Without Redis the workers still share one
- * state: the primary keeps their in-process replicas in step (src/state/replication-hub.ts).
- */
 /** The state stores' settings (in-process, replicated or Redis) from the config. */
 export function stateOptions (config: Config): StateOptions {
   return {
@@ -112,8 +108,13 @@ export function stateOptions (config: Config): StateOptions {
   }
 }
 
-export function workerCount (config: Pick<Config, 'WORKERS'>): number {
-  return config.WORKERS ?? availableParallelism()
+/**
+ * Worker processes to run: WORKERS, else one per usable CPU (cores, capped by a container's CPU
+ * quota). Without Redis the workers still share one state: the primary keeps their in-process
+ * replicas in step (src/state/replication-hub.ts).
+ */
+export function workerCount (config: Pick<Config, 'WORKERS'>, cpus: () => number = usableCpus): number {
+  return config.WORKERS ?? cpus()
 }
 export type ConfigInput = z.input<typeof ConfigSchema>
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { availableParallelism } from 'node:os'
 import { ConfigError, loadConfig, workerCount } from '../../src/config.js'
+import { usableCpus } from '../../src/util/cpus.js'
 
 test('an empty environment gives the documented defaults', () => {
   const c = loadConfig({})
@@ -40,9 +40,10 @@ test('a bad variable fails with a message naming it, and a bad token is not echo
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))
 })
 
-test('workerCount runs one process per core, with or without Redis, and an explicit WORKERS always', () => {
-  assert.equal(workerCount(loadConfig({})), availableParallelism())
-  assert.equal(workerCount(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })), availableParallelism())
+test('workerCount runs one process per usable CPU, with or without Redis, and an explicit WORKERS always', () => {
+  assert.equal(workerCount(loadConfig({})), usableCpus())
+  assert.equal(workerCount(loadConfig({}), () => 3), 3)
+  assert.equal(workerCount(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }), () => 5), 5)
   assert.equal(workerCount(loadConfig({ WORKERS: '3' })), 3)
   assert.equal(workerCount(loadConfig({ WORKERS: '1', REDIS_URL: 'redis://127.0.0.1:6379' })), 1)
 })
