@@ -2,7 +2,8 @@
  * Cost of a user recommendation with real-time state, per user of a bundle: the learned row alone;
  * fold-in over the user's training items plus one new history item, solved (what a dedicated
  * user's first request after a click costs); and the same request again, answered from the
- * fold-in cache (FOLD_IN_CACHE_BYTES). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
+ * fold-in cache (FOLD_IN_CACHE_BYTES); and a request with a full 200-item history, from the cache
+ * (what every request of a heavy real-time user costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
@@ -24,12 +25,16 @@ function percentiles (ms: number[]): string {
   return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1].toFixed(3)} ms`
 }
 
+// A full history (HISTORY_LENGTH's default 200 items), as a heavy real-time user has.
+const longHistory = Array.from({ length: 200 }, (_, i) => model.items.idAt((i * 7919) % model.items.size))
 const modes = [
-  ['learned row, training items excluded', false, solving],
-  ['fold-in: training items + 1 new history item, solved', true, solving],
-  ['fold-in: the same request again, from the fold-in cache', true, caching],
+  ['learned row, training items excluded', 0, solving],
+  ['fold-in: training items + 1 new history item, solved', 1, solving],
+  ['fold-in: the same request again, from the fold-in cache', 1, caching],
+  ['a 200-item history, again, from the fold-in cache', 200, caching],
 ] as const
-for (const [label, withHistory, rec] of modes) {
+for (const [label, historyItems, rec] of modes) {
+  const withHistory = historyItems > 0
   const times: number[] = []
   for (let round = 0; round < 2; round++) {
     for (let u = 0; u < model.users.size; u++) {
@@ -37,7 +42,7 @@ for (const [label, withHistory, rec] of modes) {
       const first = seen.indptr[u] < seen.indptr[u + 1] ? seen.items[seen.indptr[u]] : -1
       const fresh = model.items.idAt((first + 1) % model.items.size)
       const t0 = performance.now()
-      const r = rec.forUser(id, opts, withHistory ? { history: [fresh] } : {})
+      const r = rec.forUser(id, opts, historyItems === 1 ? { history: [fresh] } : historyItems > 1 ? { history: longHistory } : {})
       if (round === 1) times.push(performance.now() - t0)
       if (withHistory && r.source !== 'history' && r.source !== 'dedicated') throw new Error(`unexpected source ${r.source}`)
     }

@@ -163,3 +163,10 @@ test('JsonlIdIndex.parse in slices (pausing between them) builds the same index 
     }
   }), { numRuns: 500 })
 })
+
+test('JsonlIdIndex finds ASCII and non-ASCII ids that share prefixes, and nothing for near misses', () => {
+  const ids = ['ab', 'abé', 'a', 'é', 'ab\u{1F600}', 'x'.repeat(200)]
+  const index = new JsonlIdIndex(lines(ids.map((id) => ({ id }))), ids.length, false, LIMITS)
+  ids.forEach((id, row) => assert.equal(index.rowOf(id), row, id))
+  for (const miss of ['abe', 'ab\u{1F601}', 'b', 'x'.repeat(199), 'x'.repeat(201), '']) assert.equal(index.rowOf(miss), undefined, miss)
+})
