@@ -34,11 +34,21 @@ export interface MemoryStore extends StateStore {
   readonly kind: 'memory'
   /** recordEvents at time t (ms): what decides expiry and sweeps, so replicas given the same t agree. */
   applyEvents (events: readonly InteractionEvent[], t: number): void
+  /** The active model, read synchronously. */
+  readonly active: ActiveModel | null
   /** Sets the active model and tells the onActiveModel listeners. */
   setActive (model: ActiveModel): void
   exportState (): MemoryState
+  /**
+   * The state in parts of about `maxEntries` history and trending entries each (one user's history
+   * is never split), the first with at least the active model: a large state crosses a process
+   * boundary as several messages, not one string past V8's limit. Always at least one part.
+   */
+  exportParts (maxEntries: number): Generator<MemoryState>
   /** Replaces the whole state (listeners stay; none is told). */
   importState (state: MemoryState): void
+  /** Replaces the whole state with the union of exported parts. */
+  importParts (parts: readonly MemoryState[]): void
 }
 
 /** The item with the smallest timestamp; among equals the largest id (recentItems lists it last). */
@@ -97,6 +107,47 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
   }
 
+  function * exportParts (maxEntries: number): Generator<MemoryState> {
+    let part: { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number } = { histories: [], eras: [], active, writes }
+    let entries = 0
+    let yielded = 0
+    const next = (): void => { part = { histories: [], eras: [], active, writes }; entries = 0; yielded++ }
+    for (const [era, scores] of eras) {
+      let chunk: Array<[string, number]> = []
+      for (const entry of scores) {
+        chunk.push(entry)
+        if (++entries >= maxEntries) {
+          part.eras.push([era, chunk])
+          chunk = []
+          yield part
+          next()
+        }
+      }
+      if (chunk.length > 0) part.eras.push([era, chunk])
+    }
+    for (const [user, h] of histories) {
+      part.histories.push([user, h.expiresAt, [...h.items]])
+      entries += 1 + h.items.size
+      if (entries >= maxEntries) { yield part; next() }
+    }
+    if (entries > 0 || yielded === 0) yield part
+  }
+
+  function importParts (parts: readonly MemoryState[]): void {
+    histories.clear()
+    eras.clear()
+    for (const state of parts) {
+      for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
+      for (const [era, scores] of state.eras) {
+        let m = eras.get(era)
+        if (!m) eras.set(era, m = new Map())
+        for (const [id, score] of scores) m.set(id, score)
+      }
+      active = state.active
+      writes = state.writes
+    }
+  }
+
   function setActive (model: ActiveModel): void {
     active = model
     emitter.emit('active', model)
@@ -104,22 +155,17 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
 
   return {
     kind: 'memory',
+    get active () { return active },
     applyEvents,
     setActive,
-    exportState: () => ({
-      histories: [...histories].map(([user, h]) => [user, h.expiresAt, [...h.items]]),
-      eras: [...eras].map(([era, scores]) => [era, [...scores]]),
-      active,
-      writes,
-    }),
-    importState (state: MemoryState): void {
-      histories.clear()
-      eras.clear()
-      for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
-      for (const [era, scores] of state.eras) eras.set(era, new Map(scores))
-      active = state.active
-      writes = state.writes
+    exportState () {
+      return exportParts(Infinity).next().value as MemoryState
     },
+    exportParts,
+    importState (state: MemoryState): void {
+      importParts([state])
+    },
+    importParts,
     async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
       applyEvents(events, now())
     },

@@ -9,7 +9,7 @@
  * a millisecond. With Redis every replica reads the one store instead.
  */
 import { StateUnavailableError } from './errors.js'
-import { createMemoryStore } from './memory-store.js'
+import { createMemoryStore, type MemoryState } from './memory-store.js'
 import { CHANNEL, coalescing, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, unframe, type WorkerMessage } from './replication.js'
 import type { ActiveModel, InteractionEvent, StateOptions, StateStore } from './types.js'
 
@@ -41,7 +41,10 @@ export interface ReplicatedStoreOptions extends Partial<StateOptions> {
   readonly id: number
   /** How long a write waits for the primary's acknowledgement before it is refused. */
   readonly writeTimeoutMs: number
-  /** How long opening waits for the primary's snapshot. */
+  /**
+   * How long opening waits for the primary's snapshot, or for its next part: a large state comes
+   * in many parts (10M history entries took ~15 s to copy in an ad-hoc run), each resets the wait.
+   */
   readonly startTimeoutMs?: number
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void
 }
@@ -57,15 +60,19 @@ export interface ReplicatedStore extends StateStore {
   readonly seq: number
 }
 
-/** Resolves once the primary's snapshot is in; rejects after startTimeoutMs without one. */
+/** Resolves once the primary's snapshot is in; rejects after startTimeoutMs without one (or without its next part). */
 export async function openReplicatedStore (channel: ReplicaChannel, options: ReplicatedStoreOptions): Promise<ReplicatedStore> {
   const local = createMemoryStore(options)
   const log = options.log ?? (() => {})
   const pending = new Map<number, Pending>()
   let seq = -1
   let synced = false
+  // Snapshot parts received so far, all of write number partsSeq.
+  let parts: MemoryState[] = []
+  let partsSeq = -1
   let nextReq = 0
   let onSynced: (() => void) | null = null
+  let onPart: (() => void) | null = null
 
   function settle (req: number, err: Error | null): void {
     const p = pending.get(req)
@@ -89,9 +96,21 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
     const m = parsed.data
     if (m.op === 'refused') { settle(m.req, new Error(`the cluster primary refused the write: ${m.reason}`)); return }
     if (m.op === 'snapshot') {
-      if (synced) return // an answer to another worker's hello never comes here; a stale one is harmless
-      const before = local.exportState().active
-      local.importState(m.state)
+      if (synced) return // only an answer to this replica's own hello comes here
+      // Parts arrive in order on the ordered channel; one out of order means a broken stream: ask again.
+      if (m.part !== parts.length || (m.part > 0 && m.seq !== partsSeq)) {
+        log('state snapshot parts out of order: asking again', { expected: parts.length, got: m.part })
+        parts = []
+        channel.send({ ch: CHANNEL, op: 'hello' })
+        return
+      }
+      parts.push(m.state)
+      partsSeq = m.seq
+      onPart?.()
+      if (!m.last) return
+      const before = local.active
+      local.importParts(parts)
+      parts = []
       seq = m.seq
       synced = true
       const after = m.state.active
@@ -128,11 +147,14 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
   }
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const wait = options.startTimeoutMs ?? 10_000
+    const expire = (): void => {
       unsubscribe()
-      reject(new Error(`no state snapshot from the cluster primary within ${options.startTimeoutMs ?? 10_000} ms`))
-    }, options.startTimeoutMs ?? 10_000)
-    onSynced = () => { clearTimeout(timer); onSynced = null; resolve() }
+      reject(new Error(`no state snapshot from the cluster primary within ${wait} ms`))
+    }
+    let timer = setTimeout(expire, wait)
+    onPart = () => { clearTimeout(timer); timer = setTimeout(expire, wait) }
+    onSynced = () => { clearTimeout(timer); onSynced = null; onPart = null; resolve() }
     channel.send({ ch: CHANNEL, op: 'hello' })
   })
 

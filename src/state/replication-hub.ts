@@ -6,8 +6,8 @@
  * after it. One sequencer and ordered channels make every replica apply the same writes in the
  * same order at the same times: the same history, trending and active model on every worker.
  */
-import { createMemoryStore } from './memory-store.js'
-import { onChannel, unframe, WorkerMessageSchema, type PrimaryMessage, CHANNEL } from './replication.js'
+import { createMemoryStore, type MemoryState } from './memory-store.js'
+import { onChannel, SNAPSHOT_PART_ENTRIES, unframe, WorkerMessageSchema, type PrimaryMessage, CHANNEL } from './replication.js'
 import type { StateOptions } from './types.js'
 
 export interface ReplicationHub {
@@ -23,6 +23,8 @@ export interface HubOptions extends Partial<StateOptions> {
   /** Sends to every live worker. */
   readonly broadcast: (message: PrimaryMessage) => void
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** Entries per snapshot part (default SNAPSHOT_PART_ENTRIES; tests use a few). */
+  readonly snapshotPartEntries?: number
 }
 
 export function createReplicationHub (options: HubOptions): ReplicationHub {
@@ -51,9 +53,17 @@ export function createReplicationHub (options: HubOptions): ReplicationHub {
     }
     const m = parsed.data
     switch (m.op) {
-      case 'hello':
-        send(id, { ch: CHANNEL, op: 'snapshot', seq, state: replica.exportState() })
+      case 'hello': {
+        // Parts are sent as they are made, each flagged whether more follow.
+        let part = 0
+        let pending: MemoryState | null = null
+        for (const state of replica.exportParts(options.snapshotPartEntries ?? SNAPSHOT_PART_ENTRIES)) {
+          if (pending !== null) send(id, { ch: CHANNEL, op: 'snapshot', seq, part: part++, last: false, state: pending })
+          pending = state
+        }
+        send(id, { ch: CHANNEL, op: 'snapshot', seq, part, last: true, state: pending! })
         break
+      }
       case 'events': {
         const t = now()
         replica.applyEvents(m.events, t)

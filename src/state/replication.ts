@@ -45,13 +45,20 @@ const MemoryStateSchema = z.object({
 
 /** Primary -> worker. `origin`/`req` name the write a worker is waiting for; `t` is the primary's clock when it applied it. */
 export const PrimaryMessageSchema = z.discriminatedUnion('op', [
-  z.object({ ch: z.literal(CHANNEL), op: z.literal('snapshot'), seq: Seq, state: MemoryStateSchema }).strict(),
+  /** The whole state as of write `seq`, in parts 0, 1, ... (the last flagged): see MemoryStore.exportParts. */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('snapshot'), seq: Seq, part: z.number().int().min(0), last: z.boolean(), state: MemoryStateSchema }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), seq: Seq, t: Time, origin: z.number().int(), req: Req, events: z.array(ReplicatedEventSchema) }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), seq: Seq, origin: z.number().int(), req: Req, model: ActiveModelSchema }).strict(),
   /** A write the primary could not parse: nothing was applied anywhere. */
   z.object({ ch: z.literal(CHANNEL), op: z.literal('refused'), req: Req, reason: z.string() }).strict(),
 ])
 export type PrimaryMessage = z.infer<typeof PrimaryMessageSchema>
+
+/**
+ * History and trending entries per snapshot part: well under V8's string limit once serialized
+ * (an entry is an id and a number, tens of bytes), large enough that a typical state is one part.
+ */
+export const SNAPSHOT_PART_ENTRIES = 250_000
 
 /** Most messages in one frame the receiver takes (a frame holds what one loop turn sent). */
 export const MAX_FRAME_MESSAGES = 100_000
@@ -61,16 +68,19 @@ const FrameSchema = z.object({ ch: z.literal(CHANNEL), op: z.literal('batch'), m
 /**
  * Coalesces the messages sent during one turn of the event loop into one frame: one IPC write, and
  * one wake-up of the receiver, instead of one per message. Under a stream of events a turn of the
- * primary answers dozens of writes; order is kept.
+ * primary answers dozens of writes; order is kept. Snapshot parts are written alone.
  */
 export function coalescing (write: (frame: unknown) => void): (message: unknown) => void {
   let queue: unknown[] = []
   const flush = (): void => {
+    if (queue.length === 0) return
     const q = queue
     queue = []
     write(q.length === 1 ? q[0] : { ch: CHANNEL, op: 'batch', msgs: q })
   }
   return (message) => {
+    // A snapshot part is large enough on its own: it goes at once, after what was queued before it.
+    if ((message as { op?: unknown }).op === 'snapshot') { flush(); write(message); return }
     queue.push(message)
     if (queue.length === 1) setImmediate(flush)
   }

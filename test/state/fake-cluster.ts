@@ -28,7 +28,7 @@ export interface FakeCluster {
 
 const copy = <T>(m: T): T => JSON.parse(JSON.stringify(m)) as T
 
-export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg: string) => void): FakeCluster {
+export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg: string) => void, snapshotPartEntries?: number): FakeCluster {
   const workers = new Map<number, FakeWorker & { listeners: Set<(m: unknown) => void>, outbox: (m: unknown) => void }>()
   const post = (id: number, message: PrimaryMessage): void => {
     const w = workers.get(id)
@@ -41,6 +41,7 @@ export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg:
     send: post,
     broadcast: (message) => { for (const id of workers.keys()) post(id, message) },
     log: hubLog,
+    snapshotPartEntries,
   })
   const worker = (id: number): FakeWorker => {
     let w = workers.get(id)

@@ -34,3 +34,33 @@ test('memory store: the capped history is what one sort per event would keep, wh
     },
   ), { numRuns: 300 })
 })
+
+test('memory store: exported parts stay near their size, never split a history, and import back to the same state', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 30 }),
+    fc.array(fc.record({ user: fc.integer({ min: 0, max: 12 }), item: fc.integer({ min: 0, max: 15 }), dt: fc.integer({ min: -400, max: 400 }) }), { maxLength: 120 }),
+    (maxEntries, events) => {
+      const now = 1_800_000_000_000
+      const source = createMemoryStore({ historyLength: 6, trendingHalfLifeSeconds: 60, now: () => now })
+      // Timestamps span +-67 minutes and an era is 48 half-lives of 60 s: several eras to split.
+      source.applyEvents(events.map((e) => ({ userId: `u${e.user}`, itemId: `i${e.item}`, type: 'view' as const, timestamp: now + e.dt * 10_000 })), now)
+      source.setActive({ path: 'p', version: 'v', at: 'a' })
+      const parts = [...source.exportParts(maxEntries)]
+      assert.ok(parts.length >= 1)
+      const users = new Set<string>()
+      for (const p of parts) {
+        const entries = p.histories.reduce((a, [, , items]) => a + 1 + items.length, 0) + p.eras.reduce((a, [, scores]) => a + scores.length, 0)
+        // A part closes at maxEntries, overshooting by at most one history (<= 6 items + 1).
+        assert.ok(entries <= maxEntries + 7, `${entries} entries > ${maxEntries} + 7`)
+        for (const [user] of p.histories) { assert.ok(!users.has(user), `history of ${user} split`); users.add(user) }
+        assert.deepEqual(p.active, { path: 'p', version: 'v', at: 'a' })
+      }
+      const copy = createMemoryStore({ historyLength: 6, trendingHalfLifeSeconds: 60, now: () => now })
+      copy.importParts(parts)
+      assert.deepEqual(copy.exportState(), source.exportState())
+      assert.equal(copy.active?.version, 'v')
+    },
+  ), { numRuns: 200 })
+  // An empty store is one empty part.
+  assert.deepEqual([...createMemoryStore().exportParts(5)], [{ histories: [], eras: [], active: null, writes: 0 }])
+})

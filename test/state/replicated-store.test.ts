@@ -150,7 +150,7 @@ test('a replica rejects the write the primary refused, ignores malformed and for
   const logged: string[] = []
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, log: (msg) => logged.push(msg) })
   const empty = { histories: [], eras: [], active: null, writes: 0 }
-  deliver({ ch: CHANNEL, op: 'snapshot', seq: 3, state: empty })
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 3, part: 0, last: true, state: empty })
   const store = await opening
   assert.deepEqual(outbox, [{ ch: CHANNEL, op: 'hello' }])
 
@@ -169,7 +169,7 @@ test('a replica rejects the write the primary refused, ignores malformed and for
   deliver({ ch: CHANNEL, op: 'events', seq: 5, t: T0, origin: 2, req: 0, events: [event('v', 'y')] })
   assert.deepEqual(outbox.at(-1), { ch: CHANNEL, op: 'hello' })
   assert.deepEqual(await store.recentItems('v', 5), [])
-  deliver({ ch: CHANNEL, op: 'snapshot', seq: 5, state: { ...empty, histories: [['v', T0 + 3_600_000_000, [['y', T0]]]] } })
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 5, part: 0, last: true, state: { ...empty, histories: [['v', T0 + 3_600_000_000, [['y', T0]]]] } })
   assert.equal(store.seq, 5)
   assert.deepEqual(await store.recentItems('v', 5), ['y'])
   await store.close()
@@ -207,4 +207,67 @@ test('what one turn sends travels as one frame, in order; a malformed frame is d
   assert.deepEqual(sent.map((m) => [m.op, 'req' in m ? m.req : null, 'seq' in m ? m.seq : null]), [['events', 5, 1], ['refused', 6, null], ['events', 7, 2]])
   assert.equal(hub.handle(3, { ch: CHANNEL, op: 'batch', msgs: 5 }), true)
   assert.equal(hub.seq, 2)
+})
+
+test('a large state reaches a new worker as several snapshot parts, each its own frame, and arrives whole', async () => {
+  const cluster = fakeCluster({ now: () => T0 }, undefined, 7)
+  const a = await cluster.open(1)
+  for (let u = 0; u < 30; u++) await a.recordEvents([event(`u${u}`, `x${u % 4}`), event(`u${u}`, `y${u % 5}`, 1)])
+  const late = await cluster.open(2)
+  const snapshots = cluster.worker(2).received.filter((m) => (m as { op?: string }).op === 'snapshot') as Array<{ part: number, last: boolean }>
+  assert.ok(snapshots.length > 3, `${snapshots.length} parts`)
+  assert.deepEqual(snapshots.map((s) => s.part), snapshots.map((_, i) => i))
+  assert.deepEqual(snapshots.map((s) => s.last), snapshots.map((_, i) => i === snapshots.length - 1))
+  for (let u = 0; u < 30; u++) assert.deepEqual(await late.recentItems(`u${u}`, 5), await a.recentItems(`u${u}`, 5))
+  assert.deepEqual(await late.trending(10), await a.trending(10))
+  assert.equal(late.seq, 30)
+  await a.close()
+  await late.close()
+})
+
+test('snapshot parts out of order are dropped and the replica asks again', async () => {
+  const listeners = new Set<(m: unknown) => void>()
+  const outbox: unknown[] = []
+  const channel: ReplicaChannel = { send: (m) => { outbox.push(m) }, onMessage: (l) => { listeners.add(l); return () => listeners.delete(l) }, connected: true }
+  const deliver = (m: unknown): void => { for (const l of listeners) l(m) }
+  const logged: string[] = []
+  const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, startTimeoutMs: 2000, log: (msg) => logged.push(msg) })
+  const empty = { histories: [], eras: [], active: null, writes: 0 }
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 2, part: 1, last: true, state: empty })
+  assert.deepEqual(logged, ['state snapshot parts out of order: asking again'])
+  assert.deepEqual(outbox, [{ ch: CHANNEL, op: 'hello' }, { ch: CHANNEL, op: 'hello' }])
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 2, part: 0, last: false, state: { ...empty, histories: [['u', T0 + 3_600_000_000, [['a', T0]]]] } })
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 2, part: 1, last: true, state: { ...empty, histories: [['v', T0 + 3_600_000_000, [['b', T0]]]] } })
+  const store = await opening
+  assert.equal(store.seq, 2)
+  assert.deepEqual(await store.recentItems('u', 5), ['a'])
+  assert.deepEqual(await store.recentItems('v', 5), ['b'])
+  await store.close()
+})
+
+test('opening waits as long as snapshot parts keep coming, and no longer than the wait after the last one', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const listeners = new Set<(m: unknown) => void>()
+  const channel: ReplicaChannel = { send () {}, onMessage: (l) => { listeners.add(l); return () => listeners.delete(l) }, connected: true }
+  const deliver = (m: unknown): void => { for (const l of listeners) l(m) }
+  const empty = { histories: [], eras: [], active: null, writes: 0 }
+  let opened = false
+  const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 100, startTimeoutMs: 60 }).then((s) => { opened = true; return s })
+  // Four parts 40 ms apart: 160 ms in all, more than the 60 ms wait, less between any two.
+  for (let part = 0; part < 4; part++) {
+    t.mock.timers.tick(40)
+    deliver({ ch: CHANNEL, op: 'snapshot', seq: 0, part, last: part === 3, state: empty })
+  }
+  const store = await opening
+  assert.equal(opened, true)
+  await store.close()
+  let failure: unknown = null
+  const stalled = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 100, startTimeoutMs: 60 }).catch((err: unknown) => { failure = err })
+  deliver({ ch: CHANNEL, op: 'snapshot', seq: 0, part: 0, last: false, state: empty })
+  t.mock.timers.tick(59)
+  await Promise.resolve()
+  assert.equal(failure, null, 'still within the wait after the first part')
+  t.mock.timers.tick(1)
+  await stalled
+  assert.match(String(failure), /no state snapshot from the cluster primary within 60 ms/)
 })
