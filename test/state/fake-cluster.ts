@@ -71,3 +71,11 @@ export function fakeCluster (options: Partial<StateOptions> = {}, hubLog?: (msg:
     async settle () { for (let i = 0; i < 8; i++) await new Promise((resolve) => setImmediate(resolve)) },
   }
 }
+
+/** A worker's channel driven by hand: what the replica sends lands in `outbox`, `deliver` plays the primary. */
+export function manualChannel (): { channel: ReplicaChannel, outbox: unknown[], deliver: (message: unknown) => void } {
+  const listeners = new Set<(m: unknown) => void>()
+  const outbox: unknown[] = []
+  const channel: ReplicaChannel = { send: (m) => { outbox.push(m) }, onMessage: (l) => { listeners.add(l); return () => { listeners.delete(l) } }, connected: true }
+  return { channel, outbox, deliver: (m) => { for (const l of listeners) l(m) } }
+}

@@ -6,7 +6,7 @@ import { createReplicationHub } from '../../src/state/replication-hub.js'
 import { CHANNEL, type PrimaryMessage } from '../../src/state/replication.js'
 import { openReplicatedStore, type ReplicaChannel } from '../../src/state/replicated-store.js'
 import { EVENT_TYPES, type InteractionEvent } from '../../src/state/types.js'
-import { fakeCluster } from './fake-cluster.js'
+import { fakeCluster, manualChannel } from './fake-cluster.js'
 import { defineStoreSuite } from './store-suite.js'
 
 // The shared contract, through a hub and a second replica that takes no part: the writer's own
@@ -143,10 +143,7 @@ test('the hub parses what workers send: a malformed write is refused to its writ
 })
 
 test('a replica rejects the write the primary refused, ignores malformed and foreign messages, and resynchronises after a gap', async () => {
-  const listeners = new Set<(m: unknown) => void>()
-  const outbox: unknown[] = []
-  const channel: ReplicaChannel = { send: (m) => { outbox.push(m) }, onMessage: (l) => { listeners.add(l); return () => listeners.delete(l) }, connected: true }
-  const deliver = (m: unknown): void => { for (const l of listeners) l(m) }
+  const { channel, outbox, deliver } = manualChannel()
   const logged: string[] = []
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, log: (msg) => logged.push(msg) })
   const empty = { histories: [], eras: [], active: null, writes: 0 }
@@ -226,10 +223,7 @@ test('a large state reaches a new worker as several snapshot parts, each its own
 })
 
 test('snapshot parts out of order are dropped and the replica asks again', async () => {
-  const listeners = new Set<(m: unknown) => void>()
-  const outbox: unknown[] = []
-  const channel: ReplicaChannel = { send: (m) => { outbox.push(m) }, onMessage: (l) => { listeners.add(l); return () => listeners.delete(l) }, connected: true }
-  const deliver = (m: unknown): void => { for (const l of listeners) l(m) }
+  const { channel, outbox, deliver } = manualChannel()
   const logged: string[] = []
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, startTimeoutMs: 2000, log: (msg) => logged.push(msg) })
   const empty = { histories: [], eras: [], active: null, writes: 0 }
@@ -247,9 +241,7 @@ test('snapshot parts out of order are dropped and the replica asks again', async
 
 test('opening waits as long as snapshot parts keep coming, and no longer than the wait after the last one', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] })
-  const listeners = new Set<(m: unknown) => void>()
-  const channel: ReplicaChannel = { send () {}, onMessage: (l) => { listeners.add(l); return () => listeners.delete(l) }, connected: true }
-  const deliver = (m: unknown): void => { for (const l of listeners) l(m) }
+  const { channel, deliver } = manualChannel()
   const empty = { histories: [], eras: [], active: null, writes: 0 }
   let opened = false
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 100, startTimeoutMs: 60 }).then((s) => { opened = true; return s })
