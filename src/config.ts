@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
 import type { StateOptions } from './state/types.js'
 import { usableCpus } from './util/cpus.js'
-import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/recommender.js'
+import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/fold-in-cache.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')

@@ -92,6 +92,30 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * A counter over plain counts kept by the active model's objects (the engines, the recommender: no
+ * prom-client on the hot path), read at scrape time. Returns the swap: the counts of the objects it
+ * retires are carried over, so totals never drop across a model reload.
+ */
+function swappedCounts<F extends string> (registry: Registry, name: string, help: string, labelName: string, kinds: ReadonlyArray<readonly [string, F]>): (next: Readonly<Record<F, number>> | undefined) => void {
+  let live: Readonly<Record<F, number>> | undefined
+  const retired = Object.fromEntries(kinds.map(([, field]) => [field, 0])) as Record<F, number>
+  new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [label, field] of kinds) this.labels(label).inc(retired[field] + (live?.[field] ?? 0))
+    },
+  })
+  return (next) => {
+    if (live) for (const [, field] of kinds) retired[field] += live[field]
+    live = next
+  }
+}
+
 export function createMetrics (): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
@@ -109,38 +133,12 @@ export function createMetrics (): Metrics {
   const users = new Gauge({ name: 'hashrec_model_users', help: 'Users with a dedicated row in the active model.', registers: [registry] })
   const reloads = new Counter({ name: 'hashrec_model_reloads_total', help: 'Reload attempts by outcome.', labelNames: ['result'] as const, registers: [registry] })
 
-  // Search counts live on the engines (plain counters, no prom-client on the hot path); read at
-  // scrape time. Counts of engines a swap retired are folded into `retired` so totals never drop.
-  let liveStats: Readonly<SearchStats> | undefined
-  const retired: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
-  const searchKinds = [
-    ['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded'],
-  ] as const
-  new Counter({
-    name: 'hashrec_search_queries_total',
-    help: 'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE).',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const [kind, field] of searchKinds) this.labels(kind).inc(retired[field] + (liveStats?.[field] ?? 0))
-    },
-  })
-
-  // Fold-ins the same way: counted by the active recommender, totals carried across swaps.
-  let liveFolds: Readonly<RecommenderStats> | undefined
-  const retiredFolds = { foldInSolved: 0, foldInCached: 0 }
-  new Counter({
-    name: 'hashrec_user_fold_in_total',
-    help: 'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      this.labels('solved').inc(retiredFolds.foldInSolved + (liveFolds?.foldInSolved ?? 0))
-      this.labels('cached').inc(retiredFolds.foldInCached + (liveFolds?.foldInCached ?? 0))
-    },
-  })
+  const swapSearchStats = swappedCounts(registry, 'hashrec_search_queries_total',
+    'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE).',
+    'kind', [['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded']])
+  const swapFoldStats = swappedCounts(registry, 'hashrec_user_fold_in_total',
+    'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
+    'result', [['solved', 'foldInSolved'], ['cached', 'foldInCached']])
 
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
@@ -156,10 +154,8 @@ export function createMetrics (): Metrics {
       c.work.observe(examined)
     },
     setModel (model, stats, recommender) {
-      if (liveStats) for (const [, field] of searchKinds) retired[field] += liveStats[field]
-      liveStats = stats
-      if (liveFolds) { retiredFolds.foldInSolved += liveFolds.foldInSolved; retiredFolds.foldInCached += liveFolds.foldInCached }
-      liveFolds = recommender
+      swapSearchStats(stats)
+      swapFoldStats(recommender)
       info.reset()
       info.labels(model.id, model.version).set(1)
       loadSeconds.set(model.stats.loadMs / 1000)

@@ -1,9 +1,10 @@
 /**
  * The real-time state store (src/state): Redis when REDIS_URL is set, in-process otherwise, or one
- * injected by the caller (tests; a cluster worker's replica, src/index.ts). It gives the request path history and trending under a time
- * budget (a failure serves from the model alone, `degraded: true`, counted), records event
- * batches, and keeps replicas on one model: a reload is announced over the store and every
- * replica's listener reloads through the model store when it is not serving the announced bundle.
+ * injected by the caller (tests; a cluster worker's replica, src/index.ts). It gives the request
+ * path history and trending under a time budget (a failure serves from the model alone,
+ * `degraded: true`, counted), records event batches, and keeps replicas on one model: a reload is
+ * announced over the store and every replica's listener reloads through the model store when it
+ * is not serving the announced bundle.
  */
 import { hostname } from 'node:os'
 import { realpath } from 'node:fs/promises'

@@ -11,6 +11,9 @@
  * recommender, so a model swap starts empty.
  */
 
+/** Default budget of the folded-in vectors kept per recommender (FOLD_IN_CACHE_BYTES). */
+export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
+
 interface Entry {
   readonly rows: Int32Array
   readonly vector: Float32Array

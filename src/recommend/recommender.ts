@@ -10,7 +10,7 @@ import type { ExcludeSet, SearchMethod, SearchOptions, TopK } from '../search/ty
 import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
-import { FoldInCache } from './fold-in-cache.js'
+import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
@@ -19,9 +19,6 @@ export const MAX_SESSION_ITEMS = 1000
 export const MAX_HISTORY_ITEMS = 10_000
 
 const NO_CONTEXT: RealtimeContext = {}
-
-/** Default budget of the folded-in vectors kept between a user's requests (fold-in-cache.ts). */
-export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
 
 export interface RecommenderOptions {
   /** Hybrid: Hamming candidates re-ranked by inner product. */
