@@ -19,6 +19,7 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
 import statePlugin from './plugins/state.js'
 import { createModelEngines } from './recommend/model-engines.js'
+import { answerJson } from './recommend/result-cache.js'
 import type { QueryEngines } from './recommend/types.js'
 import type { StateStore } from './state/types.js'
 import adminRoutes from './routes/admin.js'
@@ -57,9 +58,10 @@ export interface AppOptions {
  * Responses are produced by our own typed code (the handler's return type is the schema's output
  * type), so production skips re-validating them: with zod's encode pass the schema'd route cost
  * 1.56x a bare route's CPU per request against 1.08-1.21x without it (bench/http/overhead.ts,
- * hamming top-10 on the MovieLens model), more than the search itself.
+ * hamming top-10 on the MovieLens model), more than the search itself. Answers a result cache
+ * keeps are serialized once (answerJson).
  */
-export const plainSerializerCompiler = () => (data: unknown): string => JSON.stringify(data)
+export const plainSerializerCompiler = () => answerJson
 
 /** Accepted incoming request ids: short and printable, so a client cannot inject into the logs. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -120,6 +122,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     createEngines: options.createEngines ?? ((model) => createModelEngines(model, { candidates: config.HYBRID_CANDIDATES, hybridCodesPerCandidate: config.HYBRID_CODES_PER_CANDIDATE, hybridPrefilter: config.HYBRID_INT8_PREFILTER, backgroundBuild: true })),
     hybridCandidates: config.HYBRID_CANDIDATES,
     foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,
+    resultCacheBytes: config.RESULT_CACHE_BYTES,
   })
   await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })

@@ -7,6 +7,7 @@ import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
 import type { StateOptions } from './state/types.js'
 import { usableCpus } from './util/cpus.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/fold-in-cache.js'
+import { DEFAULT_RESULT_CACHE_BYTES } from './recommend/result-cache.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -59,6 +60,11 @@ export const ConfigSchema = z.object({
    * history has items beyond the training data costs a least-squares solve, ~0.3-2 ms); 0 = none.
    */
   FOLD_IN_CACHE_BYTES: z.coerce.number().int().min(0).max(2 ** 40).default(DEFAULT_FOLD_IN_CACHE_BYTES),
+  /**
+   * Bytes of whole user and similar-items answers each worker keeps (exact: used only for the same
+   * request and the same user items; src/recommend/result-cache.ts); 0 = none.
+   */
+  RESULT_CACHE_BYTES: z.coerce.number().int().min(0).max(2 ** 40).default(DEFAULT_RESULT_CACHE_BYTES),
   /** Trending counts halve every this many seconds. */
   TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
   /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */

@@ -6,7 +6,8 @@
  *      with the bytes hashrec sent for it, WORKERS=1 and 2;
  *   2. drives each with autocannon from this process (which serves nothing), in interleaved rounds
  *      so the shared machine's noise hits all alike: the `user` mix (GET user recommendations,
- *      hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids) and the `mixed`
+ *      hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids, drawn as the
+ *      run goes and never replayed: see RequestStream) and the `mixed`
  *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10); and, when asked, the `events`
  *      mix (POST /v1/events, one click per request, the `user` mix's users: the write path, which
  *      with WORKERS > 1 and no Redis goes through the cluster primary; it changes the users'
@@ -20,6 +21,7 @@
  *   npm run bench:http -- [--bundle .bench-tmp/load-1000000-100000/bundle] [--model models/default]
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
  *     [--spike-target 1m-w2] [--mixes user,mixed,events] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
+ *     [--compare-env RESULT_CACHE_BYTES=0]   (every hashrec server also started with these, named -alt)
  *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
  *
  * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
@@ -53,18 +55,21 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '10' },
     /** Extra environment for the hashrec servers, e.g. MAX_EVENT_LOOP_DELAY_MS=0 to measure without shedding. */
     'server-env': { type: 'string', default: '' },
+    /** Also start every hashrec server with these variables on top (named <server>-alt): an A/B in one run, e.g. RESULT_CACHE_BYTES=0. */
+    'compare-env': { type: 'string', default: '' },
     /** Write a CPU profile of every hashrec process under this directory and print each worker's top functions by self time. */
     profile: { type: 'string', default: '' },
   },
 })
-const SERVER_ENV = Object.fromEntries(args['server-env'].split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+const envList = (list: string): Record<string, string> => Object.fromEntries(list.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+const SERVER_ENV = envList(args['server-env'])
+const COMPARE_ENV = envList(args['compare-env'])
 
 const K = Number(args.k)
 const CONNECTIONS = Number(args.connections)
 const UNKNOWN_SHARE = 0.1
-const PATHS = 4096
 
-interface Server { name: string, kind: 'hashrec' | 'bare', workers: number, port: number, proc: ChildProcess, pids: number[], ids?: Ids, output: string[] }
+interface Server { name: string, kind: 'hashrec' | 'bare', workers: number, port: number, proc: ChildProcess, pids: number[], ids?: Ids, stream?: RequestStream, output: string[] }
 interface Ids { users: string[], items: string[] }
 
 async function freePort (): Promise<number> {
@@ -146,54 +151,70 @@ function rssMiB (pid: number): number {
   } catch { return NaN }
 }
 
-/** Zipf(1) over known users in file order, plus a share of ids no model has seen; deterministic. */
-function userPaths (users: string[]): string[] {
-  let seed = 12345
-  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 4294967296 }
-  const n = users.length
+/** Cumulative Zipf(1) weights over n ranks. */
+function zipfCdf (n: number): Float64Array {
   const cdf = new Float64Array(n)
   let acc = 0
   for (let r = 0; r < n; r++) { acc += 1 / (r + 1); cdf[r] = acc }
-  const out: string[] = []
-  for (let i = 0; i < PATHS; i++) {
-    let id: string
-    if (rand() < UNKNOWN_SHARE) id = `unknown-${Math.floor(rand() * 1e9)}`
-    else {
-      const u = rand() * acc
-      let lo = 0; let hi = n - 1
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid }
-      id = users[lo]
-    }
-    out.push(`/v1/users/${encodeURIComponent(id)}/recommendations?k=${K}&method=hybrid`)
-  }
-  return out
+  return cdf
 }
 
-function mixRequests (mix: string, ids: Ids): RequestSpec[] {
-  const users = userPaths(ids.users)
-  let i = 0
-  if (mix === 'user') {
-    return [{ method: 'GET', setupRequest: (req) => ({ ...req, method: 'GET', path: users[i++ & (PATHS - 1)] }) }]
+/**
+ * The requests sent to one server, drawn as they go and never replayed: user ids Zipf(1) over the
+ * bundle's users in file order plus a share of ids no model has seen (each one new), similar-items
+ * calls Zipf(1) over the first items, batches of ten such users. Every server gets the same seeded
+ * sequence, and it carries on across that server's cells (rounds, mixes) as traffic to a running
+ * service would, so an answer the service keeps (RESULT_CACHE_BYTES) is reused only when a user
+ * comes back as Zipf traffic does, never because the load generator cycled a short list.
+ */
+class RequestStream {
+  private state = 12345
+  private unknown = 0
+  private readonly userCdf: Float64Array
+  private readonly itemCdf: Float64Array
+  constructor (private readonly ids: Ids) {
+    this.userCdf = zipfCdf(ids.users.length)
+    this.itemCdf = zipfCdf(ids.items.length)
   }
-  if (mix === 'events') {
-    // One event per request, the same Zipf users as `user`, on catalog items.
-    const bodies = users.map((path, j) => JSON.stringify({ events: [{ userId: decodeURIComponent(path.split('/')[3]), itemId: ids.items[(j * 7919) % ids.items.length], type: 'click' }] }))
-    const headers = { 'content-type': 'application/json' }
-    return [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/events', body: bodies[i++ & (PATHS - 1)], headers }) }]
+
+  /** mulberry32 */
+  private rand (): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) | 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-  const similar = ids.items.slice(0, 1000).map((id) => `/v1/items/${encodeURIComponent(id)}/similar?k=${K}&method=hybrid`)
-  const batches: string[] = []
-  for (let b = 0; b < 64; b++) {
-    batches.push(JSON.stringify({ requests: Array.from({ length: 10 }, (_, j) => ({ userId: ids.users[(b * 10 + j) % ids.users.length], k: K, method: 'hybrid' })) }))
+
+  private zipf (cdf: Float64Array): number {
+    const u = this.rand() * cdf[cdf.length - 1]
+    let lo = 0; let hi = cdf.length - 1
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid }
+    return lo
   }
+
+  userId (): string {
+    return this.rand() < UNKNOWN_SHARE ? `unknown-${++this.unknown}-${Math.floor(this.rand() * 1e9)}` : this.ids.users[this.zipf(this.userCdf)]
+  }
+
+  userPath (): string { return `/v1/users/${encodeURIComponent(this.userId())}/recommendations?k=${K}&method=hybrid` }
+  similarPath (): string { return `/v1/items/${encodeURIComponent(this.ids.items[this.zipf(this.itemCdf)])}/similar?k=${K}&method=hybrid` }
+  batchBody (): string { return JSON.stringify({ requests: Array.from({ length: 10 }, () => ({ userId: this.userId(), k: K, method: 'hybrid' })) }) }
+  /** One click by a stream user on an item drawn as the similar-items calls are. */
+  eventBody (): string { return JSON.stringify({ events: [{ userId: this.userId(), itemId: this.ids.items[this.zipf(this.itemCdf)], type: 'click' }] }) }
+}
+
+function mixRequests (mix: string, stream: RequestStream): RequestSpec[] {
+  if (mix === 'user') return [{ method: 'GET', setupRequest: (req) => ({ ...req, method: 'GET', path: stream.userPath() }) }]
+  const json = { 'content-type': 'application/json' }
+  if (mix === 'events') return [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/events', body: stream.eventBody(), headers: json }) }]
   let n = 0
   const noHeaders: Record<string, string> = {}
   return [{
     setupRequest: (req) => {
       const slot = n++ % 10
-      if (slot < 7) return { ...req, method: 'GET', path: users[i++ & (PATHS - 1)], body: undefined, headers: noHeaders }
-      if (slot < 9) return { ...req, method: 'GET', path: similar[n % similar.length], body: undefined, headers: noHeaders }
-      return { ...req, method: 'POST', path: '/v1/recommendations/batch', body: batches[n % batches.length], headers: { 'content-type': 'application/json' } }
+      if (slot < 7) return { ...req, method: 'GET', path: stream.userPath(), body: undefined, headers: noHeaders }
+      if (slot < 9) return { ...req, method: 'GET', path: stream.similarPath(), body: undefined, headers: noHeaders }
+      return { ...req, method: 'POST', path: '/v1/recommendations/batch', body: stream.batchBody(), headers: json }
     },
   }]
 }
@@ -215,13 +236,13 @@ function summarize (r: Result): Run {
   }
 }
 
-async function drive (s: Server, mix: string, ids: Ids, duration: number, connections = CONNECTIONS, overallRate?: number): Promise<Run> {
+async function drive (s: Server, mix: string, duration: number, connections = CONNECTIONS, overallRate?: number): Promise<Run> {
   const r = await autocannon({
     url: `http://127.0.0.1:${s.port}`,
     connections,
     duration,
     timeout: 5,
-    requests: mixRequests(mix, ids),
+    requests: mixRequests(mix, s.stream!),
     ...(overallRate !== undefined ? { overallRate } : {}),
   })
   return summarize(r)
@@ -252,15 +273,19 @@ async function main (): Promise<void> {
     console.log(`load average before start: ${load()}`)
     // One at a time: two 1M-item loads at once would each take twice as long on 2 cores.
     for (const m of models) {
-      const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), 100_000), items: await firstIds(join(m.dir, 'items.jsonl'), 1000) }
+      const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), 100_000), items: await firstIds(join(m.dir, 'items.jsonl'), 100_000) }
       for (const w of workerCounts) {
-        const t0 = performance.now()
-        const s = await start(`${m.key}-w${w}`, 'hashrec', w, { MODEL_DIR: m.dir, MODELS_ROOT: join(m.dir, '..'), ...SERVER_ENV })
-        servers.push(s)
-        s.ids = ids
-        await ready(s)
-        console.log(`${s.name}: ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (all ${w} worker(s) loaded), pids ${s.pids.join(',')}`)
+        for (const [suffix, extra] of Object.keys(COMPARE_ENV).length > 0 ? [['', {}], ['-alt', COMPARE_ENV]] as const : [['', {}]] as const) {
+          const t0 = performance.now()
+          const s = await start(`${m.key}-w${w}${suffix}`, 'hashrec', w, { MODEL_DIR: m.dir, MODELS_ROOT: join(m.dir, '..'), ...SERVER_ENV, ...extra })
+          servers.push(s)
+          s.ids = ids
+          s.stream = new RequestStream(ids)
+          await ready(s)
+          console.log(`${s.name}: ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (all ${w} worker(s) loaded), pids ${s.pids.join(',')}`)
+        }
       }
+      if (Object.keys(COMPARE_ENV).length > 0) console.log(`servers named -alt run with ${args['compare-env']}`)
     }
 
     // The bare server answers with the bytes hashrec sent for one request of each kind.
@@ -279,16 +304,17 @@ async function main (): Promise<void> {
       const s = await start(`bare-w${w}`, 'bare', w, { BODIES: bodiesFile })
       servers.push(s)
       s.ids = ids
+      s.stream = new RequestStream(ids)
       await ready(s)
     }
 
-    for (const s of servers) await drive(s, 'user', s.ids!, 2) // warm-up: JIT, caches, page-in of the model
+    for (const s of servers) await drive(s, 'user', 2) // warm-up: JIT, caches, page-in of the model
     const runs = new Map<string, Run[]>()
     const duration = Number(args.duration)
     for (let round = 0; round < Number(args.rounds); round++) {
       for (const mix of mixes) {
         for (const s of servers) {
-          const r = await drive(s, mix, s.ids!, duration)
+          const r = await drive(s, mix, duration)
           const key = `${s.name}|${mix}`
           runs.set(key, [...(runs.get(key) ?? []), r])
           console.log(`round ${round + 1} ${mix.padEnd(5)} ${s.name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s (2xx ${r.goodput.toFixed(0)}/s, 503 ${r.s503}) p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx} (load ${load()})`)
@@ -309,6 +335,14 @@ async function main (): Promise<void> {
       }
     }
 
+    // One scrape answers from one worker: its own counts.
+    for (const s of servers.filter((x) => x.kind === 'hashrec')) {
+      const text = (await fresh(s.port, '/metrics')).body
+      const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? NaN)
+      const cached = count('cached'); const computed = count('computed')
+      console.log(`${s.name}: result cache (one worker's counts) ${cached} cached, ${computed} computed: ${(100 * cached / (cached + computed)).toFixed(1)}% of user and similar-items answers`)
+    }
+
     console.log('\n| server | process | RSS MiB |')
     console.log('|---|---|---:|')
     for (const s of servers) {
@@ -322,21 +356,20 @@ async function main (): Promise<void> {
       const spikeSeconds = Number(args['spike-seconds'])
       const rate = Math.round(4 * sustainable)
       console.log(`\nspike on ${target.name}: sustainable ${sustainable.toFixed(0)} req/s (user mix, ${CONNECTIONS} connections); ${rate} req/s offered over ${4 * CONNECTIONS} connections for ${spikeSeconds} s (load ${load()})`)
-      const spike = await drive(target, 'user', target.ids!, spikeSeconds, 4 * CONNECTIONS, rate)
+      const spike = await drive(target, 'user', spikeSeconds, 4 * CONNECTIONS, rate)
       const ended = performance.now()
       const share = spike.total > 0 ? spike.s503 / (spike.total + spike.timeouts) : 0
       console.log(`spike: ${spike.rps.toFixed(0)} responses/s, ${spike.total} responses, 503 ${spike.s503} (${(100 * share).toFixed(1)}%), other non-2xx ${spike.non2xx - spike.s503}, timeouts ${spike.timeouts}, errors ${spike.errors}, p50 ${spike.p50} ms, p99 ${spike.p99} ms`)
       // Recovery: sequential requests until 20 in a row are 200 within 50 ms.
-      const paths = userPaths(target.ids!.users)
-      let streak = 0; let first200 = -1; let i = 0
+      let streak = 0; let first200 = -1
       while (streak < 20 && performance.now() - ended < 30_000) {
-        const r = await fresh(target.port, paths[i++ & (PATHS - 1)]).catch(() => ({ status: 0, ms: Infinity }))
+        const r = await fresh(target.port, target.stream!.userPath()).catch(() => ({ status: 0, ms: Infinity }))
         const ok = (r.status === 200 || r.status === 404) && r.ms < 50
         if (ok && first200 < 0) first200 = performance.now() - ended
         streak = ok ? streak + 1 : 0
       }
       console.log(`recovery: first fast 2xx ${(first200 / 1000).toFixed(2)} s after the spike, 20 in a row by ${((performance.now() - ended) / 1000).toFixed(2)} s`)
-      const after = await drive(target, 'user', target.ids!, duration)
+      const after = await drive(target, 'user', duration)
       console.log(`after the spike (${CONNECTIONS} connections, ${duration} s): ${after.rps.toFixed(0)} req/s p50 ${after.p50} ms p99 ${after.p99} ms non-2xx ${after.non2xx} timeouts ${after.timeouts} (load ${load()})`)
     }
   } finally {

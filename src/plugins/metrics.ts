@@ -80,7 +80,8 @@ export class FastHistogram {
 export interface Metrics {
   readonly registry: Registry
   readonly requestDuration: FastHistogram
-  observeRecommendation (method: string, seconds: number, candidatesExamined: number): void
+  /** One answer's latency, and its candidates examined unless it searched nothing (a cached answer). */
+  observeRecommendation (method: string, seconds: number, candidatesExamined: number | undefined): void
   /** The active model, and the running search counts of its engines (when they keep any). */
   setModel (model: Model, stats?: Readonly<SearchStats>, recommender?: Readonly<RecommenderStats>): void
   reload (result: 'success' | 'refused' | 'error'): void
@@ -139,6 +140,9 @@ export function createMetrics (): Metrics {
   const swapFoldStats = swappedCounts(registry, 'hashrec_user_fold_in_total',
     'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
     'result', [['solved', 'foldInSolved'], ['cached', 'foldInCached']])
+  const swapResultStats = swappedCounts(registry, 'hashrec_result_cache_total',
+    'User and similar-items answers: cached (the same request and user rows as a kept answer, RESULT_CACHE_BYTES), or computed.',
+    'result', [['cached', 'resultCached'], ['computed', 'resultComputed']])
 
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
@@ -151,11 +155,12 @@ export function createMetrics (): Metrics {
         byMethod.set(method, c)
       }
       c.latency.observe(seconds)
-      c.work.observe(examined)
+      if (examined !== undefined) c.work.observe(examined)
     },
     setModel (model, stats, recommender) {
       swapSearchStats(stats)
       swapFoldStats(recommender)
+      swapResultStats(recommender)
       info.reset()
       info.labels(model.id, model.version).set(1)
       loadSeconds.set(model.stats.loadMs / 1000)

@@ -20,6 +20,8 @@ export interface ModelStoreOptions {
   readonly hybridCandidates: number
   /** Bytes of folded-in user vectors kept per model (RecommenderOptions.foldInCacheBytes). */
   readonly foldInCacheBytes?: number
+  /** Bytes of whole answers kept per model (RecommenderOptions.resultCacheBytes). */
+  readonly resultCacheBytes?: number
 }
 
 export interface ReloadOutcome {
@@ -51,7 +53,7 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (rec: 
 
   /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
   function prepare (model: Model): Recommender {
-    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes })
+    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes, resultCacheBytes: options.resultCacheBytes })
   }
 
   function swap (next: Recommender): void {

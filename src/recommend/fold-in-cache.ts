@@ -7,64 +7,40 @@
  * exact rows it was computed from and used only when the request's rows are the same, so a hit
  * returns the very vector and code a fresh solve would.
  *
- * Least recently used entries go first once the entries' bytes pass the budget. One cache per
- * recommender, so a model swap starts empty.
+ * Least recently used entries go first once the entries' bytes pass the budget (src/recommend/rows-lru.ts).
+ * One cache per recommender, so a model swap starts empty.
  */
+import { RowsKeyedLru } from './rows-lru.js'
 
 /** Default budget of the folded-in vectors kept per recommender (FOLD_IN_CACHE_BYTES). */
 export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
 
-interface Entry {
-  readonly rows: Int32Array
+interface Solve {
   readonly vector: Float32Array
   readonly code: Uint32Array
-  readonly bytes: number
 }
 
-/** Map and object overhead per entry, beyond its arrays and key (an estimate; it only sizes the budget). */
-const ENTRY_OVERHEAD_BYTES = 240
-
 export class FoldInCache {
-  private readonly entries = new Map<string, Entry>()
-  private bytes = 0
-  hits = 0
-  misses = 0
+  private readonly lru: RowsKeyedLru<Solve>
 
-  constructor (private readonly budgetBytes: number) {}
+  constructor (budgetBytes: number) { this.lru = new RowsKeyedLru(budgetBytes) }
 
-  get size (): number { return this.entries.size }
-  get usedBytes (): number { return this.bytes }
+  get size (): number { return this.lru.size }
+  get usedBytes (): number { return this.lru.usedBytes }
+  get hits (): number { return this.lru.hits }
+  get misses (): number { return this.lru.misses }
 
   /** Copies the cached vector and code of `key` into `vector`/`code` when its rows equal rows[0..n); else false. */
   get (key: string, rows: Int32Array, n: number, vector: Float32Array, code: Uint32Array): boolean {
-    const e = this.entries.get(key)
-    if (e === undefined || e.rows.length !== n || !sameRows(e.rows, rows, n)) { this.misses++; return false }
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key)
-    this.entries.set(key, e)
+    const e = this.lru.get(key, rows, n)
+    if (e === undefined) return false
     vector.set(e.vector)
     code.set(e.code)
-    this.hits++
     return true
   }
 
   /** Keeps copies of rows[0..n), `vector` and `code` for `key` (replacing its entry), within the budget. */
   put (key: string, rows: Int32Array, n: number, vector: Float32Array, code: Uint32Array): void {
-    const bytes = ENTRY_OVERHEAD_BYTES + 2 * key.length + 4 * (n + vector.length + code.length)
-    const old = this.entries.get(key)
-    if (old !== undefined) { this.entries.delete(key); this.bytes -= old.bytes }
-    if (bytes > this.budgetBytes) return
-    while (this.bytes + bytes > this.budgetBytes) {
-      const [oldestKey, oldest] = this.entries.entries().next().value as [string, Entry]
-      this.entries.delete(oldestKey)
-      this.bytes -= oldest.bytes
-    }
-    this.entries.set(key, { rows: rows.slice(0, n), vector: vector.slice(), code: code.slice(), bytes })
-    this.bytes += bytes
+    this.lru.put(key, rows, n, { vector: vector.slice(), code: code.slice() }, 80 + 4 * (vector.length + code.length))
   }
-}
-
-function sameRows (a: Int32Array, b: Int32Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -11,6 +11,8 @@ import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
+import { DEFAULT_RESULT_CACHE_BYTES, keep, resultBytes, resultKey } from './result-cache.js'
+import { RowsKeyedLru } from './rows-lru.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
@@ -25,6 +27,8 @@ export interface RecommenderOptions {
   readonly hybridCandidates?: number
   /** Bytes of folded-in user vectors kept between requests; 0 solves every time. */
   readonly foldInCacheBytes?: number
+  /** Bytes of whole user and similar-items answers kept between requests (src/recommend/result-cache.ts); 0 keeps none. */
+  readonly resultCacheBytes?: number
 }
 
 /** Plain counters read by the metrics at scrape time. */
@@ -32,6 +36,9 @@ export interface RecommenderStats {
   /** User fold-ins solved, and answered from the cache (the same rows as a kept solve). */
   readonly foldInSolved: number
   readonly foldInCached: number
+  /** User and similar-items answers served from the result cache, and computed (misses). */
+  readonly resultCached: number
+  readonly resultComputed: number
 }
 
 export interface Recommender {
@@ -69,6 +76,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const sessionRows = new Int32Array(MAX_SESSION_ITEMS)
   const foldScratch = createFoldInScratch(d)
   const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
+  const answers = new RowsKeyedLru<RecommendationResult>(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES)
   // A user's training items plus history, deduplicated with a generation stamp per item row.
   const seen = model.userSeen
   let maxSeen = 0
@@ -191,12 +199,38 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     return result
   }
 
+  /** The user's answer once their rows are collected (userRows[0, n), `fresh` of them from history) and their exclusion built. */
+  function answerUser (userId: string, userRow: number | undefined, n: number, fresh: number, opts: RecommendOptions, context: RealtimeContext, exclude: ExcludeSet): RecommendationResult {
+    // Fold-in only when the history adds items the model was not trained on: otherwise the
+    // learned row already is the least-squares answer for these items (up to training noise).
+    if (fresh > 0) {
+      if (folded.get(userId, userRows, n, vector, code)) return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+      if (foldInVector(model, userRows, n, vector, foldScratch)) {
+        majorityCode(model.itemCodes, words, userRows, n, bitCounts, code)
+        folded.put(userId, userRows, n, vector, code)
+        return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+      }
+    }
+    const resolution = model.userTable.resolveInto(userId, vector)
+    if (resolution === 'none') return popular('none', opts, exclude, context.trending)
+    let hasCode: boolean
+    if (resolution === 'dedicated') {
+      code.set(model.userCodes.subarray(userRow! * words, (userRow! + 1) * words))
+      hasCode = true
+    } else {
+      hasCode = codeFromVector()
+    }
+    return run({ source: resolution, hasCode, hasVector: true }, opts, exclude)
+  }
+
   return {
     model,
     engines,
     stats: {
       get foldInSolved () { return folded.misses },
       get foldInCached () { return folded.hits },
+      get resultCached () { return answers.hits },
+      get resultComputed () { return answers.misses },
     },
 
     hasSignal (userId) {
@@ -226,26 +260,16 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
         }
       }
       const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : stampedExclusion(gen, n, opts.exclude)
-      // Fold-in only when the history adds items the model was not trained on: otherwise the
-      // learned row already is the least-squares answer for these items (up to training noise).
-      if (fresh > 0) {
-        if (folded.get(userId, userRows, n, vector, code)) return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
-        if (foldInVector(model, userRows, n, vector, foldScratch)) {
-          majorityCode(model.itemCodes, words, userRows, n, bitCounts, code)
-          folded.put(userId, userRows, n, vector, code)
-          return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
-        }
-      }
-      const resolution = model.userTable.resolveInto(userId, vector)
-      if (resolution === 'none') return popular('none', opts, exclude, context.trending)
-      let hasCode: boolean
-      if (resolution === 'dedicated') {
-        code.set(model.userCodes.subarray(userRow! * words, (userRow! + 1) * words))
-        hasCode = true
-      } else {
-        hasCode = codeFromVector()
-      }
-      return run({ source: resolution, hasCode, hasVector: true }, opts, exclude)
+      if (!answers.enabled) return answerUser(userId, userRow, n, fresh, opts, context, exclude)
+      const key = resultKey('u', userId, opts, context.excludeSeen !== false)
+      const kept = answers.get(key, userRows, n)
+      if (kept !== undefined) return kept
+      const result = answerUser(userId, userRow, n, fresh, opts, context, exclude)
+      // The popularity fallback may list trending items, which change with everybody's events.
+      if (result.method === 'popular') return result
+      answers.put(key, userRows, n, keep(result), resultBytes(result))
+      // This request searched: it gets a copy that is not marked as kept.
+      return { ...result }
     },
 
     forSession (query, opts, context = NO_CONTEXT) {
@@ -291,9 +315,17 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       if (row === undefined) throw new UnknownItemError(itemId)
       vector.set(model.itemVectors.subarray(row * d, (row + 1) * d))
       code.set(model.itemCodes.subarray(row * words, (row + 1) * words))
+      const key = answers.enabled ? resultKey('i', itemId, opts, true) : ''
+      if (key !== '') {
+        const kept = answers.get(key, sessionRows, 0)
+        if (kept !== undefined) return kept
+      }
       sessionRows[0] = row
       const exclude = excludeRows(model.items, opts.exclude, sessionRows, 1)
-      return run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
+      const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
+      if (key === '') return result
+      answers.put(key, sessionRows, 0, keep(result), resultBytes(result))
+      return { ...result }
     },
   }
 }

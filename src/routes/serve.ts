@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { HttpProblem } from '../errors.js'
 import type { Recommender } from '../recommend/recommender.js'
+import { isCachedAnswer } from '../recommend/result-cache.js'
 import type { RecommendationResult } from '../recommend/types.js'
 import type { UserState } from '../plugins/state.js'
 import type { RecommendBodySchema } from './schemas.js'
@@ -17,7 +18,8 @@ export function activeRecommender (app: FastifyInstance): Recommender {
 export function observed (app: FastifyInstance, run: () => RecommendationResult): RecommendationResult {
   const started = performance.now()
   const result = run()
-  app.metrics.observeRecommendation(result.method, (performance.now() - started) / 1000, result.candidatesExamined)
+  // A cached answer searched nothing now: its latency counts, its candidates do not.
+  app.metrics.observeRecommendation(result.method, (performance.now() - started) / 1000, isCachedAnswer(result) ? undefined : result.candidatesExamined)
   return result
 }
 
@@ -41,6 +43,6 @@ export function recommendByBody (rec: Recommender, body: RecommendBody, state: U
     : body.itemIds !== undefined
       ? rec.forSession({ itemIds: body.itemIds }, opts, state?.context)
       : body.vector !== undefined ? rec.forSession({ vector: body.vector }, opts) : rec.forSession({ code: body.code! }, opts)
-  if (state?.degraded === true) result.degraded = true
-  return result
+  // A copy: the answer may be one a cache keeps (frozen).
+  return state?.degraded === true ? { ...result, degraded: true } : result
 }

@@ -18,8 +18,8 @@ const users: FastifyPluginAsyncZod = async (app) => {
     const q = request.query
     const state = await app.realtime.userState(rec, userId, q.excludeSeen, q.k)
     const result = observed(app, () => rec.forUser(userId, q, state.context))
-    if (state.degraded) result.degraded = true
-    return result
+    // A copy: the answer may be one a cache keeps (frozen).
+    return state.degraded ? { ...result, degraded: true } : result
   })
 }
 

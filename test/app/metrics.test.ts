@@ -47,18 +47,37 @@ test('search counters read the active engines at scrape time and keep counting a
   assert.match(await metrics.registry.metrics(), /hashrec_search_queries_total\{kind="hybrid_bounded_stage"\} 9/)
 })
 
-test('fold-in counters read the active recommender at scrape time and keep counting across a model swap', async () => {
+test('fold-in and result cache counters read the active recommender at scrape time and keep counting across a model swap', async () => {
   const { createMetrics } = await import('../../src/plugins/metrics.js')
   const metrics = createMetrics()
   const model = (id: string) => ({ id, version: '1', items: { size: 3 }, users: { size: 2 }, stats: { loadMs: 5 } }) as any
   const search = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
-  const first = { foldInSolved: 0, foldInCached: 0 }
+  const first = { foldInSolved: 0, foldInCached: 0, resultCached: 0, resultComputed: 0 }
   metrics.setModel(model('a'), search, first)
   first.foldInSolved = 4
   first.foldInCached = 10
+  first.resultCached = 7
+  first.resultComputed = 3
   assert.match(await metrics.registry.metrics(), /hashrec_user_fold_in_total\{result="solved"\} 4\n/)
-  metrics.setModel(model('b'), search, { foldInSolved: 1, foldInCached: 2 })
+  metrics.setModel(model('b'), search, { foldInSolved: 1, foldInCached: 2, resultCached: 20, resultComputed: 1 })
   const text = await metrics.registry.metrics()
   assert.match(text, /hashrec_user_fold_in_total\{result="solved"\} 5\n/)
   assert.match(text, /hashrec_user_fold_in_total\{result="cached"\} 12\n/)
+  assert.match(text, /hashrec_result_cache_total\{result="cached"\} 27\n/)
+  assert.match(text, /hashrec_result_cache_total\{result="computed"\} 4\n/)
+})
+
+test('a repeated request over HTTP is answered from the result cache: the same body, counted as cached, and no candidates observed for it', async (t) => {
+  const { createTestApp } = await import('./helpers.js')
+  const { app, model } = await createTestApp(t, { bundle: { items: 50, users: 6 } })
+  const url = `/v1/users/${encodeURIComponent(model.users.idAt(2))}/recommendations?k=5&method=hybrid`
+  const first = await app.inject({ url })
+  const second = await app.inject({ url })
+  assert.equal(first.statusCode, 200)
+  assert.equal(second.body, first.body)
+  const text = (await app.inject({ url: '/metrics' })).body
+  assert.match(text, /hashrec_result_cache_total\{result="cached"\} 1\n/)
+  assert.match(text, /hashrec_result_cache_total\{result="computed"\} 1\n/)
+  assert.match(text, /hashrec_recommendation_duration_seconds_count\{method="hybrid"\} 2\n/)
+  assert.match(text, /hashrec_candidates_examined_count\{method="hybrid"\} 1\n/)
 })

@@ -92,7 +92,8 @@ test('a batch whose k sum past MAX_BATCH_TOTAL_K is refused with 400 naming body
 test('a single request sent while a long batch runs is answered before the batch finishes', async (t) => {
   // Every search holds the loop 3 ms, so a 100-entry batch takes ~300 ms of CPU.
   const { app, model } = await createTestApp(t, {
-    config: { MAX_EVENT_LOOP_DELAY_MS: 0 },
+    // No result cache: every request of the batch searches.
+    config: { MAX_EVENT_LOOP_DELAY_MS: 0, RESULT_CACHE_BYTES: 0 },
     app: {
       createEngines: (m) => {
         const e = createModelEngines(m)
@@ -115,7 +116,7 @@ test('a single request sent while a long batch runs is answered before the batch
 
 test('a batch that runs past REQUEST_TIMEOUT_MS stops between slices with 503 overloaded', async (t) => {
   const { app, model } = await createTestApp(t, {
-    config: { MAX_EVENT_LOOP_DELAY_MS: 0, REQUEST_TIMEOUT_MS: 50 },
+    config: { MAX_EVENT_LOOP_DELAY_MS: 0, REQUEST_TIMEOUT_MS: 50, RESULT_CACHE_BYTES: 0 },
     app: {
       createEngines: (m) => {
         const e = createModelEngines(m)

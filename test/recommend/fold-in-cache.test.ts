@@ -59,8 +59,9 @@ test('a user folded in again with the same history gets the cached solve: the ve
   t.after(cleanup)
   await writeTestBundle(join(dir, 'm'), { items: 60, users: 12, seen: true })
   const model = await loadModel(join(dir, 'm'))
-  const cached = createRecommender(model, createModelEngines(model))
-  const uncached = createRecommender(model, createModelEngines(model), { foldInCacheBytes: 0 })
+  // Without the result cache, which would answer the repeated requests before any fold-in.
+  const cached = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
+  const uncached = createRecommender(model, createModelEngines(model), { foldInCacheBytes: 0, resultCacheBytes: 0 })
   const history = ['i40', 'i3', 'i17']
   for (const method of ['hybrid', 'mips', 'hamming'] as const) {
     const opts = { k: 8, method }
@@ -74,8 +75,8 @@ test('a user folded in again with the same history gets the cached solve: the ve
     assert.deepEqual(first, fresh, method)
     assert.deepEqual(again, fresh, method)
   }
-  assert.deepEqual({ ...cached.stats }, { foldInSolved: 2, foldInCached: 7 })
-  assert.deepEqual({ ...uncached.stats }, { foldInSolved: 3, foldInCached: 0 })
+  assert.deepEqual({ ...cached.stats }, { foldInSolved: 2, foldInCached: 7, resultCached: 0, resultComputed: 0 })
+  assert.deepEqual({ ...uncached.stats }, { foldInSolved: 3, foldInCached: 0, resultCached: 0, resultComputed: 0 })
   // A new history item is a new solve, the same as an uncached one.
   const longer = ['i9', ...history]
   assert.deepEqual(cached.forUser('u2', { k: 8, method: 'hybrid' }, { history: longer }), uncached.forUser('u2', { k: 8, method: 'hybrid' }, { history: longer }))

@@ -4,15 +4,15 @@ import { test } from 'node:test'
 import { createModelEngines } from '../../src/recommend/model-engines.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { IncompatibleQueryError, UnknownItemError } from '../../src/recommend/errors.js'
-import { createRecommender } from '../../src/recommend/recommender.js'
+import { createRecommender, type RecommenderOptions } from '../../src/recommend/recommender.js'
 import { tempDir, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
 
-async function recommender (t: import('node:test').TestContext, o: TestBundleOptions = {}) {
+async function recommender (t: import('node:test').TestContext, o: TestBundleOptions = {}, options: RecommenderOptions = {}) {
   const { dir, cleanup } = await tempDir()
   t.after(cleanup)
   await writeTestBundle(join(dir, 'm'), o)
   const model = await loadModel(join(dir, 'm'))
-  return createRecommender(model, createModelEngines(model))
+  return createRecommender(model, createModelEngines(model), options)
 }
 
 test('a session whose item ids are all outside the catalog falls back to popular items', async (t) => {
@@ -34,7 +34,8 @@ test('k larger than the catalog returns every item not excluded, ranked 1..n', a
 })
 
 test('repeated queries on one recommender do not leak state between them (shared scratch buffers)', async (t) => {
-  const rec = await recommender(t, { projection: true, userShared: 8 })
+  // No result cache: the second query must run, not be answered from the first.
+  const rec = await recommender(t, { projection: true, userShared: 8 }, { resultCacheBytes: 0 })
   const first = rec.forUser('u3', { k: 5, method: 'hybrid' })
   rec.forSession({ vector: Array.from({ length: 8 }, (_, i) => i - 4) }, { k: 5, method: 'hybrid' })
   rec.forSession({ itemIds: ['i1', 'i2', 'i3'] }, { k: 5, method: 'hamming' })

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createRecommender, type Recommender } from '../../src/recommend/recommender.js'
+import { answerJson, isCachedAnswer, resultKey } from '../../src/recommend/result-cache.js'
+import { RowsKeyedLru } from '../../src/recommend/rows-lru.js'
+import type { RecommendationResult } from '../../src/recommend/types.js'
+import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
+
+async function pair (t: import('node:test').TestContext): Promise<{ cached: Recommender, fresh: Recommender }> {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'm'), { items: 80, users: 12, seen: true, userShared: 8, projection: true, popularity: true, titles: true })
+  const model = await loadModel(join(dir, 'm'))
+  return {
+    cached: createRecommender(model, createModelEngines(model)),
+    fresh: createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 }),
+  }
+}
+
+const isCached = isCachedAnswer
+
+test('a repeated request is answered from the cache with exactly what a fresh search returns, for every kind of user and similar items', async (t) => {
+  const { cached, fresh } = await pair(t)
+  const requests: Array<[string, () => [RecommendationResult, RecommendationResult]]> = []
+  for (const method of ['hybrid', 'hamming', 'mips'] as const) {
+    const opts = { k: 7, method }
+    requests.push(
+      [`${method} dedicated`, () => [cached.forUser('u3', opts, { excludeSeen: true }), fresh.forUser('u3', opts, { excludeSeen: true })]],
+      [`${method} hashed`, () => [cached.forUser('somebody-new', opts), fresh.forUser('somebody-new', opts)]],
+      [`${method} history`, () => [cached.forUser('u4', opts, { history: ['i50', 'i2'] }), fresh.forUser('u4', opts, { history: ['i50', 'i2'] })]],
+      [`${method} excludes`, () => [cached.forUser('u4', { ...opts, exclude: ['i1', 'i9'] }), fresh.forUser('u4', { ...opts, exclude: ['i1', 'i9'] })]],
+      [`${method} similar`, () => [cached.similarItems('i5', opts), fresh.similarItems('i5', opts)]],
+    )
+  }
+  for (const [name, run] of requests) {
+    const [first, expected] = run()
+    assert.equal(isCached(first), false, `${name}: computed the first time`)
+    assert.deepEqual(first, expected, name)
+  }
+  // Everything again, interleaved with other queries that use the same scratch buffers.
+  for (const [name, run] of requests) {
+    cached.forSession({ itemIds: ['i7', 'i8'] }, { k: 5, method: 'hybrid' })
+    const [again, expected] = run()
+    assert.equal(isCached(again), true, `${name}: from the cache the second time`)
+    assert.deepEqual(again, expected, name)
+    assert.equal(JSON.stringify(again), JSON.stringify(expected), `${name}: the same bytes on the wire`)
+  }
+  assert.deepEqual([cached.stats.resultCached, cached.stats.resultComputed], [requests.length, requests.length])
+  assert.deepEqual([fresh.stats.resultCached, fresh.stats.resultComputed], [0, 0], 'a zero budget keeps and counts nothing')
+})
+
+test('every option and the user\'s rows are part of the key: a new event, another k, method, ef, exclude or excludeSeen is computed afresh', async (t) => {
+  const { cached, fresh } = await pair(t)
+  const base = { k: 6, method: 'hybrid' as const }
+  const history = ['i40', 'i41']
+  cached.forUser('u2', base, { history })
+  const variants: Array<[string, () => [RecommendationResult, RecommendationResult]]> = [
+    ['a new history item', () => [cached.forUser('u2', base, { history: ['i42', ...history] }), fresh.forUser('u2', base, { history: ['i42', ...history] })]],
+    ['the same items in another order', () => [cached.forUser('u2', base, { history: ['i41', 'i40'] }), fresh.forUser('u2', base, { history: ['i41', 'i40'] })]],
+    ['another k', () => [cached.forUser('u2', { ...base, k: 3 }, { history }), fresh.forUser('u2', { ...base, k: 3 }, { history })]],
+    ['another method', () => [cached.forUser('u2', { ...base, method: 'mips' }, { history }), fresh.forUser('u2', { ...base, method: 'mips' }, { history })]],
+    ['an ef', () => [cached.forUser('u2', { ...base, ef: 20 }, { history }), fresh.forUser('u2', { ...base, ef: 20 }, { history })]],
+    ['an exclude', () => [cached.forUser('u2', { ...base, exclude: ['i0'] }, { history }), fresh.forUser('u2', { ...base, exclude: ['i0'] }, { history })]],
+    ['excludeSeen false', () => [cached.forUser('u2', base, { history, excludeSeen: false }), fresh.forUser('u2', base, { history, excludeSeen: false })]],
+    ['another user', () => [cached.forUser('u20', base, { history }), fresh.forUser('u20', base, { history })]],
+  ]
+  for (const [name, run] of variants) {
+    const [got, expected] = run()
+    assert.equal(isCached(got), false, name)
+    assert.deepEqual(got, expected, name)
+  }
+  // An event on an item the user saw in training (u2 saw i6, i7, i8) adds no row: the kept answer
+  // stays valid. (The variants above replaced the entry: ask the original again first.)
+  cached.forUser('u2', base, { history })
+  const withTraining = cached.forUser('u2', base, { history: ['i6', ...history] })
+  assert.equal(isCached(withTraining), true, 'the same rows, so the kept answer')
+  assert.deepEqual(withTraining, fresh.forUser('u2', base, { history: ['i6', ...history] }))
+  // Ids cannot run into each other in the key.
+  assert.notEqual(resultKey('u', 'a|1:b', { k: 1, method: 'mips' }, true), resultKey('u', 'a', { k: 1, method: 'mips', exclude: ['b'] }, true))
+})
+
+test('trending fallbacks are not kept; kept answers are frozen, so nothing can change what later requests get, and serialized once', async (t) => {
+  const { cached } = await pair(t)
+  // A model without shared user rows has no signal for unknown ids; this one has, so ask a
+  // session with no catalog items, then a dedicated user whose answer a caller marks.
+  const a = cached.forSession({ itemIds: ['nope'] }, { k: 3, method: 'hybrid' }, { trending: [{ itemId: 'i9', score: 5 }] })
+  const b = cached.forSession({ itemIds: ['nope'] }, { k: 3, method: 'hybrid' }, { trending: [{ itemId: 'i11', score: 5 }] })
+  assert.equal(a.items[0].id, 'i9')
+  assert.equal(b.items[0].id, 'i11')
+  const first = cached.forUser('u1', { k: 4, method: 'hybrid' })
+  first.degraded = true
+  const second = cached.forUser('u1', { k: 4, method: 'hybrid' })
+  assert.equal(isCached(second), true)
+  assert.equal(second.degraded, undefined, 'the computing request got a copy of its own')
+  assert.throws(() => { second.degraded = true }, TypeError, 'a kept answer is frozen, items too')
+  assert.throws(() => { second.items[0].score = 0 }, TypeError)
+  const body = answerJson(second)
+  assert.equal(body, JSON.stringify(second))
+  assert.equal(answerJson(cached.forUser('u1', { k: 4, method: 'hybrid' })), body)
+})
+
+test('a user with no signal gets the trending fallback every time, never a kept one', async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'm'), { items: 30, users: 4, popularity: true })
+  const model = await loadModel(join(dir, 'm'))
+  const rec = createRecommender(model, createModelEngines(model))
+  const a = rec.forUser('unknown', { k: 2, method: 'hybrid' }, { trending: [{ itemId: 'i3', score: 2 }] })
+  const b = rec.forUser('unknown', { k: 2, method: 'hybrid' }, { trending: [{ itemId: 'i4', score: 2 }] })
+  assert.equal(a.fallback, 'trending')
+  assert.deepEqual([a.items[0].id, b.items[0].id], ['i3', 'i4'])
+  assert.equal(rec.stats.resultCached, 0)
+})
+
+test('RowsKeyedLru keeps the most recently used entries within its byte budget', () => {
+  const rows = Int32Array.of(1, 2, 3)
+  const probe = new RowsKeyedLru<string>(1 << 20)
+  probe.put('a', rows, 3, 'A', 100)
+  const entry = probe.usedBytes
+  const lru = new RowsKeyedLru<string>(2 * entry + 1)
+  lru.put('a', rows, 3, 'A', 100)
+  lru.put('b', rows, 3, 'B', 100)
+  assert.equal(lru.get('a', rows, 3), 'A')
+  lru.put('c', rows, 3, 'C', 100)
+  assert.deepEqual([lru.get('b', rows, 3), lru.get('a', rows, 3), lru.get('c', rows, 3)], [undefined, 'A', 'C'])
+  assert.equal(lru.get('a', rows, 2), undefined, 'fewer rows is a miss')
+  assert.equal(lru.get('a', Int32Array.of(1, 2, 4), 3), undefined, 'other rows are a miss')
+  assert.deepEqual([lru.hits, lru.misses], [3, 3])
+  assert.equal(lru.usedBytes, 2 * entry)
+  assert.equal(new RowsKeyedLru(0).enabled, false)
+})
