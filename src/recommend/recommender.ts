@@ -268,8 +268,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       // The popularity fallback may list trending items, which change with everybody's events.
       if (result.method === 'popular') return result
       answers.put(key, userRows, n, keep(result), resultBytes(result))
-      // This request searched: it gets a copy that is not marked as kept.
-      return { ...result }
+      return result
     },
 
     forSession (query, opts, context = NO_CONTEXT) {
@@ -325,7 +324,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
       if (key === '') return result
       answers.put(key, sessionRows, 0, keep(result), resultBytes(result))
-      return { ...result }
+      return result
     },
   }
 }

@@ -15,9 +15,12 @@ import type { RecommendationResult, RecommendOptions } from './types.js'
 /** Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~20k top-10 answers with titles. */
 export const DEFAULT_RESULT_CACHE_BYTES = 32 * 1024 * 1024
 
-/** Answers held by a cache: frozen, and answered as is, so a hit allocates nothing. */
+/**
+ * Answers held by a cache: frozen, and answered as is (the request that computed one gets it too),
+ * so a hit allocates nothing.
+ */
 const kept = new WeakSet<RecommendationResult>()
-/** Their JSON, made on the first hit that is serialized: later hits skip the serializer too. */
+/** Their JSON, made when first serialized: hits skip the serializer too. */
 const bodies = new WeakMap<RecommendationResult, string>()
 
 /**
@@ -30,11 +33,6 @@ export function keep (result: RecommendationResult): RecommendationResult {
   Object.freeze(result.items)
   kept.add(Object.freeze(result))
   return result
-}
-
-/** True for an answer served from a cache: no search ran for it (the metrics leave out its candidates). */
-export function isCachedAnswer (result: RecommendationResult): boolean {
-  return kept.has(result)
 }
 
 /** JSON of an answer; a kept answer's is made once. */

@@ -14,7 +14,7 @@ const items: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request) => {
     const rec = activeRecommender(app)
-    return observed(app, () => rec.similarItems(request.params.itemId, request.query))
+    return observed(app, rec, () => rec.similarItems(request.params.itemId, request.query))
   })
 }
 

@@ -30,7 +30,7 @@ const recommendations: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const rec = activeRecommender(app)
     const state = await stateForBody(app, rec, request.body)
-    return observed(app, () => recommendByBody(rec, request.body, state))
+    return observed(app, rec, () => recommendByBody(rec, request.body, state))
   })
 
   app.post('/v1/recommendations/batch', {
@@ -58,7 +58,7 @@ const recommendations: FastifyPluginAsyncZod = async (app) => {
         if (app.pressure.overBudget(reply)) return app.pressure.sendOverBudget(request, reply)
       }
       try {
-        results[i] = observed(app, () => recommendByBody(rec, request.body.requests[i], states[i]))
+        results[i] = observed(app, rec, () => recommendByBody(rec, request.body.requests[i], states[i]))
       } catch (err) {
         const known = toHttpProblem(err)
         if (known === null) throw err

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { HttpProblem } from '../errors.js'
 import type { Recommender } from '../recommend/recommender.js'
-import { isCachedAnswer } from '../recommend/result-cache.js'
 import type { RecommendationResult } from '../recommend/types.js'
 import type { UserState } from '../plugins/state.js'
 import type { RecommendBodySchema } from './schemas.js'
@@ -15,11 +14,13 @@ export function activeRecommender (app: FastifyInstance): Recommender {
 }
 
 /** Runs one recommendation and records its latency and work under the method actually served. */
-export function observed (app: FastifyInstance, run: () => RecommendationResult): RecommendationResult {
+export function observed (app: FastifyInstance, rec: Recommender, run: () => RecommendationResult): RecommendationResult {
   const started = performance.now()
+  const cachedBefore = rec.stats.resultCached
   const result = run()
-  // A cached answer searched nothing now: its latency counts, its candidates do not.
-  app.metrics.observeRecommendation(result.method, (performance.now() - started) / 1000, isCachedAnswer(result) ? undefined : result.candidatesExamined)
+  // An answer from the result cache searched nothing now: its latency counts, its candidates do not.
+  const searched = rec.stats.resultCached === cachedBefore
+  app.metrics.observeRecommendation(result.method, (performance.now() - started) / 1000, searched ? result.candidatesExamined : undefined)
   return result
 }
 

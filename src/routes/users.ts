@@ -17,7 +17,7 @@ const users: FastifyPluginAsyncZod = async (app) => {
     const { userId } = request.params
     const q = request.query
     const state = await app.realtime.userState(rec, userId, q.excludeSeen, q.k)
-    const result = observed(app, () => rec.forUser(userId, q, state.context))
+    const result = observed(app, rec, () => rec.forUser(userId, q, state.context))
     // A copy: the answer may be one a cache keeps (frozen).
     return state.degraded ? { ...result, degraded: true } : result
   })

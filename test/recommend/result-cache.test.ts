@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { createModelEngines } from '../../src/recommend/model-engines.js'
 import { createRecommender, type Recommender } from '../../src/recommend/recommender.js'
-import { answerJson, isCachedAnswer, resultKey } from '../../src/recommend/result-cache.js'
+import { answerJson, resultKey } from '../../src/recommend/result-cache.js'
 import { RowsKeyedLru } from '../../src/recommend/rows-lru.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
@@ -20,7 +20,12 @@ async function pair (t: import('node:test').TestContext): Promise<{ cached: Reco
   }
 }
 
-const isCached = isCachedAnswer
+/** Runs a query on `rec` and says whether its answer came from the result cache. */
+function viaCache<T> (rec: Recommender, run: () => T): [T, boolean] {
+  const before = rec.stats.resultCached
+  const result = run()
+  return [result, rec.stats.resultCached > before]
+}
 
 test('a repeated request is answered from the cache with exactly what a fresh search returns, for every kind of user and similar items', async (t) => {
   const { cached, fresh } = await pair(t)
@@ -36,15 +41,15 @@ test('a repeated request is answered from the cache with exactly what a fresh se
     )
   }
   for (const [name, run] of requests) {
-    const [first, expected] = run()
-    assert.equal(isCached(first), false, `${name}: computed the first time`)
+    const [[first, expected], hit] = viaCache(cached, run)
+    assert.equal(hit, false, `${name}: computed the first time`)
     assert.deepEqual(first, expected, name)
   }
   // Everything again, interleaved with other queries that use the same scratch buffers.
   for (const [name, run] of requests) {
     cached.forSession({ itemIds: ['i7', 'i8'] }, { k: 5, method: 'hybrid' })
-    const [again, expected] = run()
-    assert.equal(isCached(again), true, `${name}: from the cache the second time`)
+    const [[again, expected], hit] = viaCache(cached, run)
+    assert.equal(hit, true, `${name}: from the cache the second time`)
     assert.deepEqual(again, expected, name)
     assert.equal(JSON.stringify(again), JSON.stringify(expected), `${name}: the same bytes on the wire`)
   }
@@ -68,15 +73,15 @@ test('every option and the user\'s rows are part of the key: a new event, anothe
     ['another user', () => [cached.forUser('u20', base, { history }), fresh.forUser('u20', base, { history })]],
   ]
   for (const [name, run] of variants) {
-    const [got, expected] = run()
-    assert.equal(isCached(got), false, name)
+    const [[got, expected], hit] = viaCache(cached, run)
+    assert.equal(hit, false, name)
     assert.deepEqual(got, expected, name)
   }
   // An event on an item the user saw in training (u2 saw i6, i7, i8) adds no row: the kept answer
   // stays valid. (The variants above replaced the entry: ask the original again first.)
   cached.forUser('u2', base, { history })
-  const withTraining = cached.forUser('u2', base, { history: ['i6', ...history] })
-  assert.equal(isCached(withTraining), true, 'the same rows, so the kept answer')
+  const [withTraining, hit] = viaCache(cached, () => cached.forUser('u2', base, { history: ['i6', ...history] }))
+  assert.equal(hit, true, 'the same rows, so the kept answer')
   assert.deepEqual(withTraining, fresh.forUser('u2', base, { history: ['i6', ...history] }))
   // Ids cannot run into each other in the key.
   assert.notEqual(resultKey('u', 'a|1:b', { k: 1, method: 'mips' }, true), resultKey('u', 'a', { k: 1, method: 'mips', exclude: ['b'] }, true))
@@ -91,15 +96,16 @@ test('trending fallbacks are not kept; kept answers are frozen, so nothing can c
   assert.equal(a.items[0].id, 'i9')
   assert.equal(b.items[0].id, 'i11')
   const first = cached.forUser('u1', { k: 4, method: 'hybrid' })
-  first.degraded = true
-  const second = cached.forUser('u1', { k: 4, method: 'hybrid' })
-  assert.equal(isCached(second), true)
-  assert.equal(second.degraded, undefined, 'the computing request got a copy of its own')
-  assert.throws(() => { second.degraded = true }, TypeError, 'a kept answer is frozen, items too')
-  assert.throws(() => { second.items[0].score = 0 }, TypeError)
-  const body = answerJson(second)
-  assert.equal(body, JSON.stringify(second))
-  assert.equal(answerJson(cached.forUser('u1', { k: 4, method: 'hybrid' })), body)
+  assert.throws(() => { first.degraded = true }, TypeError, 'a kept answer is frozen, items too')
+  assert.throws(() => { first.items[0].score = 0 }, TypeError)
+  const marked = { ...first, degraded: true }
+  const [second, hit] = viaCache(cached, () => cached.forUser('u1', { k: 4, method: 'hybrid' }))
+  assert.equal(hit, true)
+  assert.equal(second.degraded, undefined)
+  const body = answerJson(first)
+  assert.equal(body, JSON.stringify(first))
+  assert.equal(answerJson(second), body, 'made once, served to every hit')
+  assert.equal(answerJson(marked), JSON.stringify(marked), 'a copy is serialized as itself')
 })
 
 test('a user with no signal gets the trending fallback every time, never a kept one', async (t) => {
