@@ -144,6 +144,23 @@ export function createMetrics (): Metrics {
     'User and similar-items answers: cached (the same request and user rows as a kept answer, RESULT_CACHE_BYTES), or computed.',
     'result', [['cached', 'resultCached'], ['computed', 'resultComputed']])
 
+  // What the active recommender's caches hold, read at scrape time (a swap starts them empty).
+  let liveRecommender: Readonly<RecommenderStats> | undefined
+  const cacheGauge = (name: string, help: string, fields: Record<'result' | 'fold_in', keyof RecommenderStats>): Gauge => new Gauge({
+    name,
+    help,
+    labelNames: ['cache'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      if (liveRecommender) for (const [cache, field] of Object.entries(fields)) this.labels(cache).set(liveRecommender[field])
+    },
+  })
+  cacheGauge('hashrec_cache_entries', 'Entries held by the active model\'s caches: result (RESULT_CACHE_BYTES) and fold_in (FOLD_IN_CACHE_BYTES).',
+    { result: 'resultCacheEntries', fold_in: 'foldInCacheEntries' })
+  cacheGauge('hashrec_cache_bytes', 'Estimated bytes held by the active model\'s caches, the quantity their budgets bound.',
+    { result: 'resultCacheBytes', fold_in: 'foldInCacheBytes' })
+
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
     registry,
@@ -161,6 +178,7 @@ export function createMetrics (): Metrics {
       swapSearchStats(stats)
       swapFoldStats(recommender)
       swapResultStats(recommender)
+      liveRecommender = recommender
       info.reset()
       info.labels(model.id, model.version).set(1)
       loadSeconds.set(model.stats.loadMs / 1000)

@@ -39,6 +39,11 @@ export interface RecommenderStats {
   /** User and similar-items answers served from the result cache, and computed (misses). */
   readonly resultCached: number
   readonly resultComputed: number
+  /** What each cache holds now: entries, and their estimated bytes (the quantity its budget bounds). */
+  readonly resultCacheEntries: number
+  readonly resultCacheBytes: number
+  readonly foldInCacheEntries: number
+  readonly foldInCacheBytes: number
 }
 
 export interface Recommender {
@@ -231,6 +236,10 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       get foldInCached () { return folded.hits },
       get resultCached () { return answers.hits },
       get resultComputed () { return answers.misses },
+      get resultCacheEntries () { return answers.size },
+      get resultCacheBytes () { return answers.usedBytes },
+      get foldInCacheEntries () { return folded.size },
+      get foldInCacheBytes () { return folded.usedBytes },
     },
 
     hasSignal (userId) {

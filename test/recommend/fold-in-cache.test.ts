@@ -75,8 +75,9 @@ test('a user folded in again with the same history gets the cached solve: the ve
     assert.deepEqual(first, fresh, method)
     assert.deepEqual(again, fresh, method)
   }
-  assert.deepEqual({ ...cached.stats }, { foldInSolved: 2, foldInCached: 7, resultCached: 0, resultComputed: 0 })
-  assert.deepEqual({ ...uncached.stats }, { foldInSolved: 3, foldInCached: 0, resultCached: 0, resultComputed: 0 })
+  assert.deepEqual([cached.stats.foldInSolved, cached.stats.foldInCached, cached.stats.resultCached, cached.stats.resultComputed], [2, 7, 0, 0])
+  assert.equal(cached.stats.foldInCacheEntries, 2, 'u2 and u5 were folded in')
+  assert.deepEqual([uncached.stats.foldInSolved, uncached.stats.foldInCached, uncached.stats.foldInCacheEntries], [3, 0, 0])
   // A new history item is a new solve, the same as an uncached one.
   const longer = ['i9', ...history]
   assert.deepEqual(cached.forUser('u2', { k: 8, method: 'hybrid' }, { history: longer }), uncached.forUser('u2', { k: 8, method: 'hybrid' }, { history: longer }))
