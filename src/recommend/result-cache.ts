@@ -4,7 +4,9 @@
  * traffic most requests come from users asked for recently; on a 1M-item catalog each one is a
  * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, exclude,
  * excludeSeen) and the user's item rows (training items, then recent history), so entries are kept
- * in a RowsKeyedLru with those rows: a hit is exactly the answer a fresh search would give, and a
+ * in a RowsKeyedLru with those rows: a hit is the answer a search gave for the same inputs (and a
+ * fresh search gives it again: the engines are deterministic per query, save that the Hamming
+ * tables step aside for the exact scan while most recent queries overrun their budget), and a
  * new event changes the rows, so it misses without any invalidation message. Answers that depend
  * on anything else (the trending fallback, which changes with everybody's events) are not kept.
  *
