@@ -87,6 +87,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   let maxSeen = 0
   if (seen) for (let u = 0; u + 1 < seen.indptr.length; u++) maxSeen = Math.max(maxSeen, seen.indptr[u + 1] - seen.indptr[u])
   const userRows = new Int32Array(maxSeen + MAX_HISTORY_ITEMS)
+  // A history's catalog rows before deduplication: up to maxSeen of them may repeat training items.
+  const historyRows = new Int32Array(maxSeen + MAX_HISTORY_ITEMS)
   const stamps = new Uint32Array(model.items.size)
   let stamp = 0
   // Titles decode from the bundle bytes on first use and are cached by the model.
@@ -204,8 +206,26 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     return result
   }
 
-  /** The user's answer once their rows are collected (userRows[0, n), `fresh` of them from history) and their exclusion built. */
-  function answerUser (userId: string, userRow: number | undefined, n: number, fresh: number, opts: RecommendOptions, context: RealtimeContext, exclude: ExcludeSet): RecommendationResult {
+  /** The user's answer from their training items and historyRows[0, h). */
+  function answerUser (userId: string, userRow: number | undefined, h: number, opts: RecommendOptions, context: RealtimeContext): RecommendationResult {
+    // The user's items: training interactions (dedicated users) then history, deduplicated.
+    const gen = nextStamp()
+    let n = 0
+    if (userRow !== undefined && seen !== null) {
+      for (let p = seen.indptr[userRow]; p < seen.indptr[userRow + 1]; p++) {
+        const row = seen.items[p]
+        if (stamps[row] !== gen) { stamps[row] = gen; userRows[n++] = row }
+      }
+    }
+    let fresh = 0
+    for (let i = 0; i < h && fresh < MAX_HISTORY_ITEMS; i++) {
+      const row = historyRows[i]
+      if (stamps[row] === gen) continue
+      stamps[row] = gen
+      userRows[n++] = row
+      fresh++
+    }
+    const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : stampedExclusion(gen, n, opts.exclude)
     // Fold-in only when the history adds items the model was not trained on: otherwise the
     // learned row already is the least-squares answer for these items (up to training noise).
     if (fresh > 0) {
@@ -248,35 +268,25 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
 
     forUser (userId, opts, context = NO_CONTEXT) {
       const userRow = model.users.rowOf(userId)
-      // The user's items: training interactions (dedicated users) then history, deduplicated.
-      const gen = nextStamp()
-      let n = 0
-      if (userRow !== undefined && seen !== null) {
-        for (let p = seen.indptr[userRow]; p < seen.indptr[userRow + 1]; p++) {
-          const row = seen.items[p]
-          if (stamps[row] !== gen) { stamps[row] = gen; userRows[n++] = row }
-        }
-      }
-      let fresh = 0
+      // The catalog rows of the history, in order: with the user id (which fixes the training
+      // items) they are all an answer depends on, so a kept answer is checked against them alone,
+      // without walking the training items (thousands for heavy users) on every hit.
+      let h = 0
       const history = context.history
       if (history !== undefined) {
-        for (let i = 0; i < history.length && fresh < MAX_HISTORY_ITEMS; i++) {
+        for (let i = 0; i < history.length && h < historyRows.length; i++) {
           const row = model.items.rowOf(history[i])
-          if (row === undefined || stamps[row] === gen) continue
-          stamps[row] = gen
-          userRows[n++] = row
-          fresh++
+          if (row !== undefined) historyRows[h++] = row
         }
       }
-      const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : stampedExclusion(gen, n, opts.exclude)
-      if (!answers.enabled) return answerUser(userId, userRow, n, fresh, opts, context, exclude)
+      if (!answers.enabled) return answerUser(userId, userRow, h, opts, context)
       const key = resultKey('u', userId, opts, context.excludeSeen !== false)
-      const kept = answers.get(key, userRows, n)
+      const kept = answers.get(key, historyRows, h)
       if (kept !== undefined) return kept
-      const result = answerUser(userId, userRow, n, fresh, opts, context, exclude)
+      const result = answerUser(userId, userRow, h, opts, context)
       // The popularity fallback may list trending items, which change with everybody's events.
       if (result.method === 'popular') return result
-      answers.put(key, userRows, n, keep(result), resultBytes(result))
+      answers.put(key, historyRows, h, keep(result), resultBytes(result))
       return result
     },
 

@@ -77,12 +77,19 @@ test('every option and the user\'s rows are part of the key: a new event, anothe
     assert.equal(hit, false, name)
     assert.deepEqual(got, expected, name)
   }
-  // An event on an item the user saw in training (u2 saw i6, i7, i8) adds no row: the kept answer
-  // stays valid. (The variants above replaced the entry: ask the original again first.)
+  // The kept answer is checked against the history's rows (the user id fixes the training items):
+  // an event on an item the user saw in training (u2 saw i6, i7, i8) is a new history, so the
+  // answer is computed again, and it is the same answer.
   cached.forUser('u2', base, { history })
-  const [withTraining, hit] = viaCache(cached, () => cached.forUser('u2', base, { history: ['i6', ...history] }))
-  assert.equal(hit, true, 'the same rows, so the kept answer')
+  const [again, hit] = viaCache(cached, () => cached.forUser('u2', base, { history }))
+  assert.equal(hit, true)
+  const [withTraining, computed] = viaCache(cached, () => cached.forUser('u2', base, { history: ['i6', ...history] }))
+  assert.equal(computed, false)
+  assert.deepEqual(withTraining, again)
   assert.deepEqual(withTraining, fresh.forUser('u2', base, { history: ['i6', ...history] }))
+  // History ids outside the catalog are no rows at all (the entry was replaced just above: ask again first).
+  cached.forUser('u2', base, { history })
+  assert.equal(viaCache(cached, () => cached.forUser('u2', base, { history: ['not-an-item', ...history] }))[1], true)
   // Ids cannot run into each other in the key.
   assert.notEqual(resultKey('u', 'a|1:b', { k: 1, method: 'mips' }, true), resultKey('u', 'a', { k: 1, method: 'mips', exclude: ['b'] }, true))
 })
