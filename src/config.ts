@@ -100,6 +100,17 @@ export const ConfigSchema = z.object({
   MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
   /** Retry-After seconds sent with a shed request. */
   RETRY_AFTER_S: z.coerce.number().int().min(1).max(3600).default(1),
+}).superRefine((c, ctx) => {
+  // The caches live on the V8 heap: filled past the heap limit they would have a healthy worker
+  // shed every request. Half the limit leaves the rest for requests in flight and the id caches.
+  const caches = c.RESULT_CACHE_BYTES + c.FOLD_IN_CACHE_BYTES
+  if (c.MAX_HEAP_USED_BYTES > 0 && caches > c.MAX_HEAP_USED_BYTES / 2) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RESULT_CACHE_BYTES'],
+      message: `RESULT_CACHE_BYTES + FOLD_IN_CACHE_BYTES (${caches}) must be at most half of MAX_HEAP_USED_BYTES (${c.MAX_HEAP_USED_BYTES}), or the caches alone would trigger load shedding; raise MAX_HEAP_USED_BYTES (and node's --max-old-space-size) or set it to 0`,
+    })
+  }
 })
 
 export type Config = z.infer<typeof ConfigSchema>

@@ -35,8 +35,14 @@ test('a bad variable fails with a message naming it, and a bad token is not echo
     [{ BODY_LIMIT: '10' }, /BODY_LIMIT/],
     [{ HYBRID_CODES_PER_CANDIDATE: '-1' }, /HYBRID_CODES_PER_CANDIDATE/],
     [{ HYBRID_CODES_PER_CANDIDATE: '2.5' }, /HYBRID_CODES_PER_CANDIDATE/],
+    [{ RESULT_CACHE_BYTES: '-1' }, /RESULT_CACHE_BYTES/],
+    // Caches past half the heap limit would have a healthy worker shed every request.
+    [{ RESULT_CACHE_BYTES: String(600 * 2 ** 20) }, /RESULT_CACHE_BYTES \+ FOLD_IN_CACHE_BYTES .* half of MAX_HEAP_USED_BYTES/],
+    [{ FOLD_IN_CACHE_BYTES: String(2 ** 30), MAX_HEAP_USED_BYTES: String(2 ** 31) }, /half of MAX_HEAP_USED_BYTES/],
   ]
   for (const [env, name] of cases) assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && name.test(err.message), JSON.stringify(env))
+  assert.equal(loadConfig({ RESULT_CACHE_BYTES: String(600 * 2 ** 20), MAX_HEAP_USED_BYTES: '0' }).RESULT_CACHE_BYTES, 600 * 2 ** 20, 'no heap limit, no bound')
+  assert.equal(loadConfig({ RESULT_CACHE_BYTES: String(2 ** 30), MAX_HEAP_USED_BYTES: String(2 ** 32) }).RESULT_CACHE_BYTES, 2 ** 30)
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short-secret' }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && !err.message.includes('short-secret'))
 })
 
