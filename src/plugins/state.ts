@@ -126,7 +126,7 @@ export function createRealtimeState (
     replicaId: options.replicaId,
 
     async userState (rec, userId, excludeSeen, k) {
-      let history: string[]
+      let history: readonly string[]
       try {
         history = await store.recentItems(userId, options.historyLength)
       } catch (err) {

@@ -16,7 +16,7 @@ interface History {
   readonly items: Map<string, number>
   expiresAt: number
   /** The ids newest first, kept from the last read until the next write: reads outnumber writes. */
-  ordered: string[] | null
+  ordered: readonly string[] | null
 }
 
 /** Everything the store holds, as plain arrays (JSON over the cluster's IPC channel). */
@@ -59,6 +59,54 @@ function oldestItem (items: Map<string, number>): string {
   return id
 }
 
+/**
+ * The n highest-scored entries of `scores`, best first; equal scores in the map's insertion order
+ * (what a stable sort of all entries by score gives). A bounded min-heap over one pass: O(N log n)
+ * instead of copying and sorting all N, which for a catalog-wide trending era (~10k items after
+ * the bench:http events mix on MovieLens) took most of a cold-start request.
+ */
+export function topByScore (scores: ReadonlyMap<string, number>, n: number): Array<[string, number]> {
+  if (n <= 0) return []
+  // heap[0] is the worst kept entry: the lowest score, the latest inserted among equals.
+  const ids: string[] = []
+  const vals: number[] = []
+  const order: number[] = []
+  const worse = (a: number, b: number): boolean => vals[a] < vals[b] || (vals[a] === vals[b] && order[a] > order[b])
+  const swap = (a: number, b: number): void => {
+    const id = ids[a]; ids[a] = ids[b]; ids[b] = id
+    const v = vals[a]; vals[a] = vals[b]; vals[b] = v
+    const o = order[a]; order[a] = order[b]; order[b] = o
+  }
+  let i = 0
+  for (const [id, v] of scores) {
+    if (ids.length < n) {
+      ids.push(id); vals.push(v); order.push(i)
+      for (let c = ids.length - 1; c > 0;) {
+        const p = (c - 1) >> 1
+        if (!worse(c, p)) break
+        swap(c, p)
+        c = p
+      }
+    } else if (v > vals[0]) {
+      // Better than the worst kept (an equal score inserted later is not: the earlier one stays).
+      ids[0] = id; vals[0] = v; order[0] = i
+      for (let c = 0; ;) {
+        const l = 2 * c + 1
+        const r = l + 1
+        let w = c
+        if (l < ids.length && worse(l, w)) w = l
+        if (r < ids.length && worse(r, w)) w = r
+        if (w === c) break
+        swap(c, w)
+        c = w
+      }
+    }
+    i++
+  }
+  const idx = ids.map((_, j) => j).sort((a, b) => vals[b] - vals[a] || order[a] - order[b])
+  return idx.map((j) => [ids[j], vals[j]])
+}
+
 /** Expired histories are swept every this many writes, so memory tracks active users only. */
 const SWEEP_EVERY = 10_000
 
@@ -71,17 +119,25 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
   let writes = 0
+  // Each era's top entries as last computed, valid while no write has touched the scores since:
+  // reads between writes (every cold-start request asks for trending) cost a slice.
+  let scoresVersion = 0
+  const topMemo = new Map<number, { version: number, n: number, list: Array<[string, number]> }>()
 
   function sweep (t: number): void {
     for (const [user, h] of histories) if (h.expiresAt <= t) histories.delete(user)
     const era = eraOf(t, halfLifeMs)
-    for (const e of eras.keys()) if (e < era - 1) eras.delete(e)
+    for (const e of eras.keys()) if (e < era - 1) { eras.delete(e); topMemo.delete(e) }
   }
 
   function top (era: number, n: number): Array<[string, number]> {
     const scores = eras.get(era)
     if (!scores) return []
-    return [...scores].sort((a, b) => b[1] - a[1]).slice(0, n)
+    const memo = topMemo.get(era)
+    if (memo !== undefined && memo.version === scoresVersion && memo.n >= n) return memo.list.length > n ? memo.list.slice(0, n) : memo.list
+    const list = topByScore(scores, n)
+    topMemo.set(era, { version: scoresVersion, n, list })
+    return list
   }
 
   function applyEvents (events: readonly InteractionEvent[], t: number): void {
@@ -103,6 +159,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       if (!scores) eras.set(era, scores = new Map())
       scores.set(e.itemId, (scores.get(e.itemId) ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
     }
+    scoresVersion++
     writes += events.length
     if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
   }
@@ -136,6 +193,8 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   function importParts (parts: readonly MemoryState[]): void {
     histories.clear()
     eras.clear()
+    topMemo.clear()
+    scoresVersion++
     for (const state of parts) {
       for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
       for (const [era, scores] of state.eras) {
@@ -169,12 +228,15 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
       applyEvents(events, now())
     },
-    async recentItems (userId: string, limit: number): Promise<string[]> {
+    async recentItems (userId: string, limit: number): Promise<readonly string[]> {
       const h = histories.get(userId)
       if (!h || h.expiresAt <= now()) return []
-      // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per recommendation.
-      h.ordered ??= [...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id)
-      return h.ordered.slice(0, limit)
+      // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per
+      // recommendation. Frozen and handed out as is while it fits the limit (the service asks for
+      // the whole history): the same array until the next event lets a caller keep what it derives
+      // from it (the recommender, the history's catalog rows).
+      h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
+      return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
     },
     async trending (limit: number): Promise<TrendingItem[]> {
       const t = now()

@@ -41,7 +41,7 @@ export interface StateStore {
   /** Resolves once every event is stored (acknowledged by Redis); rejects and stores none on failure. */
   recordEvents (events: readonly InteractionEvent[]): Promise<void>
   /** The user's most recent distinct items, newest first. */
-  recentItems (userId: string, limit: number): Promise<string[]>
+  recentItems (userId: string, limit: number): Promise<readonly string[]>
   /** Items by time-decayed event weight, highest first. */
   trending (limit: number): Promise<TrendingItem[]>
   getActiveModel (): Promise<ActiveModel | null>

@@ -145,3 +145,25 @@ test('RowsKeyedLru keeps the most recently used entries within its byte budget',
   assert.equal(lru.usedBytes, 2 * entry)
   assert.equal(new RowsKeyedLru(0).enabled, false)
 })
+
+test('a frozen history has its catalog rows kept with it, a mutable one is read on every request', async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  await writeTestBundle(join(dir, 'm'), { items: 60, users: 6, seen: true, projection: true })
+  const model = await loadModel(join(dir, 'm'))
+  // No result cache: every request computes from the history it is given.
+  const rec = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
+  const reference = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
+  const opts = { k: 5, method: 'hybrid' as const }
+  const frozen = Object.freeze(['i30', 'nope', 'i31'])
+  const first = rec.forUser('u1', opts, { history: frozen })
+  assert.deepEqual(rec.forUser('u1', opts, { history: frozen }), first)
+  assert.deepEqual(first, reference.forUser('u1', opts, { history: ['i30', 'i31'] }))
+  // Other users' histories in between use the same scratch rows.
+  rec.forUser('u2', opts, { history: ['i40', 'i41', 'i42'] })
+  assert.deepEqual(rec.forUser('u1', opts, { history: frozen }), first)
+  const mutable = ['i30', 'i31']
+  assert.deepEqual(rec.forUser('u1', opts, { history: mutable }), first)
+  mutable.push('i32')
+  assert.deepEqual(rec.forUser('u1', opts, { history: mutable }), reference.forUser('u1', opts, { history: ['i30', 'i31', 'i32'] }), 'a changed mutable history is read again')
+})

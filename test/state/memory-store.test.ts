@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { createMemoryStore } from '../../src/state/memory-store.js'
+import { createMemoryStore, topByScore } from '../../src/state/memory-store.js'
 import { EVENT_TYPES } from '../../src/state/types.js'
 import { defineStoreSuite } from './store-suite.js'
 
@@ -63,4 +63,36 @@ test('memory store: exported parts stay near their size, never split a history, 
   ), { numRuns: 200 })
   // An empty store is one empty part.
   assert.deepEqual([...createMemoryStore().exportParts(5)], [{ histories: [], eras: [], active: null, writes: 0 }])
+})
+
+test('memory store: topByScore is a stable sort by score cut to n, for any scores, ties and n', () => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 6 })), { maxLength: 60 }),
+    fc.integer({ min: 0, max: 70 }),
+    (entries, n) => {
+      const scores = new Map<string, number>()
+      for (const [id, score] of entries) scores.set(`i${id}`, score / 2)
+      assert.deepEqual(topByScore(scores, n), [...scores].sort((a, b) => b[1] - a[1]).slice(0, n))
+    },
+  ), { numRuns: 500 })
+})
+
+test('memory store: trending read between writes comes from the kept top list, and any write is seen by the next read', async () => {
+  let t = 1_800_000_000_000
+  const store = createMemoryStore({ now: () => t })
+  const click = (itemId: string, n = 1) => store.recordEvents(Array.from({ length: n }, () => ({ userId: 'u', itemId, type: 'click' as const, timestamp: t })))
+  await click('a', 3)
+  await click('b', 2)
+  const first = await store.trending(2)
+  assert.deepEqual(first.map((x) => x.itemId), ['a', 'b'])
+  assert.deepEqual(await store.trending(2), first)
+  assert.deepEqual((await store.trending(1)).map((x) => x.itemId), ['a'], 'a smaller limit from the same list')
+  await click('b', 2)
+  assert.deepEqual((await store.trending(2)).map((x) => x.itemId), ['b', 'a'], 'a write in between is seen')
+  await click('c', 9)
+  assert.deepEqual((await store.trending(5)).map((x) => x.itemId), ['c', 'b', 'a'], 'a larger limit is computed afresh')
+  t += 1000
+  store.importParts([...store.exportParts(10)].map((p) => ({ ...p, eras: [] })))
+  assert.deepEqual(await store.trending(3), [], 'an import replaces the kept lists too')
+  await store.close()
 })
