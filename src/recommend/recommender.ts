@@ -349,13 +349,13 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     similarItems (itemId, opts) {
       const row = model.items.rowOf(itemId)
       if (row === undefined) throw new UnknownItemError(itemId)
-      vector.set(model.itemVectors.subarray(row * d, (row + 1) * d))
-      code.set(model.itemCodes.subarray(row * words, (row + 1) * words))
       const key = answers.enabled ? resultKey('i', itemId, opts, true) : ''
       if (key !== '') {
         const kept = answers.get(key, sessionRows, 0)
         if (kept !== undefined) return kept
       }
+      vector.set(model.itemVectors.subarray(row * d, (row + 1) * d))
+      code.set(model.itemCodes.subarray(row * words, (row + 1) * words))
       sessionRows[0] = row
       const exclude = excludeRows(model.items, opts.exclude, sessionRows, 1)
       const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
