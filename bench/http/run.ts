@@ -335,12 +335,19 @@ async function main (): Promise<void> {
       }
     }
 
-    // One scrape answers from one worker: its own counts.
+    // Each scrape answers from one worker: scrape on fresh connections until every worker has
+    // answered, and add their counts up.
     for (const s of servers.filter((x) => x.kind === 'hashrec')) {
-      const text = (await fresh(s.port, '/metrics')).body
-      const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? NaN)
-      const cached = count('cached'); const computed = count('computed')
-      console.log(`${s.name}: result cache (one worker's counts) ${cached} cached, ${computed} computed: ${(100 * cached / (cached + computed)).toFixed(1)}% of user and similar-items answers`)
+      const byWorker = new Map<string, [number, number]>()
+      for (let tries = 0; byWorker.size < s.workers && tries < 100; tries++) {
+        const r = await fresh(s.port, '/metrics')
+        const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(r.body)?.[1] ?? NaN)
+        byWorker.set(r.worker ?? String(s.proc.pid), [count('cached'), count('computed')])
+      }
+      let cached = 0; let computed = 0
+      for (const [c, m] of byWorker.values()) { cached += c; computed += m }
+      const share = cached + computed > 0 ? `${(100 * cached / (cached + computed)).toFixed(1)}%` : 'none'
+      console.log(`${s.name}: result cache (${byWorker.size} of ${s.workers} workers) ${cached} cached, ${computed} computed: ${share} of user and similar-items answers`)
     }
 
     console.log('\n| server | process | RSS MiB |')
