@@ -22,6 +22,7 @@
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
  *     [--spike-target 1m-w2] [--mixes user,mixed,events] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
  *     [--compare-env RESULT_CACHE_BYTES=0]   (every hashrec server also started with these, named -alt)
+ *     [--warmup-seconds 2]   (the user mix before the rounds: longer measures a service that has been running)
  *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
  *
  * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
@@ -57,6 +58,8 @@ const { values: args } = parseArgs({
     'server-env': { type: 'string', default: '' },
     /** Also start every hashrec server with these variables on top (named <server>-alt): an A/B in one run, e.g. RESULT_CACHE_BYTES=0. */
     'compare-env': { type: 'string', default: '' },
+    /** Seconds of the `user` mix each server gets before the measured rounds. */
+    'warmup-seconds': { type: 'string', default: '2' },
     /** Write a CPU profile of every hashrec process under this directory and print each worker's top functions by self time. */
     profile: { type: 'string', default: '' },
   },
@@ -142,6 +145,22 @@ async function ready (s: Server, timeoutMs = 600_000): Promise<void> {
     await sleep(200)
   }
   throw new Error(`${s.name} not ready after ${timeoutMs} ms`)
+}
+
+/**
+ * The result cache's cached and computed answers over every worker of a server: each scrape answers
+ * from one worker, so scrape on fresh connections until each has answered.
+ */
+async function cacheCounts (s: Server): Promise<[number, number]> {
+  const byWorker = new Map<string, [number, number]>()
+  for (let tries = 0; byWorker.size < s.workers && tries < 100; tries++) {
+    const r = await fresh(s.port, '/metrics')
+    const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(r.body)?.[1] ?? 0)
+    byWorker.set(r.worker ?? String(s.proc.pid), [count('cached'), count('computed')])
+  }
+  let cached = 0; let computed = 0
+  for (const [c, m] of byWorker.values()) { cached += c; computed += m }
+  return [cached, computed]
 }
 
 function rssMiB (pid: number): number {
@@ -308,7 +327,11 @@ async function main (): Promise<void> {
       await ready(s)
     }
 
-    for (const s of servers) await drive(s, 'user', 2) // warm-up: JIT, caches, page-in of the model
+    // Warm-up: JIT, page-in of the model; a longer one measures a service that has been running
+    // (a fuller result cache), where the stream's users have come back more often.
+    for (const s of servers) await drive(s, 'user', Number(args['warmup-seconds']))
+    const cachedBefore = new Map<string, [number, number]>()
+    for (const s of servers.filter((x) => x.kind === 'hashrec')) cachedBefore.set(s.name, await cacheCounts(s))
     const runs = new Map<string, Run[]>()
     const duration = Number(args.duration)
     for (let round = 0; round < Number(args.rounds); round++) {
@@ -335,19 +358,11 @@ async function main (): Promise<void> {
       }
     }
 
-    // Each scrape answers from one worker: scrape on fresh connections until every worker has
-    // answered, and add their counts up.
     for (const s of servers.filter((x) => x.kind === 'hashrec')) {
-      const byWorker = new Map<string, [number, number]>()
-      for (let tries = 0; byWorker.size < s.workers && tries < 100; tries++) {
-        const r = await fresh(s.port, '/metrics')
-        const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(r.body)?.[1] ?? NaN)
-        byWorker.set(r.worker ?? String(s.proc.pid), [count('cached'), count('computed')])
-      }
-      let cached = 0; let computed = 0
-      for (const [c, m] of byWorker.values()) { cached += c; computed += m }
-      const share = cached + computed > 0 ? `${(100 * cached / (cached + computed)).toFixed(1)}%` : 'none'
-      console.log(`${s.name}: result cache (${byWorker.size} of ${s.workers} workers) ${cached} cached, ${computed} computed: ${share} of user and similar-items answers`)
+      const [cached, computed] = await cacheCounts(s)
+      const [c0, m0] = cachedBefore.get(s.name) ?? [0, 0]
+      const share = (c: number, m: number): string => c + m > 0 ? `${(100 * c / (c + m)).toFixed(1)}%` : 'none'
+      console.log(`${s.name}: result cache ${share(cached - c0, computed - m0)} of user and similar-items answers in the rounds (${cached - c0} cached, ${computed - m0} computed), ${share(cached, computed)} since start`)
     }
 
     console.log('\n| server | process | RSS MiB |')
