@@ -298,12 +298,19 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const hist = historyRowsOf(context.history)
       const h = hist === historyRows ? historyLength : hist.length
       if (!answers.enabled) return answerUser(userId, userRow, hist, h, opts, context)
-      const key = resultKey('u', userId, opts, context.excludeSeen !== false)
+      // A user the model has no vector for and whose history holds no catalog item gets the
+      // popularity fallback: the same answer for every such user, which without trending items
+      // depends on the request alone, so one kept answer serves them all. Trending items change
+      // with everybody's events: such answers are not kept.
+      const noSignal = userRow === undefined && model.userTable.config.sharedRows === 0 && h === 0
+      const trending = context.trending !== undefined && context.trending.length > 0
+      if (noSignal && trending) return answerUser(userId, userRow, hist, h, opts, context)
+      const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
       const kept = answers.get(key, hist, h)
       if (kept !== undefined) return kept
       const result = answerUser(userId, userRow, hist, h, opts, context)
-      // The popularity fallback may list trending items, which change with everybody's events.
-      if (result.method === 'popular') return result
+      // A fallback for a user with signal (a degenerate fold-in) is not kept either.
+      if (result.method === 'popular' && !noSignal) return result
       answers.put(key, hist, h, keep(result), resultBytes(result))
       return result
     },

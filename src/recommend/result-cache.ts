@@ -8,7 +8,8 @@
  * fresh search gives it again: the engines are deterministic per query, save that the Hamming
  * tables step aside for the exact scan while most recent queries overrun their budget), and a
  * new event changes the rows, so it misses without any invalidation message. Answers that depend
- * on anything else (the trending fallback, which changes with everybody's events) are not kept.
+ * on anything else (the trending fallback, which changes with everybody's events) are not kept;
+ * the plain popularity fallback is kept once for all users without signal.
  *
  * One cache per recommender, so a model swap starts empty.
  */
@@ -49,10 +50,11 @@ export function answerJson (data: unknown): string {
 }
 
 /**
- * The cache key of a request: kind ('u' user, 'i' similar items), id and every option that changes
- * the answer. Ids are length-prefixed, so no id can end where another begins.
+ * The cache key of a request: kind ('u' user, 'i' similar items, 'p' the popularity fallback of any
+ * user without signal), id and every option that changes the answer. Ids are length-prefixed, so
+ * no id can end where another begins.
  */
-export function resultKey (kind: 'u' | 'i', id: string, opts: RecommendOptions, excludeSeen: boolean): string {
+export function resultKey (kind: 'u' | 'i' | 'p', id: string, opts: RecommendOptions, excludeSeen: boolean): string {
   let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
   if (opts.exclude !== undefined) for (const x of opts.exclude) key += `|${x.length}:${x}`
   return key

@@ -115,7 +115,7 @@ test('trending fallbacks are not kept; kept answers are frozen, so nothing can c
   assert.equal(answerJson(marked), JSON.stringify(marked), 'a copy is serialized as itself')
 })
 
-test('a user with no signal gets the trending fallback every time, never a kept one', async (t) => {
+test('users without signal get the trending fallback fresh every time, and share one kept popularity fallback without trending', async (t) => {
   const { dir, cleanup } = await tempDir()
   t.after(cleanup)
   await writeTestBundle(join(dir, 'm'), { items: 30, users: 4, popularity: true })
@@ -126,6 +126,23 @@ test('a user with no signal gets the trending fallback every time, never a kept 
   assert.equal(a.fallback, 'trending')
   assert.deepEqual([a.items[0].id, b.items[0].id], ['i3', 'i4'])
   assert.equal(rec.stats.resultCached, 0)
+  // Without trending items the popularity fallback is one answer for every user without signal.
+  const reference = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
+  const first = rec.forUser('anon-1', { k: 3, method: 'hybrid' })
+  assert.equal(first.fallback, 'popular')
+  const [second, hit] = viaCache(rec, () => rec.forUser('anon-2', { k: 3, method: 'hybrid' }, { history: ['not-in-catalog'], trending: [] }))
+  assert.equal(hit, true, 'another user without signal gets the kept fallback')
+  assert.deepEqual(second, reference.forUser('anon-2', { k: 3, method: 'hybrid' }))
+  assert.equal(viaCache(rec, () => rec.forUser('anon-3', { k: 4, method: 'hybrid' }))[1], false, 'another k is another answer')
+  const [excluded, hit2] = viaCache(rec, () => rec.forUser('anon-4', { k: 3, method: 'hybrid', exclude: [first.items[0].id] }))
+  assert.equal(hit2, false)
+  assert.ok(!excluded.items.some((i) => i.id === first.items[0].id))
+  // A user with a catalog item in their history is folded in, not served the kept fallback.
+  const [folded, hit3] = viaCache(rec, () => rec.forUser('anon-5', { k: 3, method: 'hybrid' }, { history: ['i7'] }))
+  assert.equal(hit3, false)
+  assert.equal(folded.source, 'history')
+  // And trending items are never answered from the kept fallback.
+  assert.equal(rec.forUser('anon-6', { k: 3, method: 'hybrid' }, { trending: [{ itemId: 'i9', score: 1 }] }).items[0].id, 'i9')
 })
 
 test('RowsKeyedLru keeps the most recently used entries within its byte budget', () => {
