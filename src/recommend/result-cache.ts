@@ -3,8 +3,9 @@
  * and again (page views, refreshes, a carousel and a page that both ask), and with Zipf-like
  * traffic most requests come from users asked for recently; on a 1M-item catalog each one is a
  * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, exclude,
- * excludeSeen) and the user's item rows (training items, then recent history), so entries are kept
- * in a RowsKeyedLru with those rows: a hit is the answer a search gave for the same inputs (and a
+ * excludeSeen), the user id (which fixes their training items) and the catalog rows of their recent
+ * history in order, so entries are keyed by the first three and kept in a RowsKeyedLru with the
+ * history's rows: a hit is the answer a search gave for the same inputs (and a
  * fresh search gives it again: the engines are deterministic per query, save that the Hamming
  * tables step aside for the exact scan while most recent queries overrun their budget), and a
  * new event changes the rows, so it misses without any invalidation message. Answers that depend
@@ -15,12 +16,12 @@
  */
 import type { RecommendationResult, RecommendOptions } from './types.js'
 
-/** Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~20k top-10 answers with titles. */
+/** Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~10k top-10 answers with titles, by the estimate below. */
 export const DEFAULT_RESULT_CACHE_BYTES = 32 * 1024 * 1024
 
 /**
  * Answers held by a cache: frozen, and answered as is (the request that computed one gets it too),
- * so a hit allocates nothing.
+ * so a hit allocates nothing but its key.
  */
 const kept = new WeakSet<RecommendationResult>()
 /** Their JSON, made when first serialized: hits skip the serializer too. */

@@ -1,11 +1,12 @@
 /**
- * A least-recently-used map (CLOCK), bounded by bytes, whose entries are valid only for the exact item rows
- * they were computed from. Both per-recommender caches use it: a user's fold-in solve and a whole
- * recommendation depend on the model (one cache per recommender, so a swap starts empty), the
- * request and the user's item rows in order (training items, then recent history), and nothing
- * else. An entry is returned only when the request's rows equal the kept ones, so a hit is what a
- * fresh computation would give, and a user's new event is a miss without any invalidation message
- * (which, with replicas sharing Redis, would have to reach every process).
+ * A least-recently-used map (CLOCK), bounded by bytes, whose entries are valid only for the exact
+ * item rows they were computed from. Both per-recommender caches use it: a user's fold-in solve
+ * depends on the model (one cache per recommender, so a swap starts empty) and the user's item
+ * rows in order (training items, then recent history); a whole answer on the model, the request,
+ * the user id and their history's rows. An entry is returned only when the given rows equal the
+ * kept ones, so a hit is what a fresh computation would give, and a user's new event is a miss
+ * without any invalidation message (which, with replicas sharing Redis, would have to reach every
+ * process).
  */
 
 interface Entry<V> {
