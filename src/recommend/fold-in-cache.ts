@@ -7,10 +7,10 @@
  * exact rows it was computed from and used only when the request's rows are the same, so a hit
  * returns the very vector and code a fresh solve would.
  *
- * Least recently used entries go first once the entries' bytes pass the budget (src/recommend/rows-lru.ts).
+ * Least recently used entries go first once the entries' bytes pass the budget (src/recommend/checked-lru.ts).
  * One cache per recommender, so a model swap starts empty.
  */
-import { RowsKeyedLru } from './rows-lru.js'
+import { CheckedLru, ROWS } from './checked-lru.js'
 
 /** Default budget of the folded-in vectors kept per recommender (FOLD_IN_CACHE_BYTES). */
 export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
@@ -21,9 +21,9 @@ interface Solve {
 }
 
 export class FoldInCache {
-  private readonly lru: RowsKeyedLru<Solve>
+  private readonly lru: CheckedLru<Solve, Int32Array>
 
-  constructor (budgetBytes: number) { this.lru = new RowsKeyedLru(budgetBytes) }
+  constructor (budgetBytes: number) { this.lru = new CheckedLru(budgetBytes, ROWS) }
 
   get size (): number { return this.lru.size }
   get usedBytes (): number { return this.lru.usedBytes }
@@ -32,7 +32,7 @@ export class FoldInCache {
 
   /** Copies the cached vector and code of `key` into `vector`/`code` when its rows equal rows[0..n); else false. */
   get (key: string, rows: Int32Array, n: number, vector: Float32Array, code: Uint32Array): boolean {
-    const e = this.lru.get(key, rows, n)
+    const e = this.lru.get(key, rows.subarray(0, n))
     if (e === undefined) return false
     vector.set(e.vector)
     code.set(e.code)
@@ -41,6 +41,6 @@ export class FoldInCache {
 
   /** Keeps copies of rows[0..n), `vector` and `code` for `key` (replacing its entry), within the budget. */
   put (key: string, rows: Int32Array, n: number, vector: Float32Array, code: Uint32Array): void {
-    this.lru.put(key, rows, n, { vector: vector.slice(), code: code.slice() }, 80 + 4 * (vector.length + code.length))
+    this.lru.put(key, rows.subarray(0, n), { vector: vector.slice(), code: code.slice() }, 80 + 4 * (vector.length + code.length))
   }
 }

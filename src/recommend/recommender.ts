@@ -12,7 +12,7 @@ import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
 import { DEFAULT_RESULT_CACHE_BYTES, keep, resultBytes, resultKey } from './result-cache.js'
-import { RowsKeyedLru } from './rows-lru.js'
+import { CheckedLru, IDS } from './checked-lru.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
@@ -21,6 +21,7 @@ export const MAX_SESSION_ITEMS = 1000
 export const MAX_HISTORY_ITEMS = 10_000
 
 const NO_CONTEXT: RealtimeContext = {}
+const NO_HISTORY: readonly string[] = Object.freeze([])
 
 export interface RecommenderOptions {
   /** Hybrid: Hamming candidates re-ranked by inner product. */
@@ -81,7 +82,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const sessionRows = new Int32Array(MAX_SESSION_ITEMS)
   const foldScratch = createFoldInScratch(d)
   const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
-  const answers = new RowsKeyedLru<RecommendationResult>(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES)
+  const answers = new CheckedLru<RecommendationResult, readonly string[]>(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES, IDS)
   // A user's training items plus history, deduplicated with a generation stamp per item row.
   const seen = model.userSeen
   let maxSeen = 0
@@ -206,28 +207,16 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     return result
   }
 
-  /**
-   * The catalog rows of a history, in order (ids outside the catalog skipped): in historyRows, with
-   * the count in historyLength; or, for a frozen history (the in-process store hands out the same
-   * frozen array until the user's next event), an array of their own, kept with it so the next
-   * request of that user skips a hash lookup per item (a 200-item history: 16% of a worker's time
-   * in the bench:http user mix after the events mix).
-   */
-  let historyLength = 0
-  const historyMemo = new WeakMap<readonly string[], Int32Array>()
-  function historyRowsOf (history: readonly string[] | undefined): Int32Array {
-    historyLength = 0
-    if (history === undefined || history.length === 0) return historyRows
-    const memo = historyMemo.get(history)
-    if (memo !== undefined) return memo
-    for (let i = 0; i < history.length && historyLength < historyRows.length; i++) {
-      const row = model.items.rowOf(history[i])
-      if (row !== undefined) historyRows[historyLength++] = row
+  /** The catalog rows of a history, in order (ids outside the catalog skipped), into historyRows; returns how many. */
+  function historyRowsOf (history: readonly string[] | undefined): number {
+    let h = 0
+    if (history !== undefined) {
+      for (let i = 0; i < history.length && h < historyRows.length; i++) {
+        const row = model.items.rowOf(history[i])
+        if (row !== undefined) historyRows[h++] = row
+      }
     }
-    if (!Object.isFrozen(history)) return historyRows
-    const rows = historyRows.slice(0, historyLength)
-    historyMemo.set(history, rows)
-    return rows
+    return h
   }
 
   /** The user's answer from their training items and hist[0, h), their history's catalog rows. */
@@ -292,26 +281,26 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
 
     forUser (userId, opts, context = NO_CONTEXT) {
       const userRow = model.users.rowOf(userId)
-      // The catalog rows of the history, in order: with the user id (which fixes the training
-      // items) they are all an answer depends on, so a kept answer is checked against them alone,
-      // without walking the training items (thousands for heavy users) on every hit.
-      const hist = historyRowsOf(context.history)
-      const h = hist === historyRows ? historyLength : hist.length
-      if (!answers.enabled) return answerUser(userId, userRow, hist, h, opts, context)
+      if (!answers.enabled) return answerUser(userId, userRow, historyRows, historyRowsOf(context.history), opts, context)
+      // With the user id (which fixes the training items) and the request, the history's ids in
+      // order are all an answer depends on: a kept answer is checked against them alone, with no
+      // lookup in the id index and no walk over the training items (thousands for heavy users).
+      const history = context.history ?? NO_HISTORY
       // A user the model has no vector for and whose history holds no catalog item gets the
       // popularity fallback: the same answer for every such user, which without trending items
       // depends on the request alone, so one kept answer serves them all. Trending items change
       // with everybody's events: such answers are not kept.
-      const noSignal = userRow === undefined && model.userTable.config.sharedRows === 0 && h === 0
+      const noSignal = userRow === undefined && model.userTable.config.sharedRows === 0 && (history.length === 0 || historyRowsOf(history) === 0)
       const trending = context.trending !== undefined && context.trending.length > 0
-      if (noSignal && trending) return answerUser(userId, userRow, hist, h, opts, context)
+      if (noSignal && trending) return answerUser(userId, userRow, historyRows, 0, opts, context)
       const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
-      const kept = answers.get(key, hist, h)
+      const inputs = noSignal ? NO_HISTORY : history
+      const kept = answers.get(key, inputs)
       if (kept !== undefined) return kept
-      const result = answerUser(userId, userRow, hist, h, opts, context)
+      const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : historyRowsOf(history), opts, context)
       // A fallback for a user with signal (a degenerate fold-in) is not kept either.
       if (result.method === 'popular' && !noSignal) return result
-      answers.put(key, hist, h, keep(result), resultBytes(result))
+      answers.put(key, inputs, keep(result), resultBytes(result))
       return result
     },
 
@@ -358,7 +347,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       if (row === undefined) throw new UnknownItemError(itemId)
       const key = answers.enabled ? resultKey('i', itemId, opts, true) : ''
       if (key !== '') {
-        const kept = answers.get(key, sessionRows, 0)
+        const kept = answers.get(key, NO_HISTORY)
         if (kept !== undefined) return kept
       }
       vector.set(model.itemVectors.subarray(row * d, (row + 1) * d))
@@ -367,7 +356,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const exclude = excludeRows(model.items, opts.exclude, sessionRows, 1)
       const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
       if (key === '') return result
-      answers.put(key, sessionRows, 0, keep(result), resultBytes(result))
+      answers.put(key, NO_HISTORY, keep(result), resultBytes(result))
       return result
     },
   }

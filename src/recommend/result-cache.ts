@@ -3,12 +3,11 @@
  * and again (page views, refreshes, a carousel and a page that both ask), and with Zipf-like
  * traffic most requests come from users asked for recently; on a 1M-item catalog each one is a
  * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, exclude,
- * excludeSeen), the user id (which fixes their training items) and the catalog rows of their recent
- * history in order, so entries are keyed by the first three and kept in a RowsKeyedLru with the
- * history's rows: a hit is the answer a search gave for the same inputs (and a
+ * excludeSeen), the user id (which fixes their training items) and their recent history in order,
+ * so entries are keyed by the first three and kept in a CheckedLru with the history's ids: a hit is the answer a search gave for the same inputs (and a
  * fresh search gives it again: the engines are deterministic per query, save that the Hamming
  * tables step aside for the exact scan while most recent queries overrun their budget), and a
- * new event changes the rows, so it misses without any invalidation message. Answers that depend
+ * new event changes the history, so it misses without any invalidation message. Answers that depend
  * on anything else (the trending fallback, which changes with everybody's events) are not kept;
  * the plain popularity fallback is kept once for all users without signal.
  *

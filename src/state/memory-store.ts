@@ -233,8 +233,8 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       if (!h || h.expiresAt <= now()) return []
       // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per
       // recommendation. Frozen and handed out as is while it fits the limit (the service asks for
-      // the whole history): the same array until the next event lets a caller keep what it derives
-      // from it (the recommender, the history's catalog rows).
+      // the whole history): the same array until the next event lets a caller keep it without a
+      // copy and compare it at once (the result cache checks kept answers against it).
       h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
       return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
     },

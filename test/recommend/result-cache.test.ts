@@ -5,7 +5,7 @@ import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { createModelEngines } from '../../src/recommend/model-engines.js'
 import { createRecommender, type Recommender } from '../../src/recommend/recommender.js'
 import { answerJson, resultKey } from '../../src/recommend/result-cache.js'
-import { RowsKeyedLru } from '../../src/recommend/rows-lru.js'
+import { CheckedLru, IDS, ROWS } from '../../src/recommend/checked-lru.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 
@@ -77,19 +77,18 @@ test('every option and the user\'s rows are part of the key: a new event, anothe
     assert.equal(hit, false, name)
     assert.deepEqual(got, expected, name)
   }
-  // The kept answer is checked against the history's rows (the user id fixes the training items):
-  // an event on an item the user saw in training (u2 saw i6, i7, i8) is a new history, so the
-  // answer is computed again, and it is the same answer.
+  // The kept answer is checked against the history's ids (the user id fixes the training items):
+  // an event on an item the user saw in training (u2 saw i6, i7, i8), or on an item outside the
+  // catalog, is a new history, so the answer is computed again, and it is the same answer.
   cached.forUser('u2', base, { history })
-  const [again, hit] = viaCache(cached, () => cached.forUser('u2', base, { history }))
-  assert.equal(hit, true)
-  const [withTraining, computed] = viaCache(cached, () => cached.forUser('u2', base, { history: ['i6', ...history] }))
-  assert.equal(computed, false)
-  assert.deepEqual(withTraining, again)
-  assert.deepEqual(withTraining, fresh.forUser('u2', base, { history: ['i6', ...history] }))
-  // History ids outside the catalog are no rows at all (the entry was replaced just above: ask again first).
-  cached.forUser('u2', base, { history })
-  assert.equal(viaCache(cached, () => cached.forUser('u2', base, { history: ['not-an-item', ...history] }))[1], true)
+  const [again, hit] = viaCache(cached, () => cached.forUser('u2', base, { history: [...history] }))
+  assert.equal(hit, true, 'another array with the same ids')
+  for (const changed of [['i6', ...history], ['not-an-item', ...history]]) {
+    const [got, computed] = viaCache(cached, () => cached.forUser('u2', base, { history: changed }))
+    assert.equal(computed, false, changed[0])
+    assert.deepEqual(got, again, changed[0])
+    assert.deepEqual(got, fresh.forUser('u2', base, { history: changed }), changed[0])
+  }
   // Ids cannot run into each other in the key.
   assert.notEqual(resultKey('u', 'a|1:b', { k: 1, method: 'mips' }, true), resultKey('u', 'a', { k: 1, method: 'mips', exclude: ['b'] }, true))
 })
@@ -145,42 +144,58 @@ test('users without signal get the trending fallback fresh every time, and share
   assert.equal(rec.forUser('anon-6', { k: 3, method: 'hybrid' }, { trending: [{ itemId: 'i9', score: 1 }] }).items[0].id, 'i9')
 })
 
-test('RowsKeyedLru keeps the most recently used entries within its byte budget', () => {
+test('CheckedLru keeps the most recently used entries within its byte budget, each valid only for its inputs', () => {
   const rows = Int32Array.of(1, 2, 3)
-  const probe = new RowsKeyedLru<string>(1 << 20)
-  probe.put('a', rows, 3, 'A', 100)
+  const probe = new CheckedLru<string, Int32Array>(1 << 20, ROWS)
+  probe.put('a', rows, 'A', 100)
   const entry = probe.usedBytes
-  const lru = new RowsKeyedLru<string>(2 * entry + 1)
-  lru.put('a', rows, 3, 'A', 100)
-  lru.put('b', rows, 3, 'B', 100)
-  assert.equal(lru.get('a', rows, 3), 'A')
-  lru.put('c', rows, 3, 'C', 100)
-  assert.deepEqual([lru.get('b', rows, 3), lru.get('a', rows, 3), lru.get('c', rows, 3)], [undefined, 'A', 'C'])
-  assert.equal(lru.get('a', rows, 2), undefined, 'fewer rows is a miss')
-  assert.equal(lru.get('a', Int32Array.of(1, 2, 4), 3), undefined, 'other rows are a miss')
-  assert.deepEqual([lru.hits, lru.misses], [3, 3])
+  const lru = new CheckedLru<string, Int32Array>(2 * entry + 1, ROWS)
+  lru.put('a', rows, 'A', 100)
+  lru.put('b', rows, 'B', 100)
+  assert.equal(lru.get('a', rows), 'A')
+  lru.put('c', rows, 'C', 100)
+  assert.deepEqual([lru.get('b', rows), lru.get('a', rows), lru.get('c', rows)], [undefined, 'A', 'C'])
+  assert.equal(lru.get('a', rows.subarray(0, 2)), undefined, 'fewer rows is a miss')
+  assert.equal(lru.get('a', Int32Array.of(1, 2, 4)), undefined, 'other rows are a miss')
+  rows[0] = 9
+  assert.equal(lru.get('c', Int32Array.of(1, 2, 3)), 'C', 'the rows were copied: the caller may reuse its buffer')
+  assert.deepEqual([lru.hits, lru.misses], [4, 3])
   assert.equal(lru.usedBytes, 2 * entry)
-  assert.equal(new RowsKeyedLru(0).enabled, false)
+  assert.equal(new CheckedLru(0, ROWS).enabled, false)
+
+  const ids = new CheckedLru<string, readonly string[]>(1 << 20, IDS)
+  const mutable = ['x', 'y']
+  ids.put('u', mutable, 'U', 10)
+  mutable.push('z')
+  assert.equal(ids.get('u', ['x', 'y']), 'U', 'a mutable array is kept as a copy')
+  assert.equal(ids.get('u', mutable), undefined)
+  const frozen = Object.freeze(['p', 'q'])
+  ids.put('v', frozen, 'V', 10)
+  assert.equal(ids.get('v', frozen), 'V')
+  assert.equal(ids.get('v', ['p', 'q']), 'V')
+  assert.equal(ids.get('v', ['q', 'p']), undefined, 'order matters')
 })
 
-test('a frozen history has its catalog rows kept with it, a mutable one is read on every request', async (t) => {
+test('a history that changes in place is seen: the cache keeps a copy of a mutable history, and the same frozen array is a hit', async (t) => {
   const { dir, cleanup } = await tempDir()
   t.after(cleanup)
   await writeTestBundle(join(dir, 'm'), { items: 60, users: 6, seen: true, projection: true })
   const model = await loadModel(join(dir, 'm'))
-  // No result cache: every request computes from the history it is given.
-  const rec = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
+  const rec = createRecommender(model, createModelEngines(model))
   const reference = createRecommender(model, createModelEngines(model), { resultCacheBytes: 0 })
   const opts = { k: 5, method: 'hybrid' as const }
   const frozen = Object.freeze(['i30', 'nope', 'i31'])
   const first = rec.forUser('u1', opts, { history: frozen })
-  assert.deepEqual(rec.forUser('u1', opts, { history: frozen }), first)
   assert.deepEqual(first, reference.forUser('u1', opts, { history: ['i30', 'i31'] }))
   // Other users' histories in between use the same scratch rows.
   rec.forUser('u2', opts, { history: ['i40', 'i41', 'i42'] })
-  assert.deepEqual(rec.forUser('u1', opts, { history: frozen }), first)
+  const [again, hit] = viaCache(rec, () => rec.forUser('u1', opts, { history: frozen }))
+  assert.equal(hit, true)
+  assert.equal(again, first)
   const mutable = ['i30', 'i31']
-  assert.deepEqual(rec.forUser('u1', opts, { history: mutable }), first)
+  rec.forUser('u3', opts, { history: mutable })
   mutable.push('i32')
-  assert.deepEqual(rec.forUser('u1', opts, { history: mutable }), reference.forUser('u1', opts, { history: ['i30', 'i31', 'i32'] }), 'a changed mutable history is read again')
+  const [changed, cachedAnswer] = viaCache(rec, () => rec.forUser('u3', opts, { history: mutable }))
+  assert.equal(cachedAnswer, false, 'a history changed in place is a new history')
+  assert.deepEqual(changed, reference.forUser('u3', opts, { history: ['i30', 'i31', 'i32'] }))
 })
