@@ -141,7 +141,7 @@ export function createMetrics (): Metrics {
     'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
     'result', [['solved', 'foldInSolved'], ['cached', 'foldInCached']])
   const swapResultStats = swappedCounts(registry, 'hashrec_result_cache_total',
-    'User and similar-items answers: cached (the same request and user rows as a kept answer, RESULT_CACHE_BYTES), or computed.',
+    'User and similar-items answers: cached (the same request, user and history as a kept answer, RESULT_CACHE_BYTES), or computed.',
     'result', [['cached', 'resultCached'], ['computed', 'resultComputed']])
 
   // What the active recommender's caches hold, read at scrape time (a swap starts them empty).

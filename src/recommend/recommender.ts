@@ -82,6 +82,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const sessionRows = new Int32Array(MAX_SESSION_ITEMS)
   const foldScratch = createFoldInScratch(d)
   const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
+  // Ids without a dedicated row still get a vector from the shared rows of the user table.
+  const hashedUsers = model.userTable.config.sharedRows > 0
   const answers = new CheckedLru<RecommendationResult, readonly string[]>(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES, IDS)
   // A user's training items plus history, deduplicated with a generation stamp per item row.
   const seen = model.userSeen
@@ -276,7 +278,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     },
 
     hasSignal (userId) {
-      return model.users.rowOf(userId) !== undefined || model.userTable.config.sharedRows > 0
+      return model.users.rowOf(userId) !== undefined || hashedUsers
     },
 
     forUser (userId, opts, context = NO_CONTEXT) {
@@ -290,14 +292,16 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       // popularity fallback: the same answer for every such user, which without trending items
       // depends on the request alone, so one kept answer serves them all. Trending items change
       // with everybody's events: such answers are not kept.
-      const noSignal = userRow === undefined && model.userTable.config.sharedRows === 0 && (history.length === 0 || historyRowsOf(history) === 0)
+      // The history's catalog rows (in historyRows) once counted; a miss needs them, a hit does not.
+      let h = -1
+      const noSignal = userRow === undefined && !hashedUsers && (history.length === 0 || (h = historyRowsOf(history)) === 0)
       const trending = context.trending !== undefined && context.trending.length > 0
       if (noSignal && trending) return answerUser(userId, userRow, historyRows, 0, opts, context)
       const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
       const inputs = noSignal ? NO_HISTORY : history
       const kept = answers.get(key, inputs)
       if (kept !== undefined) return kept
-      const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : historyRowsOf(history), opts, context)
+      const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : h >= 0 ? h : historyRowsOf(history), opts, context)
       // A fallback for a user with signal (a degenerate fold-in) is not kept either.
       if (result.method === 'popular' && !noSignal) return result
       answers.put(key, inputs, keep(result), resultBytes(result))
