@@ -11,7 +11,7 @@ import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
-import { DEFAULT_RESULT_CACHE_BYTES, keep, resultBytes, resultKey } from './result-cache.js'
+import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from './result-cache.js'
 import { CheckedLru, IDS } from './checked-lru.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
@@ -304,7 +304,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : h >= 0 ? h : historyRowsOf(history), opts, context)
       // A fallback for a user with signal (a degenerate fold-in) is not kept either.
       if (result.method === 'popular' && !noSignal) return result
-      answers.put(key, inputs, keep(result), resultBytes(result))
+      const toKeep = keepAnswer(result)
+      answers.put(key, inputs, toKeep.answer, toKeep.bytes)
       return result
     },
 
@@ -360,7 +361,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       const exclude = excludeRows(model.items, opts.exclude, sessionRows, 1)
       const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
       if (key === '') return result
-      answers.put(key, NO_HISTORY, keep(result), resultBytes(result))
+      const toKeep = keepAnswer(result)
+      answers.put(key, NO_HISTORY, toKeep.answer, toKeep.bytes)
       return result
     },
   }

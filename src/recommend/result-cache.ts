@@ -15,38 +15,72 @@
  */
 import type { RecommendationResult, RecommendOptions } from './types.js'
 
-/** Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~10k top-10 answers with titles, by the estimate below. */
+/** Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~25k top-10 answers with titles (~1.3 KB each, by the estimate below). */
 export const DEFAULT_RESULT_CACHE_BYTES = 32 * 1024 * 1024
 
 /**
- * Answers held by a cache: frozen, and answered as is (the request that computed one gets it too),
- * so a hit allocates nothing but its key.
+ * An answer's JSON, made once, on the answer itself: a non-enumerable symbol property, which
+ * JSON.stringify, object spreads and deep equality all skip.
  */
-const kept = new WeakSet<RecommendationResult>()
-/** Their JSON, made when first serialized: hits skip the serializer too. */
-const bodies = new WeakMap<RecommendationResult, string>()
+const BODY = Symbol('hashrec.answerJson')
+interface WithBody { readonly [BODY]?: string }
 
-/**
- * Freezes a computed answer (its items too) and marks it as kept. Routes that add to an answer
- * (`degraded`) copy it first; anything that writes to a kept answer throws instead of changing
- * what later requests get.
- */
-export function keep (result: RecommendationResult): RecommendationResult {
-  for (const item of result.items) Object.freeze(item)
-  Object.freeze(result.items)
-  kept.add(Object.freeze(result))
-  return result
+/** The items of a kept answer, parsed from its JSON when something reads them (a copy each time). */
+function itemsFromBody (this: WithBody): RecommendationResult['items'] {
+  return (JSON.parse(this[BODY]!) as RecommendationResult).items
 }
 
-/** JSON of an answer; a kept answer's is made once. */
-export function answerJson (data: unknown): string {
-  if (typeof data !== 'object' || data === null || !kept.has(data as RecommendationResult)) return JSON.stringify(data)
-  let body = bodies.get(data as RecommendationResult)
-  if (body === undefined) {
-    body = JSON.stringify(data)
-    bodies.set(data as RecommendationResult, body)
+/** Strings in JSON above U+00FF make V8 store the whole string at two bytes a character. */
+const WIDE = /[\u0100-\uffff]/
+
+/**
+ * What a cache keeps of a computed answer, and its estimated heap bytes. The kept answer has the
+ * same fields in the same order, but holds its items only as its JSON, which is what a hit sends:
+ * one string instead of ~25 objects per answer, so a budget holds ~2.5x the answers (session 7's
+ * heap measurement is in BENCHMARKS.md) and the major GC has far fewer objects to mark. Reading
+ * `items` (a degraded copy, responses checked against their schema, tests) parses them. Both the
+ * computed answer, which the request that computed it gets, and the kept one are frozen and carry
+ * the JSON, so neither is serialized again and nothing can change what later requests get.
+ */
+export function keepAnswer (result: RecommendationResult): { readonly answer: RecommendationResult, readonly bytes: number } {
+  for (const item of result.items) Object.freeze(item)
+  Object.freeze(result.items)
+  const body = JSON.stringify(result)
+  Object.defineProperty(result, BODY, { value: body })
+  Object.freeze(result)
+  const answer: Record<string | symbol, unknown> = {}
+  let fields = 0
+  for (const key of Object.keys(result) as Array<keyof RecommendationResult>) {
+    if (key === 'items') Object.defineProperty(answer, key, { get: itemsFromBody, enumerable: true })
+    else answer[key] = result[key]
+    fields++
   }
-  return body
+  Object.defineProperty(answer, BODY, { value: body })
+  Object.freeze(answer)
+  // The object (header and ~12 bytes a field), the accessor pair, the string (header and one or
+  // two bytes a character). The field values are shared: interned literals and the model version.
+  const bytes = 48 + 12 * fields + 32 + 24 + (WIDE.test(body) ? 2 : 1) * body.length
+  return { answer: answer as unknown as RecommendationResult, bytes }
+}
+
+/** JSON of a response: an answer kept by a cache (and the batch of them) carries its own. */
+export function answerJson (data: unknown): string {
+  if (typeof data === 'object' && data !== null) {
+    const body = (data as WithBody)[BODY]
+    if (body !== undefined) return body
+  }
+  return JSON.stringify(data)
+}
+
+/**
+ * A batch response whose JSON is made from its answers' own (a kept answer is not parsed and
+ * serialized again), carried the same way as a kept answer's.
+ */
+export function withBatchJson<T extends { modelVersion: string, results: readonly unknown[] }> (response: T): T {
+  let body = `{"modelVersion":${JSON.stringify(response.modelVersion)},"results":[`
+  for (let i = 0; i < response.results.length; i++) body += (i > 0 ? ',' : '') + answerJson(response.results[i])
+  Object.defineProperty(response, BODY, { value: body + ']}' })
+  return response
 }
 
 /**
@@ -58,11 +92,4 @@ export function resultKey (kind: 'u' | 'i' | 'p', id: string, opts: RecommendOpt
   let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
   if (opts.exclude !== undefined) for (const x of opts.exclude) key += `|${x.length}:${x}`
   return key
-}
-
-/** Estimated heap bytes of an answer and its JSON once made (objects, strings at two bytes a character). */
-export function resultBytes (result: RecommendationResult): number {
-  let bytes = 160 + 2 * (result.modelVersion.length + (result.methodNote?.length ?? 0))
-  for (const item of result.items) bytes += 80 + 2 * (item.id.length + (item.title?.length ?? 0))
-  return 2 * bytes
 }

@@ -5,6 +5,7 @@ import { BatchBodySchema, BatchResponseSchema, problems, RecommendBodySchema, Re
 import { activeRecommender, observed, recommendByBody, stateForBody } from './serve.js'
 import type { RecommendationResult } from '../recommend/types.js'
 import { HttpProblem } from '../errors.js'
+import { withBatchJson } from '../recommend/result-cache.js'
 
 /**
  * A batch may ask for at most this many items in total (the sum of its k): with MAX_BATCH it bounds
@@ -67,7 +68,7 @@ const recommendations: FastifyPluginAsyncZod = async (app) => {
         results[i] = { error: problem }
       }
     }
-    return { modelVersion: rec.model.version, results }
+    return withBatchJson({ modelVersion: rec.model.version, results })
   })
 }
 
