@@ -2,7 +2,7 @@
  * Builds the fastify app; never listens (src/index.ts does, tests call `inject`). Everything the
  * app needs comes in through `AppOptions`, so tests build apps from literal configs and models.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
@@ -66,6 +66,18 @@ export const plainSerializerCompiler = () => answerJson
 /** Accepted incoming request ids: short and printable, so a client cannot inject into the logs. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+/**
+ * Request ids made here: 72 random bits per app (12 base64url characters, drawn once) and a
+ * counter, so ids are unique across workers, replicas and restarts. A UUID per request built its
+ * string from ~20 concatenations, ~0.6 KB of garbage per request (sampled allocation profile,
+ * session 7) for the scavenger to sweep on a path where a kept answer costs tens of microseconds.
+ */
+export function requestIdSource (): () => string {
+  const prefix = `${randomBytes(9).toString('base64url')}-`
+  let n = 0
+  return () => prefix + (++n).toString(36)
+}
+
 /** pino JSON to stdout with request ids; secrets redacted; pretty only on a TTY (or LOG_PRETTY). */
 export function loggerOptions (config: Config, stream?: { write (line: string): void }): FastifyServerOptions['logger'] {
   const pretty = stream === undefined && (config.LOG_PRETTY ?? process.stdout.isTTY === true)
@@ -79,6 +91,7 @@ export function loggerOptions (config: Config, stream?: { write (line: string): 
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
+  const nextRequestId = requestIdSource()
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT,
@@ -94,7 +107,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId()
     },
   }).withTypeProvider<ZodTypeProvider>()
 

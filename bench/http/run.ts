@@ -147,20 +147,40 @@ async function ready (s: Server, timeoutMs = 600_000): Promise<void> {
   throw new Error(`${s.name} not ready after ${timeoutMs} ms`)
 }
 
+/** Counters summed over every worker of a server, from /metrics. */
+interface WorkerCounters {
+  /** Result cache answers: cached, computed. */
+  cached: number
+  computed: number
+  /** GC pauses by kind (prom-client's nodejs_gc_duration_seconds): count, seconds, and pauses over 10 ms. */
+  gc: Map<string, { count: number, seconds: number, over10ms: number }>
+}
+
 /**
- * The result cache's cached and computed answers over every worker of a server: each scrape answers
- * from one worker, so scrape on fresh connections until each has answered.
+ * The result cache's cached and computed answers and the GC pauses over every worker of a server:
+ * each scrape answers from one worker, so scrape on fresh connections until each has answered.
  */
-async function cacheCounts (s: Server): Promise<[number, number]> {
-  const byWorker = new Map<string, [number, number]>()
+async function workerCounters (s: Server): Promise<WorkerCounters> {
+  const byWorker = new Map<string, string>()
   for (let tries = 0; byWorker.size < s.workers && tries < 100; tries++) {
     const r = await fresh(s.port, '/metrics')
-    const count = (result: string): number => Number(new RegExp(`hashrec_result_cache_total\\{result="${result}"\\} (\\d+)`).exec(r.body)?.[1] ?? 0)
-    byWorker.set(r.worker ?? String(s.proc.pid), [count('cached'), count('computed')])
+    byWorker.set(r.worker ?? String(s.proc.pid), r.body)
   }
-  let cached = 0; let computed = 0
-  for (const [c, m] of byWorker.values()) { cached += c; computed += m }
-  return [cached, computed]
+  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map() }
+  const value = (body: string, re: string): number => Number(new RegExp(`${re} ([0-9.e+-]+)`).exec(body)?.[1] ?? 0)
+  for (const body of byWorker.values()) {
+    out.cached += value(body, 'hashrec_result_cache_total\\{result="cached"\\}')
+    out.computed += value(body, 'hashrec_result_cache_total\\{result="computed"\\}')
+    for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+      const g = out.gc.get(kind) ?? { count: 0, seconds: 0, over10ms: 0 }
+      const count = value(body, `nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`)
+      g.count += count
+      g.seconds += value(body, `nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\}`)
+      g.over10ms += count - value(body, `nodejs_gc_duration_seconds_bucket\\{le="0.01",kind="${kind}"\\}`)
+      out.gc.set(kind, g)
+    }
+  }
+  return out
 }
 
 function rssMiB (pid: number): number {
@@ -330,8 +350,8 @@ async function main (): Promise<void> {
     // Warm-up: JIT, page-in of the model; a longer one measures a service that has been running
     // (a fuller result cache), where the stream's users have come back more often.
     for (const s of servers) await drive(s, 'user', Number(args['warmup-seconds']))
-    const cachedBefore = new Map<string, [number, number]>()
-    for (const s of servers.filter((x) => x.kind === 'hashrec')) cachedBefore.set(s.name, await cacheCounts(s))
+    const countersBefore = new Map<string, WorkerCounters>()
+    for (const s of servers.filter((x) => x.kind === 'hashrec')) countersBefore.set(s.name, await workerCounters(s))
     const runs = new Map<string, Run[]>()
     const duration = Number(args.duration)
     for (let round = 0; round < Number(args.rounds); round++) {
@@ -359,10 +379,17 @@ async function main (): Promise<void> {
     }
 
     for (const s of servers.filter((x) => x.kind === 'hashrec')) {
-      const [cached, computed] = await cacheCounts(s)
-      const [c0, m0] = cachedBefore.get(s.name) ?? [0, 0]
+      const now = await workerCounters(s)
+      const before = countersBefore.get(s.name)!
       const share = (c: number, m: number): string => c + m > 0 ? `${(100 * c / (c + m)).toFixed(1)}%` : 'none'
-      console.log(`${s.name}: result cache ${share(cached - c0, computed - m0)} of user and similar-items answers in the rounds (${cached - c0} cached, ${computed - m0} computed), ${share(cached, computed)} since start`)
+      const [cached, computed] = [now.cached - before.cached, now.computed - before.computed]
+      console.log(`${s.name}: result cache ${share(cached, computed)} of user and similar-items answers in the rounds (${cached} cached, ${computed} computed), ${share(now.cached, now.computed)} since start`)
+      // GC pauses in the rounds, all workers: the main-thread pauses behind the tail latency.
+      const gc = [...now.gc].map(([kind, g]) => {
+        const b = before.gc.get(kind)!
+        return `${kind} ${g.count - b.count} (${(1000 * (g.seconds - b.seconds)).toFixed(0)} ms, ${g.over10ms - b.over10ms} over 10 ms)`
+      })
+      console.log(`${s.name}: GC pauses in the rounds: ${gc.join(', ')}`)
     }
 
     console.log('\n| server | process | RSS MiB |')

@@ -43,6 +43,11 @@ export interface RealtimeState {
   readonly replicaId: string
   /** History (and, for a user the model has no signal for, trending) for one user; never rejects. */
   userState (rec: Recommender, userId: string, excludeSeen: boolean, k: number): Promise<UserState>
+  /**
+   * The same, synchronously, when the store holds its state in this process (StateStore.now);
+   * undefined for Redis, whose reads are asynchronous (call userState).
+   */
+  userStateNow (rec: Recommender, userId: string, excludeSeen: boolean, k: number): UserState | undefined
   /** Trending for a fallback that is certain to happen (a session without catalog items); never rejects. */
   trendingState (k: number): Promise<UserState>
   /** Stores the batch or throws HttpProblem `stateUnavailable` (nothing acknowledged). */
@@ -66,6 +71,11 @@ const ANNOUNCED_PATH = /^[A-Za-z0-9._\-/]+$/
 /** A replica busy with its own reload retries an announcement this often, this many times. */
 const RETRY_MS = 200
 const RETRIES = 50
+
+/** Whether a user's answer will be the fallback: the model has no signal for them and their history no catalog item. */
+function needsFallback (rec: Recommender, userId: string, history: readonly string[]): boolean {
+  return !rec.hasSignal(userId) && !history.some((id) => rec.model.items.rowOf(id) !== undefined)
+}
 
 /** How many trending items a fallback asks for: enough for k after exclusions, one cache entry for typical k. */
 function trendingLimit (k: number): number {
@@ -125,6 +135,14 @@ export function createRealtimeState (
     store,
     replicaId: options.replicaId,
 
+    userStateNow (rec, userId, excludeSeen, k) {
+      const reads = store.now
+      if (reads === undefined) return undefined
+      const history = reads.recentItems(userId, options.historyLength)
+      if (!needsFallback(rec, userId, history)) return { context: { history, excludeSeen }, degraded: false }
+      return { context: { history, excludeSeen, trending: reads.trending(trendingLimit(k)) }, degraded: false }
+    },
+
     async userState (rec, userId, excludeSeen, k) {
       let history: readonly string[]
       try {
@@ -135,8 +153,7 @@ export function createRealtimeState (
         // One budget per request: with history unavailable, trending almost surely is too.
         return { context: { excludeSeen }, degraded: true }
       }
-      const needsFallback = !rec.hasSignal(userId) && !history.some((id) => rec.model.items.rowOf(id) !== undefined)
-      if (!needsFallback) return { context: { history, excludeSeen }, degraded: false }
+      if (!needsFallback(rec, userId, history)) return { context: { history, excludeSeen }, degraded: false }
       try {
         return { context: { history, excludeSeen, trending: await store.trending(trendingLimit(k)) }, degraded: false }
       } catch (err) {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { ItemParamsSchema, problems, RecommendationResponseSchema, SimilarQuerySchema } from './schemas.js'
-import { activeRecommender, observed } from './serve.js'
+import { activeRecommender, record } from './serve.js'
 
 const items: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/items/:itemId/similar', {
@@ -12,9 +12,12 @@ const items: FastifyPluginAsyncZod = async (app) => {
       querystring: SimilarQuerySchema,
       response: { 200: RecommendationResponseSchema, ...problems(400, 404, 500, 503) },
     },
-  }, async (request) => {
+  }, (request) => {
+    // Synchronous (fastify sends a plain return value, and turns a throw into the error reply).
     const rec = activeRecommender(app)
-    return observed(app, rec, () => rec.similarItems(request.params.itemId, request.query))
+    const started = performance.now()
+    const cachedBefore = rec.stats.resultCached
+    return record(app, rec, started, cachedBefore, rec.similarItems(request.params.itemId, request.query))
   })
 }
 

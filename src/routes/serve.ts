@@ -17,7 +17,11 @@ export function activeRecommender (app: FastifyInstance): Recommender {
 export function observed (app: FastifyInstance, rec: Recommender, run: () => RecommendationResult): RecommendationResult {
   const started = performance.now()
   const cachedBefore = rec.stats.resultCached
-  const result = run()
+  return record(app, rec, started, cachedBefore, run())
+}
+
+/** What `observed` records, for a caller that ran the recommendation itself (no closure per request). */
+export function record (app: FastifyInstance, rec: Recommender, started: number, cachedBefore: number, result: RecommendationResult): RecommendationResult {
   // An answer from the result cache searched nothing now: its latency counts, its candidates do not.
   const searched = rec.stats.resultCached === cachedBefore
   app.metrics.observeRecommendation(result.method, (performance.now() - started) / 1000, searched ? result.candidatesExamined : undefined)

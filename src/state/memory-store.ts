@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { eraOf, boost, mergeEras } from './decay.js'
-import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type TrendingItem, EVENT_WEIGHTS } from './types.js'
+import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
 
 interface History {
   /** itemId -> latest timestamp */
@@ -30,8 +30,12 @@ export interface MemoryState {
   readonly writes: number
 }
 
+/** The history of a user without one (or whose history expired): one frozen array for all. */
+const NO_ITEMS: readonly string[] = Object.freeze([])
+
 export interface MemoryStore extends StateStore {
   readonly kind: 'memory'
+  readonly now: SyncReads
   /** recordEvents at time t (ms): what decides expiry and sweeps, so replicas given the same t agree. */
   applyEvents (events: readonly InteractionEvent[], t: number): void
   /** The active model, read synchronously. */
@@ -212,6 +216,24 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     emitter.emit('active', model)
   }
 
+  const reads: SyncReads = {
+    recentItems (userId, limit) {
+      const h = histories.get(userId)
+      if (!h || h.expiresAt <= now()) return NO_ITEMS
+      // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per
+      // recommendation. Frozen and handed out as is while it fits the limit (the service asks for
+      // the whole history): the same array until the next event lets a caller keep it without a
+      // copy and compare it at once (the result cache checks kept answers against it).
+      h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
+      return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
+    },
+    trending (limit) {
+      const t = now()
+      const era = eraOf(t, halfLifeMs)
+      return mergeEras(top(era, limit * 4), top(era - 1, limit * 4), t, era, halfLifeMs, limit)
+    },
+  }
+
   return {
     kind: 'memory',
     get active () { return active },
@@ -228,20 +250,12 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
       applyEvents(events, now())
     },
+    now: reads,
     async recentItems (userId: string, limit: number): Promise<readonly string[]> {
-      const h = histories.get(userId)
-      if (!h || h.expiresAt <= now()) return []
-      // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per
-      // recommendation. Frozen and handed out as is while it fits the limit (the service asks for
-      // the whole history): the same array until the next event lets a caller keep it without a
-      // copy and compare it at once (the result cache checks kept answers against it).
-      h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
-      return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
+      return reads.recentItems(userId, limit)
     },
     async trending (limit: number): Promise<TrendingItem[]> {
-      const t = now()
-      const era = eraOf(t, halfLifeMs)
-      return mergeEras(top(era, limit * 4), top(era - 1, limit * 4), t, era, halfLifeMs, limit)
+      return reads.trending(limit)
     },
     async getActiveModel (): Promise<ActiveModel | null> {
       return active

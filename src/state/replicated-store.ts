@@ -170,6 +170,8 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
         : { userId: e.userId, itemId: e.itemId, type: e.type, value: e.value, timestamp: e.timestamp })
       await write((req) => ({ ch: CHANNEL, op: 'events', req, events: plain }), `${events.length} event(s)`)
     },
+    // Reads are the local replica's: in this process, so synchronous too.
+    now: local.now,
     recentItems: (userId, limit) => local.recentItems(userId, limit),
     trending: (limit) => local.trending(limit),
     getActiveModel: () => local.getActiveModel(),

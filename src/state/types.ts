@@ -36,6 +36,12 @@ export type ActiveModel = z.infer<typeof ActiveModelSchema>
  * time budget or rejects with StateUnavailableError, so a caller can serve degraded instead of
  * waiting.
  */
+/** Reads of a store that holds its state in this process (StateStore.now). */
+export interface SyncReads {
+  recentItems (userId: string, limit: number): readonly string[]
+  trending (limit: number): TrendingItem[]
+}
+
 export interface StateStore {
   readonly kind: 'memory' | 'redis' | 'replicated'
   /** Resolves once every event is stored (acknowledged by Redis); rejects and stores none on failure. */
@@ -44,6 +50,12 @@ export interface StateStore {
   recentItems (userId: string, limit: number): Promise<readonly string[]>
   /** Items by time-decayed event weight, highest first. */
   trending (limit: number): Promise<TrendingItem[]>
+  /**
+   * The same two reads answered synchronously, for stores whose state is in this process (the
+   * in-process store and a cluster worker's replica); absent for Redis. A request served from it
+   * needs no promise or microtask turn between the route and the recommender.
+   */
+  readonly now?: SyncReads
   getActiveModel (): Promise<ActiveModel | null>
   /** Records the active model and announces it to every replica (including this one). */
   publishActiveModel (model: ActiveModel): Promise<void>

@@ -38,7 +38,13 @@ test('an unknown route is a 404 not-found problem, and a problem carries the req
   assert.equal(res.headers['x-request-id'], 'req-abc.123')
   assert.equal(p.instance, '/v2/whatever')
   const odd = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\twith spaces' } })
-  assert.match(String(odd.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  const made = String(odd.headers['x-request-id'])
+  assert.match(made, /^[A-Za-z0-9_-]{12}-[0-9a-z]+$/, 'an invalid id is replaced by one of ours')
+  const next = String((await app.inject({ method: 'GET', url: '/healthz' })).headers['x-request-id'])
+  assert.notEqual(next, made)
+  assert.equal(next.slice(0, 13), made.slice(0, 13), 'one random prefix per app, then a counter')
+  const other = String((await (await createTestApp(t)).app.inject({ method: 'GET', url: '/healthz' })).headers['x-request-id'])
+  assert.notEqual(other.slice(0, 13), made.slice(0, 13), 'another app (worker, replica, restart) draws its own prefix')
 })
 
 test('an unexpected failure is a generic 500 problem without the error\'s message or stack', async (t) => {

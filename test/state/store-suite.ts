@@ -36,6 +36,26 @@ export function defineStoreSuite (name: string, make: StoreFactory | null): void
     assert.deepEqual(await store.recentItems('nobody', 10), [])
   })
 
+  it('a store that reads synchronously (StateStore.now) answers exactly as its asynchronous reads; Redis has no such view', async (open) => {
+    const store = await open()
+    assert.equal(store.now === undefined, store.kind === 'redis')
+    if (store.now === undefined) return
+    const t0 = Date.now()
+    await store.recordEvents([
+      { userId: 'u1', itemId: 'a', type: 'view', timestamp: t0 },
+      { userId: 'u1', itemId: 'b', type: 'purchase', timestamp: t0 + 1 },
+      { userId: 'u2', itemId: 'b', type: 'click', timestamp: t0 + 2 },
+    ])
+    for (const [user, limit] of [['u1', 10], ['u1', 1], ['u2', 5], ['nobody', 3]] as const) {
+      assert.deepEqual(store.now.recentItems(user, limit), await store.recentItems(user, limit), `${user} ${limit}`)
+    }
+    // Scores decay with the clock, which may move between the two reads.
+    const [sync, async] = [store.now.trending(5), await store.trending(5)]
+    assert.deepEqual(sync.map((x) => x.itemId), ['b', 'a'])
+    assert.deepEqual(async.map((x) => x.itemId), ['b', 'a'])
+    for (let i = 0; i < sync.length; i++) assert.ok(Math.abs(sync[i].score - async[i].score) <= 1e-6 * async[i].score, `${sync[i].score} ${async[i].score}`)
+  })
+
   it('a late event never moves an item back in the history', async (open) => {
     const store = await open()
     const t0 = Date.now()
