@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { CheckedLru, IDS } from '../../src/recommend/checked-lru.js'
 import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from '../../src/recommend/result-cache.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
+import { createRng } from '../../src/trainer/rng.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -23,17 +24,6 @@ const { values: args } = parseArgs({
 const REQUESTS = Number(args.requests)
 const USERS = Number(args.users)
 const BUDGET = Number(args.budget)
-
-/** mulberry32: the same draws every run. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function answerFor (user: number, rand: () => number): RecommendationResult {
   const items = []
@@ -60,7 +50,7 @@ const opts = { k: 10, method: 'hybrid' as const }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rows: Record<string, number[]> = { get: [], put: [], keepAnswer: [], hits: [], entries: [] }
 for (let round = 0; round < Number(args.rounds); round++) {
-  const rand = seeded(round + 1)
+  const rand = createRng(round + 1).next
   const cache = new CheckedLru<RecommendationResult, readonly string[]>(BUDGET, IDS)
   let getMs = 0
   let putMs = 0
