@@ -40,6 +40,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon, { type RequestSpec, type Result } from 'autocannon'
+import { zipfCdf, zipfRank } from '../lib/zipf.js'
 import { selfTimes } from './profile-summary.js'
 
 const { values: args } = parseArgs({
@@ -190,14 +191,6 @@ function rssMiB (pid: number): number {
   } catch { return NaN }
 }
 
-/** Cumulative Zipf(1) weights over n ranks. */
-function zipfCdf (n: number): Float64Array {
-  const cdf = new Float64Array(n)
-  let acc = 0
-  for (let r = 0; r < n; r++) { acc += 1 / (r + 1); cdf[r] = acc }
-  return cdf
-}
-
 /**
  * The requests sent to one server, drawn as they go and never replayed: user ids Zipf(1) over the
  * bundle's users in file order plus a share of ids no model has seen (each one new), similar-items
@@ -224,12 +217,7 @@ class RequestStream {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
-  private zipf (cdf: Float64Array): number {
-    const u = this.rand() * cdf[cdf.length - 1]
-    let lo = 0; let hi = cdf.length - 1
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid }
-    return lo
-  }
+  private zipf (cdf: Float64Array): number { return zipfRank(cdf, this.rand()) }
 
   userId (): string {
     return this.rand() < UNKNOWN_SHARE ? `unknown-${++this.unknown}-${Math.floor(this.rand() * 1e9)}` : this.ids.users[this.zipf(this.userCdf)]

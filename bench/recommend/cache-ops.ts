@@ -12,6 +12,7 @@ import { CheckedLru, IDS } from '../../src/recommend/checked-lru.js'
 import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from '../../src/recommend/result-cache.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { createRng } from '../../src/trainer/rng.js'
+import { zipfCdf, zipfRank } from '../lib/zipf.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -34,16 +35,7 @@ function answerFor (user: number, rand: () => number): RecommendationResult {
   return { modelVersion: '1000000', method: 'hybrid', requestedMethod: 'hybrid', source: 'dedicated', candidatesExamined: 600 + (user % 900), items }
 }
 
-const cdf = new Float64Array(USERS)
-let total = 0
-for (let i = 0; i < USERS; i++) { total += 1 / (i + 1); cdf[i] = total }
-for (let i = 0; i < USERS; i++) cdf[i] /= total
-function zipf (r: number): number {
-  let lo = 0
-  let hi = USERS - 1
-  while (lo < hi) { const m = (lo + hi) >> 1; if (cdf[m] < r) lo = m + 1; else hi = m }
-  return lo
-}
+const cdf = zipfCdf(USERS)
 
 const NO_HISTORY: readonly string[] = Object.freeze([])
 const opts = { k: 10, method: 'hybrid' as const }
@@ -57,7 +49,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
   let keepMs = 0
   let puts = 0
   for (let i = 0; i < REQUESTS; i++) {
-    const user = zipf(rand())
+    const user = zipfRank(cdf, rand())
     const key = resultKey('u', `user-${user}`, opts, true)
     const t0 = performance.now()
     const hit = cache.get(key, NO_HISTORY)

@@ -69,7 +69,7 @@ const ENTRY_OVERHEAD_BYTES = 160
 /**
  * CLOCK over a ring of entries in insertion order: the hand is the ring's head. Eviction used to
  * take the Map's oldest entry through a fresh iterator, but a Map keeps deleted entries as holes
- * until it rehashes and every new iterator walks over them from the start, so one put cost ~18 µs
+ * until it rehashes and every new iterator walks over them from the start, so one put cost ~17 µs
  * at a full 32 MiB budget (~24k answers, Zipf traffic: bench/recommend/cache-ops.ts). The ring
  * moves a spared entry from head to tail in O(1).
  */
