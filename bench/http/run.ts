@@ -5,7 +5,7 @@
  *      tree on its own port; and bare fastify (bench/http/bare-server.ts) answering every route
  *      with the bytes hashrec sent for it, WORKERS=1 and 2;
  *   2. drives each with autocannon from this process (which serves nothing), in interleaved rounds
- *      so the shared machine's noise hits all alike: the `user` mix (GET user recommendations,
+ *      (each starting one server later than the last) so the shared machine's noise hits all alike: the `user` mix (GET user recommendations,
  *      hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids, drawn as the
  *      run goes and never replayed: see RequestStream) and the `mixed`
  *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10); and, when asked, the `events`
@@ -22,6 +22,7 @@
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
  *     [--spike-target 1m-w2] [--mixes user,mixed,events] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
  *     [--compare-env RESULT_CACHE_BYTES=0]   (every hashrec server also started with these, named -alt)
+ *     [--users 100000]   (known users in the stream; a few thousand isolate the hit path once warm)
  *     [--warmup-seconds 2]   (the user mix before the rounds: longer measures a service that has been running)
  *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
  *
@@ -55,6 +56,8 @@ const { values: args } = parseArgs({
     'spike-seconds': { type: 'string', default: '10' },
     'spike-target': { type: 'string', default: '1m-w2' },
     k: { type: 'string', default: '10' },
+    /** Known users the Zipf stream draws from (the bundle's first N): a few thousand make every answer a cache hit once warm, which isolates the hit path. */
+    users: { type: 'string', default: '100000' },
     /** Extra environment for the hashrec servers, e.g. MAX_EVENT_LOOP_DELAY_MS=0 to measure without shedding. */
     'server-env': { type: 'string', default: '' },
     /** Also start every hashrec server with these variables on top (named <server>-alt): an A/B in one run, e.g. RESULT_CACHE_BYTES=0. */
@@ -155,6 +158,9 @@ interface WorkerCounters {
   computed: number
   /** GC pauses by kind (prom-client's nodejs_gc_duration_seconds): count, seconds, and pauses over 10 ms. */
   gc: Map<string, { count: number, seconds: number, over10ms: number }>
+  /** Heap now, summed over workers (MiB): the young generation's size (it sets how often minor GCs run) and the old space used. */
+  newSpaceMiB: number
+  oldUsedMiB: number
 }
 
 /**
@@ -167,11 +173,13 @@ async function workerCounters (s: Server): Promise<WorkerCounters> {
     const r = await fresh(s.port, '/metrics')
     byWorker.set(r.worker ?? String(s.proc.pid), r.body)
   }
-  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map() }
+  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map(), newSpaceMiB: 0, oldUsedMiB: 0 }
   const value = (body: string, re: string): number => Number(new RegExp(`${re} ([0-9.e+-]+)`).exec(body)?.[1] ?? 0)
   for (const body of byWorker.values()) {
     out.cached += value(body, 'hashrec_result_cache_total\\{result="cached"\\}')
     out.computed += value(body, 'hashrec_result_cache_total\\{result="computed"\\}')
+    out.newSpaceMiB += value(body, 'nodejs_heap_space_size_total_bytes\\{space="new"\\}') / 2 ** 20
+    out.oldUsedMiB += value(body, 'nodejs_heap_space_size_used_bytes\\{space="old"\\}') / 2 ** 20
     for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
       const g = out.gc.get(kind) ?? { count: 0, seconds: 0, over10ms: 0 }
       const count = value(body, `nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`)
@@ -300,7 +308,7 @@ async function main (): Promise<void> {
     console.log(`load average before start: ${load()}`)
     // One at a time: two 1M-item loads at once would each take twice as long on 2 cores.
     for (const m of models) {
-      const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), 100_000), items: await firstIds(join(m.dir, 'items.jsonl'), 100_000) }
+      const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), Number(args.users)), items: await firstIds(join(m.dir, 'items.jsonl'), 100_000) }
       for (const w of workerCounts) {
         for (const [suffix, extra] of Object.keys(COMPARE_ENV).length > 0 ? [['', {}], ['-alt', COMPARE_ENV]] as const : [['', {}]] as const) {
           const t0 = performance.now()
@@ -343,8 +351,12 @@ async function main (): Promise<void> {
     const runs = new Map<string, Run[]>()
     const duration = Number(args.duration)
     for (let round = 0; round < Number(args.rounds); round++) {
+      // Each round starts one server later: the first cell after the warm-ups (or after the others'
+      // cells) follows the longest idle spell, and measured up to ~15% slower (session 10), so no
+      // server takes that place every round.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length])
       for (const mix of mixes) {
-        for (const s of servers) {
+        for (const s of order) {
           const r = await drive(s, mix, duration)
           const key = `${s.name}|${mix}`
           runs.set(key, [...(runs.get(key) ?? []), r])
@@ -377,7 +389,7 @@ async function main (): Promise<void> {
         const b = before.gc.get(kind)!
         return `${kind} ${g.count - b.count} (${(1000 * (g.seconds - b.seconds)).toFixed(0)} ms, ${g.over10ms - b.over10ms} over 10 ms)`
       })
-      console.log(`${s.name}: GC pauses in the rounds: ${gc.join(', ')}`)
+      console.log(`${s.name}: GC pauses in the rounds: ${gc.join(', ')}; heap after, all workers: young generation ${now.newSpaceMiB.toFixed(0)} MiB, old space used ${now.oldUsedMiB.toFixed(0)} MiB`)
     }
 
     console.log('\n| server | process | RSS MiB |')
