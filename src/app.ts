@@ -18,6 +18,7 @@ import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
 import statePlugin from './plugins/state.js'
+import { memoizedQueryValidator } from './query-validation.js'
 import { createModelEngines } from './recommend/model-engines.js'
 import { answerJson } from './recommend/result-cache.js'
 import type { QueryEngines } from './recommend/types.js'
@@ -111,7 +112,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
   }).withTypeProvider<ZodTypeProvider>()
 
-  app.setValidatorCompiler(validatorCompiler)
+  app.setValidatorCompiler(memoizedQueryValidator(validatorCompiler))
   app.setSerializerCompiler(options.validateResponses ?? true ? serializerCompiler : plainSerializerCompiler)
   // Bodies are JSON only: without this fastify parses text/plain and the body schema answers 400, not 415.
   app.removeContentTypeParser('text/plain')
