@@ -100,7 +100,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     // find-my-way's default of 100 characters would turn a long id into a 404; the id schema says 400.
     routerOptions: { maxParamLength: 16 * 1024 },
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: !config.LOG_REQUESTS }),
     // URLs that fail to decode never reach a route or the error handler: answer them as problems here.
     frameworkErrors: (error, request, reply) => {
       const problem = toHttpProblem(error) ?? new HttpProblem('invalidParameters', 'the request URL could not be decoded')

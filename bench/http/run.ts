@@ -121,8 +121,9 @@ async function start (name: string, kind: Server['kind'], workers: number, env: 
   const port = await freePort()
   const script = kind === 'hashrec' ? 'src/index.ts' : 'bench/http/bare-server.ts'
   const profiling = kind === 'hashrec' && args.profile !== '' ? ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, name)}`] : []
+  // The service's own log defaults (LOG_LEVEL info, no per-request lines): what `npm start` runs.
   const proc = spawn(process.execPath, [...profiling, '--import', 'tsx', script], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_LEVEL: 'warn', LOG_PRETTY: 'false', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []
