@@ -79,8 +79,9 @@ export const ConfigSchema = z.object({
   LOG_PRETTY: Bool.optional(),
   /**
    * Log every request (fastify's "incoming request" and "request completed" lines at info). Off by
-   * default: two JSON lines per request cost 28% of the 1M bench's throughput (22.5k -> 16.3k
-   * req/s, p99 7 -> 11 ms, session 10), and /metrics already counts and times every request.
+   * default: two JSON lines per request cost 21-28% of the 1M bench's throughput (22.5k -> 16.3k
+   * and 19.1k -> 15.0k req/s in two A/Bs, session 10), and /metrics already counts and times
+   * every request.
    * Failures (5xx) are logged with their request id either way.
    */
   LOG_REQUESTS: Bool.default(false),
