@@ -6,9 +6,9 @@
  *      with the bytes hashrec sent for it, WORKERS=1 and 2;
  *   2. drives each with autocannon from this process (which serves nothing), in interleaved rounds
  *      (each starting one server later than the last) so the shared machine's noise hits all
- *      alike: the `user` mix (GET user recommendations, hybrid, k=10, user ids Zipf(1) over the bundle's users plus 10% unknown ids, drawn as the
- *      run goes and never replayed: see RequestStream) and the `mixed`
- *      mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10); and, when asked, the `events`
+ *      alike: the `user` mix (GET user recommendations, hybrid, k=10, user ids Zipf(1) over the
+ *      bundle's users plus 10% unknown ids, drawn as the run goes and never replayed: see
+ *      RequestStream) and the `mixed` mix (7 user : 2 similar-items : 1 batch of 10, all hybrid k=10); and, when asked, the `events`
  *      mix (POST /v1/events, one click per request, the `user` mix's users: the write path, which
  *      with WORKERS > 1 and no Redis goes through the cluster primary; it changes the users'
  *      history, so run it on its own or last);
