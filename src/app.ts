@@ -19,6 +19,7 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
 import statePlugin from './plugins/state.js'
 import { memoizedQueryValidator } from './query-validation.js'
+import { lazyChildLogger } from './request-logger.js'
 import { createModelEngines } from './recommend/model-engines.js'
 import { answerJson } from './recommend/result-cache.js'
 import type { QueryEngines } from './recommend/types.js'
@@ -106,6 +107,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       const problem = toHttpProblem(error) ?? new HttpProblem('invalidParameters', 'the request URL could not be decoded')
       return sendProblem(reply, problemOf(problem, request))
     },
+    childLoggerFactory: lazyChildLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId()

@@ -112,11 +112,17 @@ export default fp<PressureOptions>(async (app, opts) => {
 
   const halfDelay = opts.maxEventLoopDelayMs / 2
   if (opts.maxEventLoopDelayMs > 0 && heavy.size > 0) {
-    app.addHook('onRequest', (request, reply, done) => {
-      if (!armed || !heavy.has(request.routeOptions.url ?? '')) { done(); return }
+    // A hook on the heavy routes alone (added as they are registered): a global one would read
+    // request.routeOptions, a 12-field object built per access, on every request.
+    const shedBatch = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+      if (!armed) { done(); return }
       const delay = app.memoryUsage().eventLoopDelay
       if (delay > halfDelay) { reply.send(overloaded(request, reply, 'batch', `event loop delay ${Math.round(delay)} ms: batches are shed first`)); return }
       done()
+    }
+    app.addHook('onRoute', (route) => {
+      if (!heavy.has(route.url)) return
+      route.onRequest = route.onRequest === undefined ? [shedBatch] : [...(Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), shedBatch]
     })
   }
 

@@ -99,6 +99,16 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const popularRank = new Float32Array(model.items.size)
   for (let r = 0; r < model.popularItems.length; r++) popularRank[model.popularItems[r]] = r + 1
 
+  // The route asks hasSignal (whether the fallback needs trending) and then forUser for the same
+  // id: the last lookup is kept, so a request hashes and probes the id index once. The model never
+  // changes, so a kept row is the index's answer.
+  let lastUserId: string | undefined
+  let lastUserRow: number | undefined
+  function userRowOf (userId: string): number | undefined {
+    if (userId !== lastUserId) { lastUserRow = model.users.rowOf(userId); lastUserId = userId }
+    return lastUserRow
+  }
+
   function codeFromVector (): boolean {
     if (model.userCodeProjection === null) return false
     projectCode(vector, model.userCodeProjection, d, bits, projAcc, code)
@@ -278,11 +288,11 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     },
 
     hasSignal (userId) {
-      return model.users.rowOf(userId) !== undefined || hashedUsers
+      return userRowOf(userId) !== undefined || hashedUsers
     },
 
     forUser (userId, opts, context = NO_CONTEXT) {
-      const userRow = model.users.rowOf(userId)
+      const userRow = userRowOf(userId)
       if (!answers.enabled) return answerUser(userId, userRow, historyRows, historyRowsOf(context.history), opts, context)
       // With the user id (which fixes the training items) and the request, the history's ids in
       // order are all an answer depends on: a kept answer is checked against them alone, with no

@@ -230,7 +230,12 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     trending (limit) {
       const t = now()
       const era = eraOf(t, halfLifeMs)
-      return mergeEras(top(era, limit * 4), top(era - 1, limit * 4), t, era, halfLifeMs, limit)
+      const current = top(era, limit * 4)
+      const previous = top(era - 1, limit * 4)
+      // No events in either era (a fresh service, or one without event traffic): every cold-start
+      // request asks, and the merge would build a Map and sort nothing.
+      if (current.length === 0 && previous.length === 0) return []
+      return mergeEras(current, previous, t, era, halfLifeMs, limit)
     },
   }
 

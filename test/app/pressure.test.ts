@@ -132,3 +132,33 @@ test('a batch that runs past REQUEST_TIMEOUT_MS stops between slices with 503 ov
   const small = await app.inject({ method: 'POST', url: '/v1/recommendations/batch', payload: { requests: [{ userId: user, k: 5 }] } })
   assert.equal(small.statusCode, 200)
 })
+
+test('heavy routes are shed from half the delay limit, by their own hook; other routes are not', async (t) => {
+  const { app } = await createTestApp(t, {
+    config: { MAX_EVENT_LOOP_DELAY_MS: 100 },
+    app: { pressure: { sampleIntervalMs: 50, heavy: ['/test/heavy'] } },
+  })
+  app.get('/test/heavy', async () => ({ ok: true }))
+  app.get('/test/light', async () => ({ ok: true }))
+  await app.ready()
+  let calm = false
+  for (let i = 0; i < 100 && !calm; i++) {
+    await sleep(20)
+    calm = (await app.inject({ url: '/test/heavy' })).statusCode === 200
+  }
+  assert.ok(calm, 'never served before the loop was blocked')
+
+  let shedAsBatch = 0
+  const light: number[] = []
+  for (let i = 0; i < 20 && shedAsBatch === 0; i++) {
+    busyWait(300)
+    await sleep(5)
+    const heavy = await app.inject({ url: '/test/heavy' })
+    if (heavy.statusCode === 503 && /batches are shed first/.test(heavy.json().detail)) shedAsBatch++
+    light.push((await app.inject({ url: '/test/light' })).statusCode)
+  }
+  assert.ok(shedAsBatch > 0, 'the heavy route was never shed at half the limit')
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  assert.equal(Number(/hashrec_shed_requests_total\{reason="batch"\} (\d+)/.exec(metrics)?.[1]), shedAsBatch, 'only the heavy route sheds as a batch')
+  assert.ok(light.every((s) => s === 200 || s === 503), String(light))
+})

@@ -65,3 +65,18 @@ test('excludeSeen leaves out training items and history, plus explicit excludes,
     assert.ok(!open.items.some((i) => i.id === 'i7' || i.id === 'i3' || i.id === 'i12'))
   }
 })
+
+test('hasSignal and forUser agree whichever user was asked about last (the kept id lookup)', async (t) => {
+  // No hashed rows: a user without a dedicated row has no signal and gets the popularity fallback.
+  const rec = await recommender(t, { users: 6, popularity: true }, { resultCacheBytes: 0 })
+  const fresh = await recommender(t, { users: 6, popularity: true }, { resultCacheBytes: 0 })
+  const ids = ['u1', 'stranger', 'u4', 'u4', 'nobody', 'u1']
+  for (let i = 0; i < ids.length; i++) {
+    const asked = ids[(i + 1) % ids.length]
+    assert.equal(rec.hasSignal(asked), fresh.hasSignal(asked), asked)
+    // Asked about one user, answering another: the answer is the other's.
+    const r = rec.forUser(ids[i], { k: 3, method: 'hybrid' })
+    assert.deepEqual(r, fresh.forUser(ids[i], { k: 3, method: 'hybrid' }), ids[i])
+    assert.equal(r.fallback !== undefined, !ids[i].startsWith('u'), ids[i])
+  }
+})

@@ -51,6 +51,8 @@ test('metrics expose process defaults, request durations by route template, reco
   await app.inject({ method: 'GET', url: '/v1/users/u2/recommendations?method=mips' })
   await app.inject({ method: 'GET', url: '/v1/users/u2/recommendations?k=0' })
   await app.inject({ method: 'GET', url: '/no/such/route/12345' })
+  await app.inject({ method: 'HEAD', url: '/healthz' })
+  await app.inject({ method: 'GET', url: '/healthz' })
   const res = await app.inject({ method: 'GET', url: '/metrics' })
   assert.equal(res.statusCode, 200)
   assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/)
@@ -60,6 +62,9 @@ test('metrics expose process defaults, request durations by route template, reco
   assert.match(text, /http_request_duration_seconds_count\{route="\/v1\/users\/:userId\/recommendations",method="GET",status_code="200"\} 2/)
   assert.match(text, /http_request_duration_seconds_count\{route="\/v1\/users\/:userId\/recommendations",method="GET",status_code="400"\} 1/)
   assert.match(text, /http_request_duration_seconds_count\{route="unmatched",method="GET",status_code="404"\} 1/)
+  // Each route observes through its own hook, fastify's HEAD twin of a GET route included; each request once.
+  assert.match(text, /http_request_duration_seconds_count\{route="\/healthz",method="HEAD",status_code="200"\} 1/)
+  assert.match(text, /http_request_duration_seconds_count\{route="\/healthz",method="GET",status_code="200"\} 1/)
   assert.doesNotMatch(text, /12345|route="\/v1\/users\/u1/, 'raw paths never become label values')
   assert.match(text, /hashrec_recommendation_duration_seconds_count\{method="hamming"\} 1/)
   assert.match(text, /hashrec_recommendation_duration_seconds_count\{method="mips"\} 1/)
