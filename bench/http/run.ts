@@ -12,8 +12,9 @@
  *      mix (POST /v1/events, one click per request, the `user` mix's users: the write path, which
  *      with WORKERS > 1 and no Redis goes through the cluster primary; it changes the users'
  *      history, so run it on its own or last);
- *   3. prints req/s, p50, p99, errors, timeouts, non-2xx and the ratio to bare fastify with the same
- *      WORKERS, and each worker's RSS after the runs;
+ *   3. prints req/s, p50, p99, errors, timeouts, non-2xx, the ratio to bare fastify with the same
+ *      WORKERS and the server's CPU time per response (all its processes, from /proc: a steadier
+ *      A/B measure than req/s when the load generator shares the cores), and each worker's RSS;
  *   4. spike: the sustainable rate is the `user` mix's median req/s on the spike target; then
  *      4x that rate (autocannon overallRate, 4x the connections), reporting the 503 share, timeouts,
  *      p99, and the time until sequential requests are served again after the spike stops.
@@ -22,9 +23,11 @@
  *     [--workers 1,2] [--connections 64] [--duration 5] [--rounds 3] [--spike-seconds 10]
  *     [--spike-target 1m-w2] [--mixes user,mixed,events] [--server-env MAX_EVENT_LOOP_DELAY_MS=0,...]
  *     [--compare-env RESULT_CACHE_BYTES=0]   (every hashrec server also started with these, named -alt)
+ *     [--compare-dir ../base]   (every hashrec server also started from another checkout, named -alt:
+ *       two commits side by side, e.g. `git worktree add ../base HEAD~1` with node_modules linked)
  *     [--users 100000]   (known users in the stream; a few thousand isolate the hit path once warm)
  *     [--warmup-seconds 2]   (the user mix before the rounds: longer measures a service that has been running)
- *     [--profile .bench-tmp/profiles]   (CPU profile per hashrec process; prints each worker's top functions)
+ *     [--profile .bench-tmp/profiles]   (CPU profile per server process, bare fastify's too; prints each worker's top functions)
  *
  * The load generator shares the machine's cores with the servers (2 here): state `nproc` and the
  * load average beside the numbers, and compare ratios from one run.
@@ -36,7 +39,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { get, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -64,19 +67,38 @@ const { values: args } = parseArgs({
     'compare-env': { type: 'string', default: '' },
     /** Seconds of the `user` mix each server gets before the measured rounds. */
     'warmup-seconds': { type: 'string', default: '2' },
-    /** Write a CPU profile of every hashrec process under this directory and print each worker's top functions by self time. */
+    /** Also start every hashrec server from this other checkout (its src/index.ts, named <server>-alt): an A/B of two commits in one run. */
+    'compare-dir': { type: 'string', default: '' },
+    /** Write a CPU profile of every server process (bare fastify's too) under this directory and print each worker's top functions by self time. */
     profile: { type: 'string', default: '' },
   },
 })
 const envList = (list: string): Record<string, string> => Object.fromEntries(list.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 const SERVER_ENV = envList(args['server-env'])
 const COMPARE_ENV = envList(args['compare-env'])
+const COMPARE_DIR = args['compare-dir'] !== '' ? resolve(args['compare-dir']) : undefined
 
 const K = Number(args.k)
 const CONNECTIONS = Number(args.connections)
 const UNKNOWN_SHARE = 0.1
 
 interface Server { name: string, kind: 'hashrec' | 'bare', workers: number, port: number, proc: ChildProcess, pids: number[], ids?: Ids, stream?: RequestStream, output: string[] }
+
+/** User plus system CPU seconds of a server's processes (primary and workers), from /proc. */
+function cpuSeconds (s: Server): number {
+  let ticks = 0
+  for (const pid of new Set([s.proc.pid!, ...s.pids])) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch { /* exited */ }
+  }
+  return ticks / CLOCK_TICKS
+}
+/** USER_HZ: 100 on every Linux this runs on (sysconf is not reachable from node). */
+const CLOCK_TICKS = 100
 interface Ids { users: string[], items: string[] }
 
 async function freePort (): Promise<number> {
@@ -117,14 +139,15 @@ function fresh (port: number, path: string, method = 'GET', body?: string): Prom
 }
 void get
 
-async function start (name: string, kind: Server['kind'], workers: number, env: Record<string, string>): Promise<Server> {
+async function start (name: string, kind: Server['kind'], workers: number, env: Record<string, string>, cwd = process.cwd()): Promise<Server> {
   const port = await freePort()
   const script = kind === 'hashrec' ? 'src/index.ts' : 'bench/http/bare-server.ts'
-  const profiling = kind === 'hashrec' && args.profile !== '' ? ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, name)}`] : []
+  const profiling = args.profile !== '' ? ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, name)}`] : []
   // The service's own log defaults (LOG_LEVEL info, no per-request lines): what `npm start` runs.
   const proc = spawn(process.execPath, [...profiling, '--import', 'tsx', script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
   })
   const output: string[] = []
   proc.stdout!.on('data', (d: Buffer) => { output.push(d.toString()) })
@@ -255,9 +278,9 @@ function mixRequests (mix: string, stream: RequestStream): RequestSpec[] {
   }]
 }
 
-interface Run { rps: number, goodput: number, p50: number, p99: number, errors: number, timeouts: number, non2xx: number, s503: number, total: number }
+interface Run { cpuUs: number, rps: number, goodput: number, p50: number, p99: number, errors: number, timeouts: number, non2xx: number, s503: number, total: number }
 
-function summarize (r: Result): Run {
+function summarize (r: Result): Omit<Run, 'cpuUs'> {
   return {
     rps: r.requests.average,
     // 2xx per second: a shed 503 is cheap and would otherwise count as throughput.
@@ -273,6 +296,7 @@ function summarize (r: Result): Run {
 }
 
 async function drive (s: Server, mix: string, duration: number, connections = CONNECTIONS, overallRate?: number): Promise<Run> {
+  const cpu0 = cpuSeconds(s)
   const r = await autocannon({
     url: `http://127.0.0.1:${s.port}`,
     connections,
@@ -281,7 +305,8 @@ async function drive (s: Server, mix: string, duration: number, connections = CO
     requests: mixRequests(mix, s.stream!),
     ...(overallRate !== undefined ? { overallRate } : {}),
   })
-  return summarize(r)
+  // The server's CPU per response: steadier than its throughput on a machine the load generator shares.
+  return { ...summarize(r), cpuUs: 1e6 * (cpuSeconds(s) - cpu0) / Math.max(1, r.requests.total) }
 }
 
 const median = (xs: number[]): number => {
@@ -311,9 +336,10 @@ async function main (): Promise<void> {
     for (const m of models) {
       const ids: Ids = { users: await firstIds(join(m.dir, 'users.jsonl'), Number(args.users)), items: await firstIds(join(m.dir, 'items.jsonl'), 100_000) }
       for (const w of workerCounts) {
-        for (const [suffix, extra] of Object.keys(COMPARE_ENV).length > 0 ? [['', {}], ['-alt', COMPARE_ENV]] as const : [['', {}]] as const) {
+        const alt = Object.keys(COMPARE_ENV).length > 0 || args['compare-dir'] !== ''
+        for (const [suffix, extra, cwd] of alt ? [['', {}, undefined], ['-alt', COMPARE_ENV, COMPARE_DIR]] as const : [['', {}, undefined]] as const) {
           const t0 = performance.now()
-          const s = await start(`${m.key}-w${w}${suffix}`, 'hashrec', w, { MODEL_DIR: m.dir, MODELS_ROOT: join(m.dir, '..'), ...SERVER_ENV, ...extra })
+          const s = await start(`${m.key}-w${w}${suffix}`, 'hashrec', w, { MODEL_DIR: resolve(m.dir), MODELS_ROOT: resolve(m.dir, '..'), ...SERVER_ENV, ...extra }, cwd)
           servers.push(s)
           s.ids = ids
           s.stream = new RequestStream(ids)
@@ -322,6 +348,7 @@ async function main (): Promise<void> {
         }
       }
       if (Object.keys(COMPARE_ENV).length > 0) console.log(`servers named -alt run with ${args['compare-env']}`)
+      if (COMPARE_DIR !== undefined) console.log(`servers named -alt run from ${COMPARE_DIR}`)
     }
 
     // The bare server answers with the bytes hashrec sent for one request of each kind.
@@ -361,21 +388,21 @@ async function main (): Promise<void> {
           const r = await drive(s, mix, duration)
           const key = `${s.name}|${mix}`
           runs.set(key, [...(runs.get(key) ?? []), r])
-          console.log(`round ${round + 1} ${mix.padEnd(5)} ${s.name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s (2xx ${r.goodput.toFixed(0)}/s, 503 ${r.s503}) p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx} (load ${load()})`)
+          console.log(`round ${round + 1} ${mix.padEnd(5)} ${s.name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s (2xx ${r.goodput.toFixed(0)}/s, 503 ${r.s503}) p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx}, server CPU ${r.cpuUs.toFixed(1)} us/response (load ${load()})`)
         }
       }
     }
 
     console.log(`\n${CONNECTIONS} connections, ${duration} s x ${args.rounds} rounds per cell, medians; hybrid k=${K}; load average after: ${load()}`)
-    console.log('\n| server | mix | responses/s | 2xx/s | p50 ms | p99 ms | errors | timeouts | non-2xx (503) | 2xx/s / bare (same WORKERS) |')
-    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    console.log('\n| server | mix | responses/s | 2xx/s | p50 ms | p99 ms | errors | timeouts | non-2xx (503) | 2xx/s / bare (same WORKERS) | server CPU µs / response |')
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const mix of mixes) {
       for (const s of servers) {
         const r = runs.get(`${s.name}|${mix}`)!
         const bare = runs.get(`bare-w${s.workers}|${mix}`)!
         const ratio = median(r.map((x, i) => x.goodput / bare[i].goodput))
         const sum = (f: (x: Run) => number): number => r.reduce((a, x) => a + f(x), 0)
-        console.log(`| ${s.name} | ${mix} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${median(r.map((x) => x.goodput)).toFixed(0)} | ${median(r.map((x) => x.p50))} | ${median(r.map((x) => x.p99))} | ${sum((x) => x.errors)} | ${sum((x) => x.timeouts)} | ${sum((x) => x.non2xx)} (${sum((x) => x.s503)}) | ${ratio.toFixed(2)} |`)
+        console.log(`| ${s.name} | ${mix} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${median(r.map((x) => x.goodput)).toFixed(0)} | ${median(r.map((x) => x.p50))} | ${median(r.map((x) => x.p99))} | ${sum((x) => x.errors)} | ${sum((x) => x.timeouts)} | ${sum((x) => x.non2xx)} (${sum((x) => x.s503)}) | ${ratio.toFixed(2)} | ${median(r.map((x) => x.cpuUs)).toFixed(1)} |`)
       }
     }
 
