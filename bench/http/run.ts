@@ -185,6 +185,8 @@ interface WorkerCounters {
   /** Heap now, summed over workers (MiB): the young generation's size (it sets how often minor GCs run) and the old space used. */
   newSpaceMiB: number
   oldUsedMiB: number
+  /** Seconds spent in the recommendation domain (hashrec_recommendation_duration_seconds, every method, hits included). */
+  domainSeconds: number
 }
 
 /**
@@ -197,13 +199,14 @@ async function workerCounters (s: Server): Promise<WorkerCounters> {
     const r = await fresh(s.port, '/metrics')
     byWorker.set(r.worker ?? String(s.proc.pid), r.body)
   }
-  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map(), newSpaceMiB: 0, oldUsedMiB: 0 }
+  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map(), newSpaceMiB: 0, oldUsedMiB: 0, domainSeconds: 0 }
   const value = (body: string, re: string): number => Number(new RegExp(`${re} ([0-9.e+-]+)`).exec(body)?.[1] ?? 0)
   for (const body of byWorker.values()) {
     out.cached += value(body, 'hashrec_result_cache_total\\{result="cached"\\}')
     out.computed += value(body, 'hashrec_result_cache_total\\{result="computed"\\}')
     out.newSpaceMiB += value(body, 'nodejs_heap_space_size_total_bytes\\{space="new"\\}') / 2 ** 20
     out.oldUsedMiB += value(body, 'nodejs_heap_space_size_used_bytes\\{space="old"\\}') / 2 ** 20
+    for (const m of body.matchAll(/^hashrec_recommendation_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) out.domainSeconds += Number(m[1])
     for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
       const g = out.gc.get(kind) ?? { count: 0, seconds: 0, over10ms: 0 }
       const count = value(body, `nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`)
@@ -412,6 +415,9 @@ async function main (): Promise<void> {
       const share = (c: number, m: number): string => c + m > 0 ? `${(100 * c / (c + m)).toFixed(1)}%` : 'none'
       const [cached, computed] = [now.cached - before.cached, now.computed - before.computed]
       console.log(`${s.name}: result cache ${share(cached, computed)} of user and similar-items answers in the rounds (${cached} cached, ${computed} computed), ${share(now.cached, now.computed)} since start`)
+      // Hits take ~1 µs in the domain, so this is close to what one computed answer costs in a busy worker.
+      const domainUs = 1e6 * (now.domainSeconds - before.domainSeconds)
+      if (computed > 0) console.log(`${s.name}: time in the recommendation domain in the rounds ${(domainUs / 1e6).toFixed(2)} s, ${(domainUs / computed).toFixed(0)} µs per computed answer (hits included in the sum)`)
       // GC pauses in the rounds, all workers: the main-thread pauses behind the tail latency.
       const gc = [...now.gc].map(([kind, g]) => {
         const b = before.gc.get(kind)!
