@@ -27,18 +27,39 @@ export function readScale (now: number, era: number, halfLifeMs: number): number
   return 2 ** (-(now - eraStart(era, halfLifeMs)) / halfLifeMs)
 }
 
+/** Previous-era raw scores in the current era's units (readScale(t, era - 1) / readScale(t, era)): an exact power of two. */
+const PREVIOUS_ERA = 2 ** -ERA_HALF_LIVES
+
+/**
+ * The current and previous eras' top lists merged into raw scores in the current era's units,
+ * best first (ties by item id), at most `limit`. Decay scales every item by the same factor, so the
+ * order does not depend on the time of the read: a store can keep the list until its next write.
+ */
+export function mergeRaw (
+  current: ReadonlyArray<readonly [string, number]>,
+  previous: ReadonlyArray<readonly [string, number]>,
+  limit: number,
+): Array<readonly [string, number]> {
+  if (current.length === 0 && previous.length === 0) return []
+  const scores = new Map<string, number>()
+  for (const [id, raw] of current) scores.set(id, raw)
+  for (const [id, raw] of previous) scores.set(id, (scores.get(id) ?? 0) + raw * PREVIOUS_ERA)
+  return [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit)
+}
+
+/** A merged list's decayed scores at time `now`. */
+export function decayed (merged: ReadonlyArray<readonly [string, number]>, now: number, era: number, halfLifeMs: number): Array<{ itemId: string, score: number }> {
+  const scale = readScale(now, era, halfLifeMs)
+  const out = new Array<{ itemId: string, score: number }>(merged.length)
+  for (let i = 0; i < merged.length; i++) out[i] = { itemId: merged[i][0], score: merged[i][1] * scale }
+  return out
+}
+
 /** Merges the current and previous eras' top lists into decayed scores, best first. */
 export function mergeEras (
   current: ReadonlyArray<readonly [string, number]>,
   previous: ReadonlyArray<readonly [string, number]>,
   now: number, era: number, halfLifeMs: number, limit: number,
 ): Array<{ itemId: string, score: number }> {
-  const scores = new Map<string, number>()
-  const cur = readScale(now, era, halfLifeMs)
-  const prev = readScale(now, era - 1, halfLifeMs)
-  for (const [id, raw] of current) scores.set(id, raw * cur)
-  for (const [id, raw] of previous) scores.set(id, (scores.get(id) ?? 0) + raw * prev)
-  return [...scores].map(([itemId, score]) => ({ itemId, score }))
-    .sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0))
-    .slice(0, limit)
+  return decayed(mergeRaw(current, previous, limit), now, era, halfLifeMs)
 }

@@ -112,6 +112,8 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
       const results = await budget(multi.exec(), writeTimeoutMs)
       const failed = results?.find(([err]) => err)
       if (!results || failed) throw new StateUnavailableError(`redis refused the event batch: ${failed?.[0]?.message ?? 'transaction aborted'}`)
+      // This replica's next read sees its own writes; other replicas' wait out trendingCacheMs.
+      trendingCache = null
     },
     async recentItems (userId: string, limit: number): Promise<string[]> {
       if (limit <= 0) return []

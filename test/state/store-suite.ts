@@ -95,6 +95,22 @@ export function defineStoreSuite (name: string, make: StoreFactory | null): void
     assert.deepEqual((await store.trending(1)).map((t) => t.itemId), ['x'])
   })
 
+  it('trending follows every write, and decays between reads with no write in between', async (open) => {
+    let now = 1_800_000_000_000
+    const store = await open({ trendingHalfLifeSeconds: 3600, now: () => now })
+    await store.recordEvents([
+      { userId: 'a', itemId: 'x', type: 'view', timestamp: now },
+      ...Array.from({ length: 2 }, () => ({ userId: 'b', itemId: 'y', type: 'view' as const, timestamp: now })),
+    ])
+    const scores = async (): Promise<Array<[string, number]>> => (await store.trending(10)).map((t) => [t.itemId, Math.round(t.score * 1e6) / 1e6])
+    assert.deepEqual(await scores(), [['y', 2], ['x', 1]])
+    assert.deepEqual(await scores(), [['y', 2], ['x', 1]], 'a second read without a write')
+    now += HOUR
+    assert.deepEqual(await scores(), [['y', 1], ['x', 0.5]], 'one half-life later, nothing written')
+    await store.recordEvents([{ userId: 'c', itemId: 'x', type: 'purchase', timestamp: now }])
+    assert.deepEqual(await scores(), [['x', 5.5], ['y', 1]], 'the write reorders the next read')
+  })
+
   it('trending carries scores across an era boundary', async (open) => {
     const halfLife = 60
     const eraMs = 48 * halfLife * 1000
