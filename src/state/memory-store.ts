@@ -231,9 +231,9 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     trending (limit) {
       const t = now()
       const era = eraOf(t, halfLifeMs)
-      // Every request of a user without signal asks; the merge (a Map and a sort of up to 8 x limit
-      // entries, ~45 µs for trending(100) over 10k items) is kept until the next write or era, and a
-      // read only scales the kept order to its time.
+      // Every request of a user without signal asks. The merge (a Map and a sort of up to 8 x limit
+      // entries, ~30 µs for trending(100) over 10k items: bench/realtime/trending.ts) is kept until
+      // the next write or era, and a read only scales the kept order to its time.
       let m = merged
       if (m === undefined || m.version !== scoresVersion || m.era !== era || m.limit !== limit) {
         merged = m = { version: scoresVersion, era, limit, list: mergeRaw(top(era, limit * 4), top(era - 1, limit * 4), limit) }
