@@ -111,6 +111,43 @@ export function topByScore (scores: ReadonlyMap<string, number>, n: number): Arr
   return idx.map((j) => [ids[j], vals[j]])
 }
 
+/**
+ * Keeps a top list (`topByScore(scores, n)`) exact as one item's score rises to `score`; false when
+ * it cannot, and the list must be recomputed. Scores only grow (every event adds a positive boost),
+ * so an item outside the list can enter only past its last entry, and one inside can only move up.
+ * Recomputing the list after every write cost ~300 µs at 10k items for the next cold-start read
+ * (bench/realtime/trending.ts). Equal scores rank in insertion order, which the list does not hold
+ * for items already in the map: such a tie gives up. A new item (`isNew`) is the latest inserted,
+ * so it goes after its equals.
+ */
+export function raiseInTop (top: { readonly n: number, readonly list: Array<[string, number]> }, itemId: string, score: number, isNew: boolean): boolean {
+  const { list, n } = top
+  if (n <= 0) return true
+  let i = list.findIndex(([id]) => id === itemId)
+  if (i < 0) {
+    // Not kept: a full list (every item kept while it is shorter than n) takes it only past its last entry.
+    if (list.length >= n) {
+      const last = list[list.length - 1][1]
+      if (score < last || (score === last && isNew)) return true
+      if (score === last) return false
+      list.pop()
+    }
+    list.push([itemId, score])
+    i = list.length - 1
+  } else {
+    list[i] = [itemId, score]
+  }
+  while (i > 0 && list[i - 1][1] <= score) {
+    if (list[i - 1][1] === score) {
+      if (isNew) break
+      return false
+    }
+    const above = list[i - 1]; list[i - 1] = list[i]; list[i] = above
+    i--
+  }
+  return true
+}
+
 /** Expired histories are swept every this many writes, so memory tracks active users only. */
 const SWEEP_EVERY = 10_000
 
@@ -123,10 +160,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
   let writes = 0
-  // Each era's top entries as last computed, valid while no write has touched the scores since:
-  // reads between writes (every cold-start request asks for trending) cost a slice.
+  // Each era's top entries, kept exact through writes by raise(): a read costs a slice. The merged
+  // trending list is kept until the next write (scoresVersion).
   let scoresVersion = 0
-  const topMemo = new Map<number, { version: number, n: number, list: Array<[string, number]> }>()
+  const topMemo = new Map<number, { n: number, list: Array<[string, number]> }>()
   let merged: { version: number, era: number, limit: number, list: ReadonlyArray<readonly [string, number]> } | undefined
 
   function sweep (t: number): void {
@@ -139,10 +176,15 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     const scores = eras.get(era)
     if (!scores) return []
     const memo = topMemo.get(era)
-    if (memo !== undefined && memo.version === scoresVersion && memo.n >= n) return memo.list.length > n ? memo.list.slice(0, n) : memo.list
+    if (memo !== undefined && memo.n >= n) return memo.list.length > n ? memo.list.slice(0, n) : memo.list
     const list = topByScore(scores, n)
-    topMemo.set(era, { version: scoresVersion, n, list })
+    topMemo.set(era, { n, list })
     return list
+  }
+
+  function raise (era: number, itemId: string, score: number, isNew: boolean): void {
+    const memo = topMemo.get(era)
+    if (memo !== undefined && !raiseInTop(memo, itemId, score, isNew)) topMemo.delete(era)
   }
 
   function applyEvents (events: readonly InteractionEvent[], t: number): void {
@@ -162,7 +204,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       const era = eraOf(e.timestamp, halfLifeMs)
       let scores = eras.get(era)
       if (!scores) eras.set(era, scores = new Map())
-      scores.set(e.itemId, (scores.get(e.itemId) ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
+      const before = scores.get(e.itemId)
+      const score = (before ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs)
+      scores.set(e.itemId, score)
+      raise(era, e.itemId, score, before === undefined)
     }
     scoresVersion++
     writes += events.length

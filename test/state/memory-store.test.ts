@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { createMemoryStore, topByScore } from '../../src/state/memory-store.js'
+import { eraOf, mergeEras } from '../../src/state/decay.js'
+import { createMemoryStore, raiseInTop, topByScore } from '../../src/state/memory-store.js'
 import { EVENT_TYPES } from '../../src/state/types.js'
 import { defineStoreSuite } from './store-suite.js'
 
@@ -95,4 +96,63 @@ test('memory store: trending read between writes comes from the kept top list, a
   store.importParts([...store.exportParts(10)].map((p) => ({ ...p, eras: [] })))
   assert.deepEqual(await store.trending(3), [], 'an import replaces the kept lists too')
   await store.close()
+})
+
+test('memory store: trending after any writes equals trending recomputed from the stored scores (the kept top lists)', () => {
+  let seed = 99
+  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 }
+  const types = ['view', 'click', 'purchase', 'rating'] as const
+  const halfLifeMs = 60_000
+  let checks = 0
+  for (let trial = 0; trial < 40; trial++) {
+    let now = 1_800_000_000_000 + Math.floor(rand() * 1e9)
+    const store = createMemoryStore({ trendingHalfLifeSeconds: halfLifeMs / 1000, now: () => now })
+    const items = 2 + Math.floor(rand() * 60)
+    const limit = 1 + Math.floor(rand() * 12)
+    for (let step = 0; step < 300; step++) {
+      // Equal timestamps and weights make exact ties common, the case the kept lists give up on.
+      const timestamp = rand() < 0.5 ? now : now - Math.floor(rand() * 10) * 1000
+      store.applyEvents([{ userId: 'u', itemId: `i${Math.floor(rand() * items)}`, type: types[Math.floor(rand() * 4)], timestamp }], now)
+      if (rand() < 0.3) {
+        const state = store.exportState()
+        const era = eraOf(now, halfLifeMs)
+        const scoresOf = (e: number): Map<string, number> => new Map(state.eras.find(([x]) => x === e)?.[1] ?? [])
+        const expected = mergeEras(topByScore(scoresOf(era), 4 * limit), topByScore(scoresOf(era - 1), 4 * limit), now, era, halfLifeMs, limit)
+        assert.deepEqual(store.now.trending(limit), expected, `trial ${trial} step ${step}`)
+        checks++
+      }
+      // Time moves on, now and then across an era boundary (48 half-lives).
+      if (rand() < 0.1) now += rand() < 0.05 ? 48 * halfLifeMs : Math.floor(rand() * 5000)
+    }
+  }
+  assert.ok(checks > 3000)
+})
+
+test('memory store: a kept top list raised item by item equals topByScore over the scores, ties included', () => {
+  let seed = 7
+  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 }
+  let kept = 0
+  let gaveUp = 0
+  for (let trial = 0; trial < 200; trial++) {
+    const scores = new Map<string, number>()
+    const n = Math.floor(rand() * 8)
+    let top = { n, list: topByScore(scores, n) }
+    const items = 1 + Math.floor(rand() * 20)
+    for (let step = 0; step < 100; step++) {
+      const id = `i${Math.floor(rand() * items)}`
+      const before = scores.get(id)
+      // Small integer increments: exact ties at every position, the boundary included.
+      const score = (before ?? 0) + 1 + Math.floor(rand() * 3)
+      scores.set(id, score)
+      if (raiseInTop(top, id, score, before === undefined)) {
+        assert.deepEqual(top.list, topByScore(scores, n), `trial ${trial} step ${step}`)
+        kept++
+      } else {
+        top = { n, list: topByScore(scores, n) }
+        gaveUp++
+      }
+    }
+  }
+  // Ties are made common here on purpose; with real (continuous) boosts they are rare.
+  assert.ok(kept > 4 * gaveUp, `kept ${kept}, gave up ${gaveUp}: the list survives most writes`)
 })
