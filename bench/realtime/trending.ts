@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createMemoryStore } from '../../src/state/memory-store.js'
+import { createRng } from '../lib/synthetic-catalog.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -20,8 +21,7 @@ const ITEMS = Number(args.items)
 const LIMIT = Number(args.limit)
 const READS = Number(args.reads)
 
-let state = 7
-const rand = (): number => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return state / 2 ** 32 }
+const rand = createRng(7).float
 const store = createMemoryStore({})
 const t0 = Date.now()
 await store.recordEvents(Array.from({ length: Number(args.events) }, (_, i) => ({ userId: `u${i % 5000}`, itemId: `i${Math.floor(rand() ** 2 * ITEMS)}`, type: 'click' as const, timestamp: t0 - i })))

@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { eraOf, mergeEras } from '../../src/state/decay.js'
 import { createMemoryStore, raiseInTop, topByScore } from '../../src/state/memory-store.js'
 import { EVENT_TYPES } from '../../src/state/types.js'
+import { seededRandom } from '../helpers/bundle-fixture.js'
 import { defineStoreSuite } from './store-suite.js'
 
 defineStoreSuite('memory store', async (options) => {
@@ -99,8 +100,7 @@ test('memory store: trending read between writes comes from the kept top list, a
 })
 
 test('memory store: trending after any writes equals trending recomputed from the stored scores (the kept top lists)', () => {
-  let seed = 99
-  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 }
+  const rand = seededRandom(99)
   const types = ['view', 'click', 'purchase', 'rating'] as const
   const halfLifeMs = 60_000
   let checks = 0
@@ -129,8 +129,7 @@ test('memory store: trending after any writes equals trending recomputed from th
 })
 
 test('memory store: a kept top list raised item by item equals topByScore over the scores, ties included', () => {
-  let seed = 7
-  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 }
+  const rand = seededRandom(7)
   let kept = 0
   let gaveUp = 0
   for (let trial = 0; trial < 200; trial++) {
