@@ -139,6 +139,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     hybridCandidates: config.HYBRID_CANDIDATES,
     foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,
     resultCacheBytes: config.RESULT_CACHE_BYTES,
+    warmUp: { users: config.WARM_UP_USERS, seconds: config.WARM_UP_SECONDS, k: config.WARM_UP_K, method: config.WARM_UP_METHOD },
   })
   await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })

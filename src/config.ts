@@ -8,6 +8,7 @@ import type { StateOptions } from './state/types.js'
 import { usableCpus } from './util/cpus.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/fold-in-cache.js'
 import { DEFAULT_RESULT_CACHE_BYTES } from './recommend/result-cache.js'
+import { MAX_K, MethodSchema } from './routes/schemas.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -65,6 +66,17 @@ export const ConfigSchema = z.object({
    * request and the same user items; src/recommend/result-cache.ts); 0 = none.
    */
   RESULT_CACHE_BYTES: z.coerce.number().int().min(0).max(2 ** 40).default(DEFAULT_RESULT_CACHE_BYTES),
+  /**
+   * Users whose answers are computed and kept before a model takes traffic (at startup, before
+   * listening; on a reload, while the previous model serves), most training interactions first
+   * (src/recommend/warm-up.ts); 0 = none. Warming also stops at 90% of RESULT_CACHE_BYTES.
+   */
+  WARM_UP_USERS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
+  /** Time budget of one warm-up, in seconds. */
+  WARM_UP_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** The request warmed: top WARM_UP_K by WARM_UP_METHOD, seen items excluded (the API's defaults: 10, hybrid). */
+  WARM_UP_K: z.coerce.number().int().min(1).max(MAX_K).default(10),
+  WARM_UP_METHOD: MethodSchema.default('hybrid'),
   /** Trending counts halve every this many seconds. */
   TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
   /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */

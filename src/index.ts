@@ -71,11 +71,12 @@ async function main (): Promise<void> {
     // An announcement may have swapped a model in meanwhile; it wins over MODEL_DIR.
     if (app.modelStore.active === null) app.modelStore.activate(fallback)
   }
-  // The int8 copy of a large catalog is built in slices after activation: let it finish before
-  // listening, so the first requests are as fast as the rest (it does not block the loop).
-  await app.modelStore.active!.engines.whenReady
+  // The int8 copy of a large catalog is built in slices after activation, and the most active
+  // users' answers are warmed (WARM_UP_USERS): both finish before listening, so the first requests
+  // are as fast as the rest.
+  const warm = await app.modelStore.ready(app.modelStore.active!)
   const model = app.modelStore.active!.model
-  log.info({ model: model.id, version: model.version, items: model.items.size, users: model.users.size, ms: Math.round(performance.now() - started) }, 'model loaded')
+  log.info({ model: model.id, version: model.version, items: model.items.size, users: model.users.size, warmedAnswers: warm.answers, ms: Math.round(performance.now() - started) }, 'model loaded')
 
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   const shown = config.HOST === '0.0.0.0' || config.HOST === '::' ? address.replace(/\/\/[^:/]+|\/\/\[[^\]]+\]/, '//localhost') : address

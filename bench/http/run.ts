@@ -187,6 +187,9 @@ interface WorkerCounters {
   oldUsedMiB: number
   /** Seconds spent in the recommendation domain (hashrec_recommendation_duration_seconds, every method, hits included). */
   domainSeconds: number
+  /** Answers warmed before the model served (WARM_UP_USERS), and the longest worker's warm-up in seconds. */
+  warmed: number
+  warmSeconds: number
 }
 
 /**
@@ -199,11 +202,13 @@ async function workerCounters (s: Server): Promise<WorkerCounters> {
     const r = await fresh(s.port, '/metrics')
     byWorker.set(r.worker ?? String(s.proc.pid), r.body)
   }
-  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map(), newSpaceMiB: 0, oldUsedMiB: 0, domainSeconds: 0 }
+  const out: WorkerCounters = { cached: 0, computed: 0, gc: new Map(), newSpaceMiB: 0, oldUsedMiB: 0, domainSeconds: 0, warmed: 0, warmSeconds: 0 }
   const value = (body: string, re: string): number => Number(new RegExp(`${re} ([0-9.e+-]+)`).exec(body)?.[1] ?? 0)
   for (const body of byWorker.values()) {
     out.cached += value(body, 'hashrec_result_cache_total\\{result="cached"\\}')
     out.computed += value(body, 'hashrec_result_cache_total\\{result="computed"\\}')
+    out.warmed += value(body, 'hashrec_result_cache_total\\{result="warmed"\\}')
+    out.warmSeconds = Math.max(out.warmSeconds, value(body, 'hashrec_warm_up_duration_seconds'))
     out.newSpaceMiB += value(body, 'nodejs_heap_space_size_total_bytes\\{space="new"\\}') / 2 ** 20
     out.oldUsedMiB += value(body, 'nodejs_heap_space_size_used_bytes\\{space="old"\\}') / 2 ** 20
     for (const m of body.matchAll(/^hashrec_recommendation_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) out.domainSeconds += Number(m[1])
@@ -414,7 +419,7 @@ async function main (): Promise<void> {
       const before = countersBefore.get(s.name)!
       const share = (c: number, m: number): string => c + m > 0 ? `${(100 * c / (c + m)).toFixed(1)}%` : 'none'
       const [cached, computed] = [now.cached - before.cached, now.computed - before.computed]
-      console.log(`${s.name}: result cache ${share(cached, computed)} of user and similar-items answers in the rounds (${cached} cached, ${computed} computed), ${share(now.cached, now.computed)} since start`)
+      console.log(`${s.name}: result cache ${share(cached, computed)} of user and similar-items answers in the rounds (${cached} cached, ${computed} computed), ${share(now.cached, now.computed)} since start; ${now.warmed} answers warmed before serving (longest worker ${now.warmSeconds.toFixed(1)} s)`)
       // Hits take ~1 µs in the domain, so this is close to what one computed answer costs in a busy worker.
       const domainUs = 1e6 * (now.domainSeconds - before.domainSeconds)
       if (computed > 0) console.log(`${s.name}: time in the recommendation domain in the rounds ${(domainUs / 1e6).toFixed(2)} s, ${(domainUs / computed).toFixed(0)} µs per computed answer (hits included in the sum)`)

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { Model } from '../model-loader/model.js'
 import type { RecommenderStats } from '../recommend/recommender.js'
+import type { WarmUpReport } from '../recommend/warm-up.js'
 import type { SearchStats } from '../search/types.js'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -86,6 +87,8 @@ export interface Metrics {
   /** The active model, and the running search counts of its engines (when they keep any). */
   setModel (model: Model, stats?: Readonly<SearchStats>, recommender?: Readonly<RecommenderStats>): void
   reload (result: 'success' | 'refused' | 'error'): void
+  /** The last warm-up's outcome (src/recommend/warm-up.ts). */
+  warmUp (report: WarmUpReport): void
 }
 
 declare module 'fastify' {
@@ -134,6 +137,8 @@ export function createMetrics (): Metrics {
   const items = new Gauge({ name: 'hashrec_model_items', help: 'Items in the active model\'s catalog.', registers: [registry] })
   const users = new Gauge({ name: 'hashrec_model_users', help: 'Users with a dedicated row in the active model.', registers: [registry] })
   const reloads = new Counter({ name: 'hashrec_model_reloads_total', help: 'Reload attempts by outcome.', labelNames: ['result'] as const, registers: [registry] })
+  const warmUpSeconds = new Gauge({ name: 'hashrec_warm_up_duration_seconds', help: 'How long the last warm-up (answers computed before a model served) took.', registers: [registry] })
+  const warmUpAnswers = new Gauge({ name: 'hashrec_warm_up_answers', help: 'Answers the last warm-up computed, by why it stopped (done, time, cache, off, error).', labelNames: ['stopped_by'] as const, registers: [registry] })
 
   const swapSearchStats = swappedCounts(registry, 'hashrec_search_queries_total',
     'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE).',
@@ -142,8 +147,8 @@ export function createMetrics (): Metrics {
     'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
     'result', [['solved', 'foldInSolved'], ['cached', 'foldInCached']])
   const swapResultStats = swappedCounts(registry, 'hashrec_result_cache_total',
-    'User and similar-items answers: cached (the same request, user and history as a kept answer, RESULT_CACHE_BYTES), or computed.',
-    'result', [['cached', 'resultCached'], ['computed', 'resultComputed']])
+    'User and similar-items answers: cached (the same request, user and history as a kept answer, RESULT_CACHE_BYTES), computed for a request, or warmed (computed before the model served, WARM_UP_USERS).',
+    'result', [['cached', 'resultCached'], ['computed', 'resultComputed'], ['warmed', 'resultWarmed']])
 
   // What the active recommender's caches hold, read at scrape time (a swap starts them empty).
   let liveRecommender: Readonly<RecommenderStats> | undefined
@@ -187,6 +192,11 @@ export function createMetrics (): Metrics {
       users.set(model.users.size)
     },
     reload (result) { reloads.labels(result).inc() },
+    warmUp (report) {
+      warmUpSeconds.set(report.ms / 1000)
+      warmUpAnswers.reset()
+      warmUpAnswers.labels(report.stoppedBy).set(report.answers)
+    },
   }
 }
 

@@ -11,6 +11,7 @@ import { BundleError } from '../model-loader/errors.js'
 import type { Model } from '../model-loader/model.js'
 import { createRecommender, type Recommender } from '../recommend/recommender.js'
 import type { QueryEngines } from '../recommend/types.js'
+import { warmAnswers, type WarmUpOptions, type WarmUpReport } from '../recommend/warm-up.js'
 
 export interface ModelStoreOptions {
   readonly modelsRoot: string
@@ -22,6 +23,8 @@ export interface ModelStoreOptions {
   readonly foldInCacheBytes?: number
   /** Bytes of whole answers kept per model (RecommenderOptions.resultCacheBytes). */
   readonly resultCacheBytes?: number
+  /** Answers computed before a model serves (src/recommend/warm-up.ts); none when absent. */
+  readonly warmUp?: WarmUpOptions
 }
 
 export interface ReloadOutcome {
@@ -39,6 +42,12 @@ export interface ModelStore {
   resolveBundleDir (relative: string): Promise<string>
   /** Loads and validates in full, then swaps; the old model keeps serving when anything fails. */
   reload (relative: string): Promise<ReloadOutcome>
+  /**
+   * Resolves when `rec` is fit to serve: its engines' background structures are built, then its
+   * answers are warmed. Once per recommender (later calls share the first); a reload awaits it
+   * before the swap, the process entry before it listens.
+   */
+  ready (rec: Recommender): Promise<WarmUpReport>
 }
 
 declare module 'fastify' {
@@ -47,9 +56,15 @@ declare module 'fastify' {
   }
 }
 
-export function createModelStore (options: ModelStoreOptions, onActivate: (rec: Recommender) => void, onReload: (result: 'success' | 'refused' | 'error') => void): ModelStore {
+export function createModelStore (
+  options: ModelStoreOptions,
+  onActivate: (rec: Recommender) => void,
+  onReload: (result: 'success' | 'refused' | 'error') => void,
+  onWarmUp: (rec: Recommender, report: WarmUpReport) => void = () => {},
+): ModelStore {
   let active: Recommender | null = null
   let reloading = false
+  const readiness = new WeakMap<Recommender, Promise<WarmUpReport>>()
 
   /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
   function prepare (model: Model): Recommender {
@@ -101,8 +116,8 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (rec: 
         const previous = active?.model ?? null
         const next = prepare(model)
         // Structures the engines build in the background (large catalogs' tables and int8 copy)
-        // finish while the current model keeps serving; the swap waits for them.
-        await next.engines.whenReady
+        // and the warmed answers are made while the current model keeps serving; the swap waits.
+        await store.ready(next)
         swap(next)
         onReload('success')
         return { previous, active: next, durationMs: performance.now() - started }
@@ -113,12 +128,36 @@ export function createModelStore (options: ModelStoreOptions, onActivate: (rec: 
         reloading = false
       }
     },
+
+    ready (rec) {
+      let ready = readiness.get(rec)
+      if (ready === undefined) {
+        ready = (async () => {
+          await rec.engines.whenReady
+          const report = options.warmUp ? await warmAnswers(rec, options.warmUp) : { answers: 0, ms: 0, stoppedBy: 'off' as const }
+          onWarmUp(rec, report)
+          return report
+        })()
+        readiness.set(rec, ready)
+      }
+      return ready
+    },
   }
   if (options.initial) store.activate(options.initial)
   return store
 }
 
 export default fp<ModelStoreOptions>(async (app, options) => {
-  const store = createModelStore(options, (rec) => app.metrics.setModel(rec.model, rec.engines.stats, rec.stats), (result) => app.metrics.reload(result))
+  const store = createModelStore(
+    options,
+    (rec) => app.metrics.setModel(rec.model, rec.engines.stats, rec.stats),
+    (result) => app.metrics.reload(result),
+    (rec, report) => {
+      app.metrics.warmUp(report)
+      const fields = { model: rec.model.id, version: rec.model.version, answers: report.answers, ms: Math.round(report.ms), stoppedBy: report.stoppedBy }
+      if (report.error !== undefined) app.log.warn({ ...fields, err: report.error }, 'warming answers stopped at an error')
+      else if (report.stoppedBy !== 'off') app.log.info(fields, 'warmed answers')
+    },
+  )
   app.decorate('modelStore', store)
 }, { name: 'hashrec-model-store', dependencies: ['hashrec-metrics'], fastify: '5.x' })

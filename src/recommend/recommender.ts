@@ -22,6 +22,8 @@ export const MAX_HISTORY_ITEMS = 10_000
 
 const NO_CONTEXT: RealtimeContext = {}
 const NO_HISTORY: readonly string[] = Object.freeze([])
+/** The context of a request by a user with no recent history, seen items excluded (the default). */
+const WARM_CONTEXT: RealtimeContext = Object.freeze({ history: NO_HISTORY, excludeSeen: true })
 
 export interface RecommenderOptions {
   /** Hybrid: Hamming candidates re-ranked by inner product. */
@@ -40,9 +42,13 @@ export interface RecommenderStats {
   /** User and similar-items answers served from the result cache, and computed (misses). */
   readonly resultCached: number
   readonly resultComputed: number
+  /** Answers computed ahead of requests by `warm` (not in resultComputed). */
+  readonly resultWarmed: number
   /** What each cache holds now: entries, and their estimated bytes (the quantity its budget bounds). */
   readonly resultCacheEntries: number
   readonly resultCacheBytes: number
+  /** The result cache's budget (RecommenderOptions.resultCacheBytes); 0 when answers are not kept. */
+  readonly resultCacheBudgetBytes: number
   readonly foldInCacheEntries: number
   readonly foldInCacheBytes: number
 }
@@ -56,6 +62,12 @@ export interface Recommender {
    * (source `history`), and trending items replace the popularity order as the fallback.
    */
   forUser (userId: string, opts: RecommendOptions, context?: RealtimeContext): RecommendationResult
+  /**
+   * Computes and keeps the answer a request of this user with these options would get with no
+   * recent history (src/recommend/warm-up.ts); true when it computed one (kept unless it is a
+   * fallback), false when one was kept already or answers are not kept at all.
+   */
+  warm (userId: string, opts: RecommendOptions): boolean
   /** True when the model alone has a vector for this user (a dedicated row or hashed rows): no fallback needed. */
   hasSignal (userId: string): boolean
   forSession (query: SessionQuery, opts: RecommendOptions, context?: RealtimeContext): RecommendationResult
@@ -84,7 +96,8 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
   // Ids without a dedicated row still get a vector from the shared rows of the user table.
   const hashedUsers = model.userTable.config.sharedRows > 0
-  const answers = new CheckedLru<RecommendationResult, readonly string[]>(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES, IDS)
+  const answerBudget = options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES
+  const answers = new CheckedLru<RecommendationResult, readonly string[]>(answerBudget, IDS)
   // A user's training items plus history, deduplicated with a generation stamp per item row.
   const seen = model.userSeen
   let maxSeen = 0
@@ -102,6 +115,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   // The route asks hasSignal (whether the fallback needs trending) and then forUser for the same
   // id: the last lookup is kept, so a request hashes and probes the id index once. The model never
   // changes, so a kept row is the index's answer.
+  let warmed = 0
   let lastUserId: string | undefined
   let lastUserRow: number | undefined
   function userRowOf (userId: string): number | undefined {
@@ -273,6 +287,34 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     return run({ source: resolution, hasCode, hasVector: true }, opts, exclude)
   }
 
+  function forUser (userId: string, opts: RecommendOptions, context: RealtimeContext = NO_CONTEXT): RecommendationResult {
+    const userRow = userRowOf(userId)
+    if (!answers.enabled) return answerUser(userId, userRow, historyRows, historyRowsOf(context.history), opts, context)
+    // With the user id (which fixes the training items) and the request, the history's ids in
+    // order are all an answer depends on: a kept answer is checked against them alone, with no
+    // lookup in the id index and no walk over the training items (thousands for heavy users).
+    const history = context.history ?? NO_HISTORY
+    // A user the model has no vector for and whose history holds no catalog item gets the
+    // popularity fallback: the same answer for every such user, which without trending items
+    // depends on the request alone, so one kept answer serves them all. Trending items change
+    // with everybody's events: such answers are not kept.
+    // The history's catalog rows (in historyRows) once counted; a miss needs them, a hit does not.
+    let h = -1
+    const noSignal = userRow === undefined && !hashedUsers && (history.length === 0 || (h = historyRowsOf(history)) === 0)
+    const trending = context.trending !== undefined && context.trending.length > 0
+    if (noSignal && trending) return answerUser(userId, userRow, historyRows, 0, opts, context)
+    const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
+    const inputs = noSignal ? NO_HISTORY : history
+    const kept = answers.get(key, inputs)
+    if (kept !== undefined) return kept
+    const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : h >= 0 ? h : historyRowsOf(history), opts, context)
+    // A fallback for a user with signal (a degenerate fold-in) is not kept either.
+    if (result.method === 'popular' && !noSignal) return result
+    const toKeep = keepAnswer(result)
+    answers.put(key, inputs, toKeep.answer, toKeep.bytes)
+    return result
+  }
+
   return {
     model,
     engines,
@@ -280,9 +322,11 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       get foldInSolved () { return folded.misses },
       get foldInCached () { return folded.hits },
       get resultCached () { return answers.hits },
-      get resultComputed () { return answers.misses },
+      get resultComputed () { return answers.misses - warmed },
+      get resultWarmed () { return warmed },
       get resultCacheEntries () { return answers.size },
       get resultCacheBytes () { return answers.usedBytes },
+      resultCacheBudgetBytes: answerBudget,
       get foldInCacheEntries () { return folded.size },
       get foldInCacheBytes () { return folded.usedBytes },
     },
@@ -291,32 +335,14 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       return userRowOf(userId) !== undefined || hashedUsers
     },
 
-    forUser (userId, opts, context = NO_CONTEXT) {
-      const userRow = userRowOf(userId)
-      if (!answers.enabled) return answerUser(userId, userRow, historyRows, historyRowsOf(context.history), opts, context)
-      // With the user id (which fixes the training items) and the request, the history's ids in
-      // order are all an answer depends on: a kept answer is checked against them alone, with no
-      // lookup in the id index and no walk over the training items (thousands for heavy users).
-      const history = context.history ?? NO_HISTORY
-      // A user the model has no vector for and whose history holds no catalog item gets the
-      // popularity fallback: the same answer for every such user, which without trending items
-      // depends on the request alone, so one kept answer serves them all. Trending items change
-      // with everybody's events: such answers are not kept.
-      // The history's catalog rows (in historyRows) once counted; a miss needs them, a hit does not.
-      let h = -1
-      const noSignal = userRow === undefined && !hashedUsers && (history.length === 0 || (h = historyRowsOf(history)) === 0)
-      const trending = context.trending !== undefined && context.trending.length > 0
-      if (noSignal && trending) return answerUser(userId, userRow, historyRows, 0, opts, context)
-      const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
-      const inputs = noSignal ? NO_HISTORY : history
-      const kept = answers.get(key, inputs)
-      if (kept !== undefined) return kept
-      const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : h >= 0 ? h : historyRowsOf(history), opts, context)
-      // A fallback for a user with signal (a degenerate fold-in) is not kept either.
-      if (result.method === 'popular' && !noSignal) return result
-      const toKeep = keepAnswer(result)
-      answers.put(key, inputs, toKeep.answer, toKeep.bytes)
-      return result
+    forUser,
+
+    warm (userId, opts) {
+      const before = answers.misses
+      forUser(userId, opts, WARM_CONTEXT)
+      const computed = answers.misses - before
+      warmed += computed
+      return computed > 0
     },
 
     forSession (query, opts, context = NO_CONTEXT) {

@@ -50,6 +50,8 @@ test('WORKERS=2 serves from two worker processes on one port, replaces a crashed
   }
   assert.equal(workers.size, 2, `saw workers ${[...workers].join(', ')}; output:\n${output}`)
   assert.ok(![...workers].includes(String(proc.pid)), 'the primary must not serve')
+  // Each worker warmed every user's default answer before it listened (WARM_UP_USERS).
+  await onEveryWorker<string>(port, 2, '/metrics', (text) => /^hashrec_warm_up_answers\{stopped_by="done"\} 50$/m.test(text) && /^hashrec_result_cache_total\{result="warmed"\} 50$/m.test(text), 'warmed 50 answers', () => output)
 
   // A crashed worker is replaced (after the first backoff, 0.5 s) and the new one serves.
   const [victim] = workers
@@ -86,7 +88,9 @@ function fresh<T> (port: number, path: string, init: { method?: string, body?: u
       let data = ''
       res.setEncoding('utf8')
       res.on('data', (d: string) => { data += d })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-hashrec-worker']), body: JSON.parse(data) as T }))
+      // JSON bodies parsed; text (/metrics) as it came.
+      const json = String(res.headers['content-type']).includes('json')
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-hashrec-worker']), body: (json ? JSON.parse(data) : data) as T }))
     })
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', reject)

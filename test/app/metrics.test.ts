@@ -52,20 +52,22 @@ test('fold-in and result cache counters read the active recommender at scrape ti
   const metrics = createMetrics()
   const model = (id: string) => ({ id, version: '1', items: { size: 3 }, users: { size: 2 }, stats: { loadMs: 5 } }) as any
   const search = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
-  const held = { resultCacheEntries: 0, resultCacheBytes: 0, foldInCacheEntries: 0, foldInCacheBytes: 0 }
-  const first = { foldInSolved: 0, foldInCached: 0, resultCached: 0, resultComputed: 0, ...held }
+  const held = { resultCacheEntries: 0, resultCacheBytes: 0, resultCacheBudgetBytes: 0, foldInCacheEntries: 0, foldInCacheBytes: 0 }
+  const first = { foldInSolved: 0, foldInCached: 0, resultCached: 0, resultComputed: 0, resultWarmed: 0, ...held }
   metrics.setModel(model('a'), search, first)
   first.foldInSolved = 4
   first.foldInCached = 10
   first.resultCached = 7
   first.resultComputed = 3
+  first.resultWarmed = 6
   assert.match(await metrics.registry.metrics(), /hashrec_user_fold_in_total\{result="solved"\} 4\n/)
-  metrics.setModel(model('b'), search, { foldInSolved: 1, foldInCached: 2, resultCached: 20, resultComputed: 1, ...held, resultCacheEntries: 3, resultCacheBytes: 4096 })
+  metrics.setModel(model('b'), search, { foldInSolved: 1, foldInCached: 2, resultCached: 20, resultComputed: 1, resultWarmed: 2, ...held, resultCacheEntries: 3, resultCacheBytes: 4096 })
   const text = await metrics.registry.metrics()
   assert.match(text, /hashrec_user_fold_in_total\{result="solved"\} 5\n/)
   assert.match(text, /hashrec_user_fold_in_total\{result="cached"\} 12\n/)
   assert.match(text, /hashrec_result_cache_total\{result="cached"\} 27\n/)
   assert.match(text, /hashrec_result_cache_total\{result="computed"\} 4\n/)
+  assert.match(text, /hashrec_result_cache_total\{result="warmed"\} 8\n/)
   assert.match(text, /hashrec_cache_entries\{cache="result"\} 3\n/, 'what the live caches hold, not a sum over models')
   assert.match(text, /hashrec_cache_bytes\{cache="result"\} 4096\n/)
   assert.match(text, /hashrec_cache_entries\{cache="fold_in"\} 0\n/)

@@ -137,3 +137,21 @@ test('a reload swaps only when the new engines are ready (their background build
   assert.equal((await reload).statusCode, 200)
   assert.equal(await version(app), 'v2')
 })
+
+test('a reload warms the new model\'s answers before the swap: a known user\'s first request is then a hit; WARM_UP_USERS=0 turns it off', async (t) => {
+  const counter = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN)
+  for (const users of [undefined, 0]) {
+    const { app, root } = await createTestApp(t, { bundle: { items: 30, users: 8 }, config: users === undefined ? {} : { WARM_UP_USERS: String(users) } })
+    await writeTestBundle(join(root, 'v2'), { items: 40, users: 8, version: 'v2', seed: 5 })
+    assert.equal((await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'v2' } })).statusCode, 200)
+    const before = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    const res = await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })
+    assert.equal(res.statusCode, 200)
+    const after = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    const warmed = users === undefined ? 8 : 0
+    assert.equal(counter(before, 'hashrec_result_cache_total{result="warmed"}'), warmed)
+    assert.equal(counter(before, `hashrec_warm_up_answers{stopped_by="${users === undefined ? 'done' : 'off'}"}`), warmed)
+    assert.equal(counter(after, 'hashrec_result_cache_total{result="cached"}'), users === undefined ? 1 : 0, 'the default request of a warmed user is kept')
+    assert.equal(counter(after, 'hashrec_result_cache_total{result="computed"}'), users === undefined ? 0 : 1)
+  }
+})
