@@ -35,5 +35,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node directly (not npm start) so SIGTERM reaches close-with-grace, whose drain delay (8 s) is
-# below Docker's default 10 s stop grace period.
-CMD ["node", "dist/index.js"]
+# below Docker's default 10 s stop grace period. The flag is src/util/node-flags.ts's young
+# generation (cluster workers add it themselves; a single process needs it here).
+CMD ["node", "--min-semi-space-size=16", "dist/index.js"]

@@ -43,6 +43,8 @@ if (!existsSync(join(modelDir, 'manifest.json'))) {
     '--fast'])
 }
 
-const server = spawn(process.execPath, ['dist/index.js'], { stdio: 'inherit' })
+// The young generation's flag (src/util/node-flags.ts), from the build just made.
+const { YOUNG_GENERATION_FLAG } = await import(new URL('../dist/util/node-flags.js', import.meta.url).href)
+const server = spawn(process.execPath, [YOUNG_GENERATION_FLAG, 'dist/index.js'], { stdio: 'inherit' })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal))
 server.on('exit', (code, signal) => { process.exit(code ?? (signal ? 128 : 1)) })

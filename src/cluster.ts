@@ -14,6 +14,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { createReplicationHub } from './state/replication-hub.js'
 import { coalescing } from './state/replication.js'
 import type { StateOptions } from './state/types.js'
+import { workerExecArgv } from './util/node-flags.js'
 
 export interface ClusterOptions {
   readonly workers: number
@@ -67,6 +68,7 @@ export function runPrimary (options: ClusterOptions): void {
     cluster.on('message', (worker, message) => { hub.handle(worker.id, message) })
   }
 
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv) })
   const fork = (): void => {
     const w = cluster.fork()
     startedAt.set(w, Date.now())
