@@ -134,7 +134,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(modelStorePlugin, {
     modelsRoot: config.MODELS_ROOT,
     initial: options.model,
-    loadModel: options.loadModel ?? ((dir) => loadBundle(dir)),
+    // Every bundle file's real path must stay under MODELS_ROOT (symlinks included).
+    loadModel: options.loadModel ?? ((dir) => loadBundle(dir, { root: config.MODELS_ROOT })),
     createEngines: options.createEngines ?? ((model) => createModelEngines(model, { candidates: config.HYBRID_CANDIDATES, hybridCodesPerCandidate: config.HYBRID_CODES_PER_CANDIDATE, hybridPrefilter: config.HYBRID_INT8_PREFILTER, backgroundBuild: true })),
     hybridCandidates: config.HYBRID_CANDIDATES,
     foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,

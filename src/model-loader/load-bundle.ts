@@ -4,12 +4,14 @@
  * naming the file and field, never a partial state.
  */
 import { open, readFile, stat } from 'node:fs/promises'
-import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { z } from 'zod'
 import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
-import { buildHnswIndex, hnswIndexDimension, maxAugmentedNorm, readHnswHeader, readHnswIndex, type HnswFileHeader } from '../search/hnsw-index.js'
+import { buildHnswIndexInWorker } from '../search/hnsw-build.js'
+import { HnswFileError, sameFile, validateHnswFile, type HnswHeader } from '../search/hnsw-file.js'
+import { hnswIndexDimension, maxAugmentedNorm, readHnswIndex } from '../search/hnsw-index.js'
+import { bundlePaths, type BundlePaths } from './bundle-paths.js'
 import { BundleError } from './errors.js'
 import { IdListError, JsonlIdIndex, type IdListLimits } from './id-index.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
@@ -35,20 +37,32 @@ export interface LoadOptions {
    * Tests lower it to run the worker path on small bundles.
    */
   readonly hashWorkerMinBytes?: number
+  /**
+   * Every file's real path (symlinks resolved) must lie under this directory: MODELS_ROOT for a
+   * reload. Default: the bundle directory itself.
+   */
+  readonly root?: string
 }
 
 const FileNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain file name (no directories)')
 
-async function readManifest (dir: string): Promise<Manifest> {
+/** A manifest is a few KB of JSON; anything near this is not one, and is not read whole. */
+const MAX_MANIFEST_BYTES = 1024 * 1024
+
+async function readManifest (paths: BundlePaths): Promise<Manifest> {
   const file = FILE_NAMES.manifest
+  const path = await paths.file(file)
   let text: string
   try {
-    text = await readFile(join(dir, file), 'utf8')
+    if ((await stat(path)).size > MAX_MANIFEST_BYTES) throw new BundleError(file, `is larger than ${MAX_MANIFEST_BYTES} bytes`)
+    text = await readFile(path, 'utf8')
   } catch (err) {
+    if (err instanceof BundleError) throw err
     throw new BundleError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   let json: unknown
-  try { json = JSON.parse(text) } catch (err) { throw new BundleError(file, `not valid JSON: ${(err as Error).message}`) }
+  // JSON.parse's message quotes the text it failed on: never echo a file's contents.
+  try { json = JSON.parse(text) } catch { throw new BundleError(file, 'not valid JSON') }
   // The version is checked first so a future bundle says "unsupported version", not "unknown field".
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion
   if (version !== FORMAT_VERSION) throw new BundleError(file, `unsupported formatVersion ${JSON.stringify(version)}; this loader reads ${FORMAT_VERSION}`, 'formatVersion')
@@ -79,12 +93,13 @@ function checkTable (m: Manifest, which: 'user' | 'item', t: TableConfig): void 
 }
 
 /** Checks every listed file exists with its recorded size; returns the total bytes. */
-async function checkSizes (dir: string, m: Manifest): Promise<number> {
+async function checkSizes (paths: BundlePaths, m: Manifest): Promise<number> {
   let total = 0
   await Promise.all(Object.entries(m.files).map(async ([name, entry]) => {
+    const path = await paths.file(name)
     let size: number
     try {
-      size = (await stat(join(dir, name))).size
+      size = (await stat(path)).size
     } catch {
       throw new BundleError(name, 'listed in the manifest but missing')
     }
@@ -103,7 +118,8 @@ class Checksums {
   private readonly pending = new Map<string, Promise<string>>()
   private readonly worker: HashWorker | null
 
-  constructor (private readonly dir: string, private readonly m: Manifest, private readonly workerMinBytes: number) {
+  /** `paths`: every listed file's resolved real path (BundlePaths, checked by checkSizes). */
+  constructor (private readonly paths: ReadonlyMap<string, string>, private readonly m: Manifest, private readonly workerMinBytes: number) {
     this.worker = Object.values(m.files).some((e) => e.bytes >= workerMinBytes) ? new HashWorker() : null
   }
 
@@ -119,15 +135,15 @@ class Checksums {
    * worker start-up latency, for the file needed first) and hands the shared bytes over to hash.
    */
   async read (name: string, reader: 'main' | 'worker'): Promise<Buffer> {
-    const path = join(this.dir, name)
+    const path = this.paths.get(name)!
     const size = this.m.files[name].bytes
     if (!this.worker || size < this.workerMinBytes) {
-      const bytes = await readWhole(path, size, false)
+      const bytes = await readWhole(path, size, false, name)
       this.track(name, Promise.resolve(sha256Bytes(bytes)))
       return bytes
     }
     if (reader === 'main') {
-      const bytes = await readWhole(path, size, true)
+      const bytes = await readWhole(path, size, true, name)
       this.track(name, this.worker.hashShared(bytes))
       return bytes
     }
@@ -144,7 +160,7 @@ class Checksums {
   hashRest (except: readonly string[]): void {
     for (const [name, entry] of Object.entries(this.m.files)) {
       if (except.includes(name)) continue
-      const path = join(this.dir, name)
+      const path = this.paths.get(name)!
       this.track(name, this.worker && entry.bytes >= this.workerMinBytes ? this.worker.hashFile(path) : readFile(path).then(sha256Bytes))
     }
   }
@@ -308,14 +324,14 @@ function popularityOrder (popularity: Float32Array | null, count: number): Int32
  * reads in 512 KiB steps and measured ~2x slower on a 277 MB tensors file. `shared`: into shared
  * memory, for the hashing worker to read.
  */
-async function readWhole (path: string, size: number, shared: boolean): Promise<Buffer> {
+async function readWhole (path: string, size: number, shared: boolean, name: string): Promise<Buffer> {
   const fh = await open(path, 'r')
   try {
     const buf = shared ? sharedBuffer(size) : Buffer.allocUnsafeSlow(size)
     let pos = 0
     while (pos < size) {
       const { bytesRead } = await fh.read(buf, pos, Math.min(READ_CHUNK_BYTES, size - pos), pos)
-      if (bytesRead === 0) throw new BundleError(basename(path), `ended after ${pos} of ${size} bytes (changed while loading?)`)
+      if (bytesRead === 0) throw new BundleError(name, `ended after ${pos} of ${size} bytes (changed while loading?)`)
       pos += bytesRead
     }
     return buf
@@ -326,25 +342,45 @@ async function readWhole (path: string, size: number, shared: boolean): Promise<
 
 const READ_CHUNK_BYTES = 64 * 2 ** 20
 
-async function openHnsw (path: string, space: HnswConfig['space'], efSearch: number): Promise<{ header: HnswFileHeader, index: HnswHandle['index'] }> {
-  let header: HnswFileHeader
-  try { header = await readHnswHeader(path) } catch (err) { throw new BundleError(FILE_NAMES.hnsw, (err as Error).message) }
-  return { header, index: await readHnswIndex(path, space, header.dimension, efSearch) }
+/**
+ * Validates an index file in full (src/search/hnsw-file.ts) and only then has hnswlib read it;
+ * the file must be the one validated when hnswlib is done (same inode, size and times), so a file
+ * rewritten between the two reads is refused rather than trusted.
+ */
+async function openHnsw (path: string, expected: { count: number, M: number }, space: HnswConfig['space'], efSearch: number): Promise<{ header: HnswHeader, index: HnswHandle['index'] }> {
+  let checked: Awaited<ReturnType<typeof validateHnswFile>>
+  try {
+    checked = await validateHnswFile(path, expected)
+  } catch (err) {
+    if (err instanceof HnswFileError) throw new BundleError(FILE_NAMES.hnsw, err.message, err.field)
+    throw new BundleError(FILE_NAMES.hnsw, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  let index: HnswHandle['index']
+  try {
+    index = await readHnswIndex(path, space, checked.header.dimension, efSearch)
+  } catch (err) {
+    throw new BundleError(FILE_NAMES.hnsw, `hnswlib could not read it: ${(err as Error).message}`)
+  }
+  const after = await stat(path).catch(() => null)
+  if (after === null || !sameFile(checked.identity, after)) throw new BundleError(FILE_NAMES.hnsw, 'changed while loading')
+  return { header: checked.header, index }
 }
 
 export async function loadModel (dir: string, options: LoadOptions = {}): Promise<Model> {
   const started = performance.now()
   const log = options.log ?? (() => {})
-  const m = await readManifest(dir)
-  const bytesRead = await checkSizes(dir, m)
-  const sums = new Checksums(dir, m, options.hashWorkerMinBytes ?? WORKER_HASH_MIN_BYTES)
+  const paths = await bundlePaths(dir, options.root)
+  const m = await readManifest(paths)
+  const bytesRead = await checkSizes(paths, m)
+  const files = new Map(await Promise.all(Object.keys(m.files).map(async (name) => [name, await paths.file(name)] as const)))
+  const sums = new Checksums(files, m, options.hashWorkerMinBytes ?? WORKER_HASH_MIN_BYTES)
   const hnswConfig = m.hnsw ?? DEFAULT_HNSW
   const wantHnsw = options.hnsw !== false && m.counts.items > 0
   // The prebuilt index is read while its checksum is computed (both overlap the validation below):
   // its header is checked first, hnswlib's loader checks every size against the file length, and
   // the index is never searched (nor part of a Model) unless the checksum then holds.
   const prebuilt = wantHnsw && FILE_NAMES.hnsw in m.files
-    ? openHnsw(join(dir, FILE_NAMES.hnsw), hnswConfig.space, hnswConfig.efSearch)
+    ? openHnsw(files.get(FILE_NAMES.hnsw)!, { count: m.counts.items, M: hnswConfig.M }, hnswConfig.space, hnswConfig.efSearch)
     : null
   prebuilt?.catch(() => {})
 
@@ -420,15 +456,17 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
         await sums.verify(FILE_NAMES.hnsw)
         const { header, index } = await prebuilt
         if (header.dimension !== indexDimension) throw new BundleError(FILE_NAMES.hnsw, `index holds ${header.dimension}-dimensional vectors, the model needs ${indexDimension}`, 'dimension')
-        if (header.count !== m.counts.items) throw new BundleError(FILE_NAMES.hnsw, `index holds ${header.count} items, the manifest counts ${m.counts.items}`, 'count')
-        if (header.M !== hnswConfig.M) throw new BundleError(FILE_NAMES.hnsw, `index was built with M=${header.M}, the manifest says ${hnswConfig.M}`, 'M')
         hnsw = { index, indexDimension, space: hnswConfig.space, maxNorm, source: 'file', buildMs: 0 }
       } else {
-        const t0 = performance.now()
-        const built = buildHnswIndex(buildInput, hnswConfig)
-        const buildMs = performance.now() - t0
-        log('built HNSW index at load (no prebuilt items.hnsw in the bundle)', { items: m.counts.items, buildMs: Math.round(buildMs) })
-        hnsw = { index: built.index, indexDimension, space: hnswConfig.space, maxNorm, source: 'built', buildMs }
+        // Built by a worker thread into a temporary file, then validated and read like a prebuilt
+        // one: the event loop (and the model serving meanwhile) keeps turning through the build.
+        const expected = { count: m.counts.items, M: hnswConfig.M, dimension: indexDimension }
+        log('building the HNSW index in a worker thread (no prebuilt items.hnsw in the bundle)', { items: m.counts.items })
+        hnsw = await buildHnswIndexInWorker(buildInput, hnswConfig, async (path, report) => {
+          const { index } = await openHnsw(path, expected, hnswConfig.space, hnswConfig.efSearch)
+          log('built HNSW index at load (no prebuilt items.hnsw in the bundle)', { items: m.counts.items, buildMs: Math.round(report.buildMs) })
+          return { index, indexDimension, space: hnswConfig.space, maxNorm, source: 'built' as const, buildMs: report.buildMs }
+        })
       }
     }
     const tHnsw = performance.now()

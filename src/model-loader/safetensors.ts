@@ -46,8 +46,9 @@ export function parseSafetensors (bytes: Uint8Array): SafetensorsFile {
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)))
-  } catch (err) {
-    throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(err as Error).message}`)
+  } catch {
+    // The parser's message quotes the text it failed on: never echo a file's contents.
+    throw new SafetensorsError('header is not valid UTF-8 JSON')
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new SafetensorsError('header is not a JSON object')
   const dataStart = 8 + headerLen

@@ -7,7 +7,6 @@
  *   q -> [q, 0], so L2 order equals inner-product order.
  * Item biases fold in as one more coordinate: item [x, b], query [q, 1].
  */
-import { open } from 'node:fs/promises'
 import hnswlib from 'hnswlib-node'
 import type { HnswConfig } from '../model-loader/manifest.js'
 
@@ -68,46 +67,7 @@ export function buildHnswIndex (input: HnswBuildInput, config: HnswConfig): { in
   return { index, maxNorm, indexDimension }
 }
 
-export interface HnswFileHeader {
-  readonly maxElements: number
-  readonly count: number
-  readonly dimension: number
-  readonly M: number
-  readonly maxM0: number
-}
-
-/**
- * Reads the fixed header hnswlib writes (hnswalg.h, saveIndex): size_t offsetLevel0, max_elements,
- * cur_element_count, size_data_per_element, label_offset, offsetData; int maxlevel; uint32
- * enterpoint; size_t maxM, maxM0, M; double mult; size_t ef_construction. The vector width is
- * (label_offset - offsetData) / 4 for float spaces. We check it before handing the file to
- * hnswlib, which trusts whatever dimension it is constructed with.
- */
-export async function readHnswHeader (path: string): Promise<HnswFileHeader> {
-  const fh = await open(path, 'r')
-  try {
-    const buf = Buffer.alloc(96)
-    const { bytesRead } = await fh.read(buf, 0, 96, 0)
-    if (bytesRead < 96) throw new Error(`HNSW file is ${bytesRead} bytes, shorter than its 96-byte header`)
-    const u64 = (off: number): number => Number(buf.readBigUInt64LE(off))
-    const offsetLevel0 = u64(0)
-    const maxElements = u64(8)
-    const count = u64(16)
-    const sizePerElement = u64(24)
-    const labelOffset = u64(32)
-    const offsetData = u64(40)
-    const maxM0 = u64(64)
-    const M = u64(72)
-    const dataBytes = labelOffset - offsetData
-    if (offsetLevel0 !== 0 || dataBytes <= 0 || dataBytes % 4 !== 0 || sizePerElement !== labelOffset + 8 || offsetData !== maxM0 * 4 + 4) {
-      throw new Error('not an hnswlib index file (inconsistent header)')
-    }
-    return { maxElements, count, dimension: dataBytes / 4, M, maxM0 }
-  } finally {
-    await fh.close()
-  }
-}
-
+/** Reads an index file; validate it first (hnsw-file.ts): hnswlib trusts every byte of it. */
 export async function readHnswIndex (path: string, space: HnswConfig['space'], indexDimension: number, efSearch: number): Promise<InstanceType<typeof HierarchicalNSW>> {
   const index = new HierarchicalNSW(space === 'ip' ? 'ip' : 'l2', indexDimension)
   await index.readIndex(path)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { codeBit } from '../../src/hashing/codes.js'
@@ -261,7 +262,7 @@ test('loadModel refuses an HNSW file built for another dimension or catalog', as
   await rejects(dir2, 'items.hnsw', /30 items, the manifest counts 50/)
   const dir3 = await bundle(t, { hnsw })
   await rewrite(dir3, 'items.hnsw', Buffer.from('definitely not an index'))
-  await rejects(dir3, 'items.hnsw', /shorter than its 96-byte header|not an hnswlib index/)
+  await rejects(dir3, 'items.hnsw', /shorter than hnswlib's 96-byte header/)
 })
 
 test('writeBundle replaces an existing bundle atomically and leaves no temporary directories', async (t) => {
@@ -343,4 +344,79 @@ test('loadModel through the hashing worker refuses a corrupt byte in any file, n
     await writeFile(join(dir, file), bytes)
     await rejects(dir, file, /sha256 [0-9a-f]{64} does not match/, { hashWorkerMinBytes: 1 })
   }
+})
+
+test('loadModel refuses a bundle file that is a symlink out of the root, and never quotes the file it points to', async (t) => {
+  const { dir: root, cleanup } = await tempDir()
+  t.after(cleanup)
+  const outside = await tempDir()
+  t.after(outside.cleanup)
+  await writeTestBundle(join(root, 'b'))
+  const secret = join(outside.dir, 'secret.txt')
+  await writeFile(secret, 'root:x:0:0:TOP-SECRET-LINE\n')
+  // The tensors file moved out of the root and linked back: every byte still matches the manifest.
+  await rename(join(root, 'b', 'tensors.safetensors'), join(outside.dir, 'tensors.safetensors'))
+  await symlink(join(outside.dir, 'tensors.safetensors'), join(root, 'b', 'tensors.safetensors'))
+  await rejects(join(root, 'b'), 'tensors.safetensors', /symlink that resolves outside the models root/, { root })
+  // Linked within the root (a sibling bundle's file), the same bundle loads.
+  await writeTestBundle(join(root, 'c'))
+  await rm(join(root, 'b', 'tensors.safetensors'))
+  await symlink(join(root, 'c', 'tensors.safetensors'), join(root, 'b', 'tensors.safetensors'))
+  assert.equal((await loadModel(join(root, 'b'), { root })).items.size, 50)
+  // A manifest linked to a file outside: refused before it is read, its contents in no message.
+  await rm(join(root, 'b', 'manifest.json'))
+  await symlink(secret, join(root, 'b', 'manifest.json'))
+  await assert.rejects(loadModel(join(root, 'b'), { root }), (err: unknown) => {
+    assert.ok(err instanceof BundleError)
+    assert.match(err.message, /manifest\.json: is a symlink that resolves outside the models root/)
+    assert.doesNotMatch(err.message, /root:x|SECRET/)
+    return true
+  })
+  // Inside the root but not JSON: the parser's message (which quotes the text) is not passed on.
+  await rm(join(root, 'b', 'manifest.json'))
+  await writeFile(join(root, 'b', 'manifest.json'), 'root:x:0:0:TOP-SECRET-LINE\n')
+  await assert.rejects(loadModel(join(root, 'b'), { root }), (err: unknown) => {
+    assert.ok(err instanceof BundleError)
+    assert.equal(err.message, 'manifest.json: not valid JSON')
+    return true
+  })
+  // The bundle directory itself resolving outside the root.
+  await symlink(join(outside.dir), join(root, 'out'))
+  await rejects(join(root, 'out'), '.', /resolves outside the models root/, { root })
+})
+
+test('loadModel refuses a bundle file that is not a regular file (a FIFO would block the read)', async (t) => {
+  const dir = await bundle(t)
+  await rm(join(dir, 'users.jsonl'))
+  const made = spawnSync('mkfifo', [join(dir, 'users.jsonl')])
+  if (made.status !== 0) { t.skip('mkfifo is not available'); return }
+  await rejects(dir, 'users.jsonl', /not a regular file/)
+})
+
+test('loadModel refuses a corrupt items.hnsw with a recomputed checksum as a BundleError: garbage, truncated, a neighbour id past the count', async (t) => {
+  const hnsw = { space: 'ip' as const, M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true }
+  const dir = await bundle(t, { items: 200, hnsw })
+  const good = await readFile(join(dir, 'items.hnsw'))
+  await rewrite(dir, 'items.hnsw', Buffer.concat([good.subarray(0, 96), Buffer.alloc(good.length - 96, 0xab)]))
+  await rejects(dir, 'items.hnsw', /items\.hnsw \(level0\)/)
+  await rewrite(dir, 'items.hnsw', good.subarray(0, good.length - 20))
+  await rejects(dir, 'items.hnsw', /link lists|bytes follow|ends in/)
+  const bad = Buffer.from(good)
+  bad.writeUInt32LE(1 + 200 * 1000, 96 + 4) // element 0's first level-0 neighbour
+  bad.writeUInt32LE(Math.max(1, bad.readUInt32LE(96) & 0xffff), 96)
+  await rewrite(dir, 'items.hnsw', bad)
+  await rejects(dir, 'items.hnsw', /links to 200001, past the last element 199/)
+  await rewrite(dir, 'items.hnsw', good)
+  assert.equal((await loadModel(dir)).hnsw?.source, 'file')
+})
+
+test('loadModel builds a missing index in a worker thread and serves it like a prebuilt one', async (t) => {
+  const dir = await bundle(t, { items: 300, hnsw: { space: 'l2-mips', M: 8, efConstruction: 40, efSearch: 32, randomSeed: 3, prebuild: false }, bias: true })
+  const model = await loadModel(dir)
+  assert.equal(model.hnsw?.source, 'built')
+  assert.equal(model.hnsw?.indexDimension, 8 + 2)
+  assert.equal(model.hnsw?.index.getCurrentCount(), 300)
+  const { neighbors } = model.hnsw!.index.searchKnn(Array.from({ length: 10 }, (_, j) => (j < 8 ? 1 : j === 8 ? 1 : 0)), 5)
+  assert.equal(neighbors.length, 5)
+  assert.ok(neighbors.every((r) => r >= 0 && r < 300))
 })
