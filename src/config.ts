@@ -77,6 +77,14 @@ export const ConfigSchema = z.object({
   /** The request warmed: top WARM_UP_K by WARM_UP_METHOD, seen items excluded (the API's defaults: 10, hybrid). */
   WARM_UP_K: z.coerce.number().int().min(1).max(MAX_K).default(10),
   WARM_UP_METHOD: MethodSchema.default('hybrid'),
+  /**
+   * How long an event's client eventId is remembered: a batch retried within it (after a 503, which
+   * may have been stored) is acknowledged without applying its events twice. Redis keeps one key
+   * per id for this long; the in-process store at most EVENT_ID_CAPACITY ids.
+   */
+  EVENT_ID_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
+  /** Most eventIds the in-process state remembers (~100 bytes of heap each, in the primary only with WORKERS > 1). */
+  EVENT_ID_CAPACITY: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   /** Trending counts halve every this many seconds. */
   TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
   /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */
@@ -142,6 +150,8 @@ export function stateOptions (config: Config): StateOptions {
     historyTtlSeconds: config.HISTORY_TTL_SECONDS,
     trendingHalfLifeSeconds: config.TRENDING_HALF_LIFE_SECONDS,
     timeoutMs: config.REDIS_TIMEOUT_MS,
+    eventIdTtlSeconds: config.EVENT_ID_TTL_SECONDS,
+    eventIdCapacity: config.EVENT_ID_CAPACITY,
   }
 }
 

@@ -21,7 +21,7 @@ import { MAX_K } from '../routes/schemas.js'
 import { StateUnavailableError } from '../state/errors.js'
 import { createMemoryStore } from '../state/memory-store.js'
 import { createRedisStore } from '../state/redis-store.js'
-import type { ActiveModel, InteractionEvent, StateStore } from '../state/types.js'
+import type { ActiveModel, InteractionEvent, RecordOutcome, StateStore } from '../state/types.js'
 import type { ModelStore } from './model-store.js'
 
 export interface StatePluginOptions {
@@ -50,8 +50,11 @@ export interface RealtimeState {
   userStateNow (rec: Recommender, userId: string, excludeSeen: boolean, k: number): UserState | undefined
   /** Trending for a fallback that is certain to happen (a session without catalog items); never rejects. */
   trendingState (k: number): Promise<UserState>
-  /** Stores the batch or throws HttpProblem `stateUnavailable` (nothing acknowledged). */
-  recordEvents (events: readonly InteractionEvent[]): Promise<void>
+  /**
+   * Stores the batch or throws HttpProblem `stateUnavailable`: nothing acknowledged, but a write
+   * that timed out may still land, so the client retries with the same eventIds (RecordOutcome).
+   */
+  recordEvents (events: readonly InteractionEvent[]): Promise<RecordOutcome>
   /** Records `model` as every replica's active model and announces it; false when the store is unavailable. */
   announce (model: Model): Promise<boolean>
   /** The active model recorded in the store, or null (none recorded, or the store unavailable: logged). */
@@ -175,10 +178,10 @@ export function createRealtimeState (
 
     async recordEvents (events) {
       try {
-        await store.recordEvents(events)
+        return await store.recordEvents(events)
       } catch (err) {
         if (!(err instanceof StateUnavailableError)) throw err
-        throw new HttpProblem('stateUnavailable', `events were not stored: ${err.message}`)
+        throw new HttpProblem('stateUnavailable', `the events may or may not have been stored (${err.message}); retry the batch with the same eventIds`)
       }
     },
 

@@ -11,6 +11,8 @@ export const MAX_EVENTS_PER_BATCH = 1000
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 /** Older events are refused: they would carry no weight in trending and no place in history. */
 export const MAX_EVENT_AGE_MS = 365 * 24 * 3600 * 1000
+/** A client's eventId: a UUID or a hash fits; each one is kept for EVENT_ID_TTL_SECONDS. */
+export const MAX_EVENT_ID_BYTES = 128
 
 const EventShape = z.object({
   userId: z.string(),
@@ -19,9 +21,12 @@ const EventShape = z.object({
   value: z.number().finite().optional(),
   /** Epoch milliseconds or an ISO 8601 date-time. Defaults to the time of receipt. */
   timestamp: z.union([z.number(), z.string()]).optional(),
+  /** The client's id for the event: a retry carrying it is acknowledged and not applied twice. */
+  eventId: z.string().optional(),
 }).strict()
 
-export type EventRejection = 'malformed' | 'oversized-id' | 'bad-id' | 'unknown-item' | 'bad-timestamp'
+export const EVENT_REJECTIONS = ['malformed', 'oversized-id', 'bad-id', 'bad-event-id', 'unknown-item', 'bad-timestamp'] as const
+export type EventRejection = (typeof EVENT_REJECTIONS)[number]
 
 export interface RejectedEvent {
   readonly index: number
@@ -64,6 +69,10 @@ export function validateEvents (events: readonly unknown[], isKnownItem: (id: st
       rejected.push({ index, reason: idProblem, detail: idProblem === 'oversized-id' ? `ids are at most ${MAX_ID_BYTES} UTF-8 bytes` : 'ids are non-empty and have no control characters' })
       continue
     }
+    if (e.eventId !== undefined && (e.eventId.length === 0 || !ID_PATTERN.test(e.eventId) || Buffer.byteLength(e.eventId, 'utf8') > MAX_EVENT_ID_BYTES)) {
+      rejected.push({ index, reason: 'bad-event-id', detail: `eventId must be 1..${MAX_EVENT_ID_BYTES} UTF-8 bytes without control characters` })
+      continue
+    }
     if (!isKnownItem(e.itemId)) {
       rejected.push({ index, reason: 'unknown-item', detail: `item ${JSON.stringify(e.itemId)} is not in the model's catalog` })
       continue
@@ -73,7 +82,14 @@ export function validateEvents (events: readonly unknown[], isKnownItem: (id: st
       rejected.push({ index, reason: 'bad-timestamp', detail: 'timestamp must be epoch milliseconds or ISO 8601, within the last year and at most 5 minutes ahead' })
       continue
     }
-    accepted.push(e.value === undefined ? { userId: e.userId, itemId: e.itemId, type: e.type, timestamp } : { userId: e.userId, itemId: e.itemId, type: e.type, value: e.value, timestamp })
+    accepted.push({
+      userId: e.userId,
+      itemId: e.itemId,
+      type: e.type,
+      timestamp,
+      ...(e.value === undefined ? {} : { value: e.value }),
+      ...(e.eventId === undefined ? {} : { eventId: e.eventId }),
+    })
   }
   return { accepted, rejected }
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
 import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
-import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
+import { EVENT_REJECTIONS, MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 
 export const MAX_K = 1000
 export const MAX_EF = 10_000
@@ -73,10 +73,13 @@ export const EventsBodySchema = z.object({
 }).strict()
 
 export const EventsResponseSchema = z.object({
+  /** Events acknowledged: stored now, or already stored under the same eventId (counted in `duplicates` too). */
   accepted: z.number().int().min(0),
+  /** Accepted events whose eventId was stored before (a retry): acknowledged, not applied again. */
+  duplicates: z.number().int().min(0),
   rejected: z.array(z.object({
     index: z.number().int().min(0),
-    reason: z.enum(['malformed', 'oversized-id', 'bad-id', 'unknown-item', 'bad-timestamp']),
+    reason: z.enum(EVENT_REJECTIONS),
     detail: z.string(),
   })),
 })

@@ -9,7 +9,8 @@
  */
 import { EventEmitter } from 'node:events'
 import { boost, decayed, eraOf, mergeRaw } from './decay.js'
-import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
+import { RecentEventIds } from './event-ids.js'
+import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type RecordOutcome, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
 
 interface History {
   /** itemId -> latest timestamp */
@@ -30,14 +31,20 @@ export interface MemoryState {
   readonly writes: number
 }
 
+/** A batch without duplicates (the common answer): one frozen array for all. */
+const NO_DUPLICATES: readonly number[] = Object.freeze([])
+
 /** The history of a user without one (or whose history expired): one frozen array for all. */
 const NO_ITEMS: readonly string[] = Object.freeze([])
 
 export interface MemoryStore extends StateStore {
   readonly kind: 'memory'
   readonly now: SyncReads
-  /** recordEvents at time t (ms): what decides expiry and sweeps, so replicas given the same t agree. */
-  applyEvents (events: readonly InteractionEvent[], t: number): void
+  /**
+   * recordEvents at time t (ms): what decides expiry and sweeps, so replicas given the same t agree.
+   * Returns the indices of events whose eventId was applied within the retention window (skipped).
+   */
+  applyEvents (events: readonly InteractionEvent[], t: number): readonly number[]
   /** The active model, read synchronously. */
   readonly active: ActiveModel | null
   /** Sets the active model and tells the onActiveModel listeners. */
@@ -164,6 +171,9 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   // trending list is kept until the next write (scoresVersion).
   let scoresVersion = 0
   const topMemo = new Map<number, { n: number, list: Array<[string, number]> }>()
+  // The eventIds applied here (not part of exported state: a cluster's primary decides duplicates
+  // and sends its workers only the events it applied, see replication-hub.ts).
+  const eventIds = new RecentEventIds(opts.eventIdTtlSeconds * 1000, opts.eventIdCapacity)
   let merged: { version: number, era: number, limit: number, list: ReadonlyArray<readonly [string, number]> } | undefined
 
   function sweep (t: number): void {
@@ -187,8 +197,14 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     if (memo !== undefined && !raiseInTop(memo, itemId, score, isNew)) topMemo.delete(era)
   }
 
-  function applyEvents (events: readonly InteractionEvent[], t: number): void {
-    for (const e of events) {
+  function applyEvents (events: readonly InteractionEvent[], t: number): readonly number[] {
+    let duplicates: number[] | undefined
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]
+      if (e.eventId !== undefined && !eventIds.claim(e.eventId, t)) {
+        (duplicates ??= []).push(i)
+        continue
+      }
       let h = histories.get(e.userId)
       if (!h || h.expiresAt <= t) {
         h = { items: new Map(), expiresAt: 0, ordered: null }
@@ -212,6 +228,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     scoresVersion++
     writes += events.length
     if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
+    return duplicates ?? NO_DUPLICATES
   }
 
   function * exportParts (maxEntries: number): Generator<MemoryState> {
@@ -300,8 +317,8 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       importParts([state])
     },
     importParts,
-    async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
-      applyEvents(events, now())
+    async recordEvents (events: readonly InteractionEvent[]): Promise<RecordOutcome> {
+      return { duplicates: applyEvents(events, now()) }
     },
     now: reads,
     async recentItems (userId: string, limit: number): Promise<readonly string[]> {

@@ -6,6 +6,7 @@
  *   P u:<userId>         sorted set itemId -> latest event time: the user's recent history
  *   P trend:<era>        sorted set itemId -> era-scaled weight (see decay.ts)
  *   P model:active       JSON of the active model; the same JSON is published on channel P model
+ *   P eid:<eventId>      an applied event's client id, kept EVENT_ID_TTL_SECONDS (retries are not applied twice)
  *
  * Every call runs under a time budget and the offline queue is off: when Redis is down or slow a
  * call fails fast with StateUnavailableError instead of queueing, and ioredis keeps reconnecting.
@@ -13,7 +14,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { StateUnavailableError } from './errors.js'
 import { boost, eraOf, ERA_HALF_LIVES, mergeEras } from './decay.js'
-import { ActiveModelSchema, DEFAULT_STATE_OPTIONS, EVENT_WEIGHTS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type TrendingItem } from './types.js'
+import { ActiveModelSchema, DEFAULT_STATE_OPTIONS, EVENT_WEIGHTS, type ActiveModel, type InteractionEvent, type RecordOutcome, type StateOptions, type StateStore, type TrendingItem } from './types.js'
 
 export interface RedisStoreOptions extends Partial<StateOptions> {
   readonly url: string
@@ -26,6 +27,46 @@ export interface RedisStoreOptions extends Partial<StateOptions> {
   readonly trendingCacheMs?: number
   readonly onError?: (err: Error) => void
 }
+
+/**
+ * One event batch as one script, atomic in Redis: an event with an eventId is applied only when
+ * SET NX claims its id (kept EX the retention window), so a batch retried after a timeout, which
+ * Redis may have applied after all, applies none of its events twice. A MULTI cannot make a write
+ * depend on an earlier reply. Returns the 0-based indices of the events skipped as duplicates.
+ *
+ * ARGV: prefix, stream cap, history length, history TTL (s), eventId TTL (s), era TTL (ms), n, then
+ * per event: eventId ('' for none), user, item, type, value, timestamp, era, boost.
+ */
+const RECORD_EVENTS_LUA = `
+local p = ARGV[1]
+local histLen = tonumber(ARGV[3])
+local n = tonumber(ARGV[7])
+local dups = {}
+local users = {}
+local eras = {}
+for k = 0, n - 1 do
+  local a = 8 + k * 8
+  local eid, u, it, era = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]
+  if eid == '' or redis.call('SET', p .. 'eid:' .. eid, '1', 'NX', 'EX', ARGV[5]) then
+    redis.call('XADD', p .. 'events', 'MAXLEN', '~', ARGV[2], '*', 'u', u, 'i', it, 't', ARGV[a + 3], 'v', ARGV[a + 4], 'ts', ARGV[a + 5], 'id', eid)
+    -- GT: an older event arriving late never moves an item back in the history.
+    redis.call('ZADD', p .. 'u:' .. u, 'GT', ARGV[a + 5], it)
+    redis.call('ZINCRBY', p .. 'trend:' .. era, ARGV[a + 7], it)
+    users[u] = true
+    eras[era] = true
+  else
+    dups[#dups + 1] = k
+  end
+end
+for u in pairs(users) do
+  redis.call('ZREMRANGEBYRANK', p .. 'u:' .. u, 0, -(histLen + 1))
+  redis.call('EXPIRE', p .. 'u:' .. u, ARGV[4])
+end
+for era in pairs(eras) do
+  redis.call('PEXPIRE', p .. 'trend:' .. era, ARGV[6])
+end
+return dups
+`
 
 export async function createRedisStore (options: RedisStoreOptions): Promise<StateStore> {
   const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
@@ -44,7 +85,8 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
     // Reconnect forever, backing off to 1 s: a restarted Redis is picked up within a second.
     retryStrategy: (times) => Math.min(50 * times, 1000),
   }
-  const client = new Redis(options.url, redisOptions)
+  const client = new Redis(options.url, redisOptions) as Redis & { hashrecRecordEvents (...args: (string | number)[]): Promise<unknown> }
+  client.defineCommand('hashrecRecordEvents', { numberOfKeys: 0, lua: RECORD_EVENTS_LUA })
   const subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true })
   client.on('error', onError)
   subscriber.on('error', onError)
@@ -90,30 +132,23 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
 
   return {
     kind: 'redis',
-    async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
-      if (events.length === 0) return
-      const multi = client.multi()
-      const users = new Set<string>()
-      const eras = new Set<number>()
+    async recordEvents (events: readonly InteractionEvent[]): Promise<RecordOutcome> {
+      if (events.length === 0) return { duplicates: [] }
+      const args: (string | number)[] = [prefix, streamMaxLength, opts.historyLength, opts.historyTtlSeconds, opts.eventIdTtlSeconds, Math.ceil(2 * ERA_HALF_LIVES * halfLifeMs), events.length]
       for (const e of events) {
-        multi.xadd(`${prefix}events`, 'MAXLEN', '~', streamMaxLength, '*', 'u', e.userId, 'i', e.itemId, 't', e.type, 'v', String(e.value ?? ''), 'ts', String(e.timestamp))
-        // GT: an older event arriving late never moves an item back in the history.
-        multi.zadd(userKey(e.userId), 'GT', e.timestamp, e.itemId)
         const era = eraOf(e.timestamp, halfLifeMs)
-        multi.zincrby(trendKey(era), boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs), e.itemId)
-        users.add(e.userId)
-        eras.add(era)
+        args.push(e.eventId ?? '', e.userId, e.itemId, e.type, String(e.value ?? ''), e.timestamp, era, boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs))
       }
-      for (const u of users) {
-        multi.zremrangebyrank(userKey(u), 0, -(opts.historyLength + 1))
-        multi.expire(userKey(u), opts.historyTtlSeconds)
+      let duplicates: unknown
+      try {
+        duplicates = await budget(client.hashrecRecordEvents(...args), writeTimeoutMs)
+      } catch (err) {
+        throw err instanceof StateUnavailableError ? err : new StateUnavailableError(`redis refused the event batch: ${(err as Error).message}`)
       }
-      for (const era of eras) multi.pexpire(trendKey(era), Math.ceil(2 * ERA_HALF_LIVES * halfLifeMs))
-      const results = await budget(multi.exec(), writeTimeoutMs)
-      const failed = results?.find(([err]) => err)
-      if (!results || failed) throw new StateUnavailableError(`redis refused the event batch: ${failed?.[0]?.message ?? 'transaction aborted'}`)
+      if (!Array.isArray(duplicates) || !duplicates.every((i) => Number.isInteger(i))) throw new StateUnavailableError('redis answered the event batch with something other than a list of indices')
       // This replica's next read sees its own writes; other replicas' wait out trendingCacheMs.
       trendingCache = null
+      return { duplicates: duplicates as number[] }
     },
     async recentItems (userId: string, limit: number): Promise<string[]> {
       if (limit <= 0) return []

@@ -11,7 +11,9 @@
 import { StateUnavailableError } from './errors.js'
 import { createMemoryStore, type MemoryState } from './memory-store.js'
 import { CHANNEL, coalescing, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, unframe, type WorkerMessage } from './replication.js'
-import type { ActiveModel, InteractionEvent, StateOptions, StateStore } from './types.js'
+import type { ActiveModel, InteractionEvent, RecordOutcome, StateOptions, StateStore } from './types.js'
+
+const NOTHING_SKIPPED: RecordOutcome = Object.freeze({ duplicates: Object.freeze([]) })
 
 /** A worker's end of the channel to the primary. */
 export interface ReplicaChannel {
@@ -50,7 +52,7 @@ export interface ReplicatedStoreOptions extends Partial<StateOptions> {
 }
 
 interface Pending {
-  resolve (): void
+  resolve (outcome: RecordOutcome): void
   reject (err: Error): void
   timer: NodeJS.Timeout
 }
@@ -74,13 +76,13 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
   let onSynced: (() => void) | null = null
   let onPart: (() => void) | null = null
 
-  function settle (req: number, err: Error | null): void {
+  function settle (req: number, err: Error | null, outcome: RecordOutcome = NOTHING_SKIPPED): void {
     const p = pending.get(req)
     if (!p) return
     pending.delete(req)
     clearTimeout(p.timer)
     if (err) p.reject(err)
-    else p.resolve()
+    else p.resolve(outcome)
   }
 
   const unsubscribe = channel.onMessage((message) => {
@@ -128,15 +130,19 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
       return
     }
     seq = m.seq
-    if (m.op === 'events') local.applyEvents(m.events, m.t)
-    else local.setActive(m.model)
-    if (m.origin === options.id) settle(m.req, null)
+    if (m.op === 'events') {
+      local.applyEvents(m.events, m.t)
+      if (m.origin === options.id) settle(m.req, null, m.dups.length === 0 ? NOTHING_SKIPPED : { duplicates: m.dups })
+    } else {
+      local.setActive(m.model)
+      if (m.origin === options.id) settle(m.req, null)
+    }
   }
 
-  function write (message: (req: number) => WorkerMessage, what: string): Promise<void> {
+  function write (message: (req: number) => WorkerMessage, what: string): Promise<RecordOutcome> {
     if (!channel.connected) return Promise.reject(new StateUnavailableError('the cluster primary is gone'))
     const req = nextReq++
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RecordOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(req)
         reject(new StateUnavailableError(`the cluster primary did not acknowledge ${what} within ${options.writeTimeoutMs} ms`))
@@ -161,14 +167,19 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
   return {
     kind: 'replicated',
     get seq () { return seq },
-    async recordEvents (events: readonly InteractionEvent[]): Promise<void> {
-      if (events.length === 0) return
+    async recordEvents (events: readonly InteractionEvent[]): Promise<RecordOutcome> {
+      if (events.length === 0) return NOTHING_SKIPPED
       // One message is one write, all or nothing; the events route sends at most 1000.
       if (events.length > MAX_REPLICATED_EVENTS) throw new RangeError(`at most ${MAX_REPLICATED_EVENTS} events per write, got ${events.length}`)
-      const plain = events.map((e) => e.value === undefined
-        ? { userId: e.userId, itemId: e.itemId, type: e.type, timestamp: e.timestamp }
-        : { userId: e.userId, itemId: e.itemId, type: e.type, value: e.value, timestamp: e.timestamp })
-      await write((req) => ({ ch: CHANNEL, op: 'events', req, events: plain }), `${events.length} event(s)`)
+      const plain = events.map((e) => ({
+        userId: e.userId,
+        itemId: e.itemId,
+        type: e.type,
+        timestamp: e.timestamp,
+        ...(e.value === undefined ? {} : { value: e.value }),
+        ...(e.eventId === undefined ? {} : { eventId: e.eventId }),
+      }))
+      return write((req) => ({ ch: CHANNEL, op: 'events', req, events: plain }), `${events.length} event(s)`)
     },
     // Reads are the local replica's: in this process, so synchronous too.
     now: local.now,

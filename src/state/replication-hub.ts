@@ -7,7 +7,7 @@
  * same order at the same times: the same history, trending and active model on every worker.
  */
 import { createMemoryStore, type MemoryState } from './memory-store.js'
-import { onChannel, SNAPSHOT_PART_ENTRIES, unframe, WorkerMessageSchema, type PrimaryMessage, CHANNEL } from './replication.js'
+import { onChannel, SNAPSHOT_PART_ENTRIES, unframe, WorkerMessageSchema, type PrimaryMessage, type ReplicatedEvent, CHANNEL } from './replication.js'
 import type { StateOptions } from './types.js'
 
 export interface ReplicationHub {
@@ -25,6 +25,19 @@ export interface HubOptions extends Partial<StateOptions> {
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void
   /** Entries per snapshot part (default SNAPSHOT_PART_ENTRIES; tests use a few). */
   readonly snapshotPartEntries?: number
+}
+
+/** The events not skipped, without their eventIds (workers' replicas do not remember them). */
+function applied (events: readonly ReplicatedEvent[], dups: readonly number[]): ReplicatedEvent[] {
+  const out: ReplicatedEvent[] = []
+  let d = 0
+  for (let i = 0; i < events.length; i++) {
+    if (d < dups.length && dups[d] === i) { d++; continue }
+    const e = events[i]
+    if (e.eventId === undefined) out.push(e)
+    else { const { eventId: _, ...rest } = e; out.push(rest) }
+  }
+  return out
 }
 
 export function createReplicationHub (options: HubOptions): ReplicationHub {
@@ -65,9 +78,11 @@ export function createReplicationHub (options: HubOptions): ReplicationHub {
         break
       }
       case 'events': {
+        // The primary decides duplicates (only its replica remembers eventIds) and sends every
+        // worker the events it applied, so every replica applies the same ones.
         const t = now()
-        replica.applyEvents(m.events, t)
-        broadcast({ ch: CHANNEL, op: 'events', seq: ++seq, t, origin: id, req: m.req, events: m.events })
+        const dups = replica.applyEvents(m.events, t)
+        broadcast({ ch: CHANNEL, op: 'events', seq: ++seq, t, origin: id, req: m.req, events: applied(m.events, dups), dups: [...dups] })
         break
       }
       case 'active':

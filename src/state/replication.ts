@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { MAX_EVENT_ID_BYTES } from '../realtime/events.js'
 import { ActiveModelSchema, EVENT_TYPES } from './types.js'
 
 /** Every message carries this tag, so other uses of the cluster channel pass through untouched. */
@@ -22,7 +23,11 @@ export const ReplicatedEventSchema = z.object({
   type: z.enum(EVENT_TYPES),
   value: z.number().finite().optional(),
   timestamp: Time,
+  /** Only from a worker to the primary, which alone remembers eventIds and decides duplicates. */
+  eventId: z.string().min(1).max(MAX_EVENT_ID_BYTES).optional(),
 }).strict()
+
+export type ReplicatedEvent = z.infer<typeof ReplicatedEventSchema>
 
 const Seq = z.number().int().min(0)
 const Req = z.number().int().min(0)
@@ -47,7 +52,11 @@ const MemoryStateSchema = z.object({
 export const PrimaryMessageSchema = z.discriminatedUnion('op', [
   /** The whole state as of write `seq`, in parts 0, 1, ... (the last flagged): see MemoryStore.exportParts. */
   z.object({ ch: z.literal(CHANNEL), op: z.literal('snapshot'), seq: Seq, part: z.number().int().min(0), last: z.boolean(), state: MemoryStateSchema }).strict(),
-  z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), seq: Seq, t: Time, origin: z.number().int(), req: Req, events: z.array(ReplicatedEventSchema) }).strict(),
+  /**
+   * The events the primary applied (without their eventIds); `dups`: indices into the origin's
+   * write of the events it skipped as already applied (their eventId), for the origin's answer.
+   */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), seq: Seq, t: Time, origin: z.number().int(), req: Req, events: z.array(ReplicatedEventSchema), dups: z.array(z.number().int().min(0)).max(MAX_REPLICATED_EVENTS) }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), seq: Seq, origin: z.number().int(), req: Req, model: ActiveModelSchema }).strict(),
   /** A write the primary could not parse: nothing was applied anywhere. */
   z.object({ ch: z.literal(CHANNEL), op: z.literal('refused'), req: Req, reason: z.string() }).strict(),

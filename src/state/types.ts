@@ -13,6 +13,18 @@ export interface InteractionEvent {
   readonly value?: number
   /** Milliseconds since the epoch. */
   readonly timestamp: number
+  /**
+   * The client's id for this event: an event whose id was stored within the retention window
+   * (StateOptions.eventIdTtlSeconds) is acknowledged and not applied again, so a client may retry
+   * a batch answered 503 (which may have been stored) without counting it twice.
+   */
+  readonly eventId?: string
+}
+
+/** What a store did with a batch. */
+export interface RecordOutcome {
+  /** Indices into the batch of events whose eventId was already stored: acknowledged, not applied again. */
+  readonly duplicates: readonly number[]
 }
 
 export interface TrendingItem {
@@ -44,8 +56,12 @@ export interface SyncReads {
 
 export interface StateStore {
   readonly kind: 'memory' | 'redis' | 'replicated'
-  /** Resolves once every event is stored (acknowledged by Redis); rejects and stores none on failure. */
-  recordEvents (events: readonly InteractionEvent[]): Promise<void>
+  /**
+   * Resolves once every event is stored (acknowledged by Redis), or known to be stored already
+   * (its eventId). A rejection means the batch may or may not have been stored (a write that timed
+   * out may still be applied): retried with the same eventIds, no event is applied twice.
+   */
+  recordEvents (events: readonly InteractionEvent[]): Promise<RecordOutcome>
   /** The user's most recent distinct items, newest first. */
   recentItems (userId: string, limit: number): Promise<readonly string[]>
   /** Items by time-decayed event weight, highest first. */
@@ -75,6 +91,13 @@ export interface StateOptions {
   readonly trendingHalfLifeSeconds: number
   /** Time budget of one store call in milliseconds. */
   readonly timeoutMs: number
+  /** Seconds an event's eventId is remembered: a retry within it is recognized and not applied again. */
+  readonly eventIdTtlSeconds: number
+  /**
+   * Most eventIds an in-process store remembers (the oldest are forgotten first): they live on the
+   * heap, ~100 bytes each. Redis keeps every id for the whole TTL.
+   */
+  readonly eventIdCapacity: number
   /** Injected clock (tests). */
   readonly now?: () => number
 }
@@ -84,4 +107,6 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
   historyTtlSeconds: 30 * 24 * 3600,
   trendingHalfLifeSeconds: 6 * 3600,
   timeoutMs: 50,
+  eventIdTtlSeconds: 24 * 3600,
+  eventIdCapacity: 1_000_000,
 }

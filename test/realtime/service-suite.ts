@@ -74,6 +74,29 @@ export function defineServiceSuite (name: string, factory: StateHarnessFactory |
     assert.equal(tooMany.statusCode, 400)
   })
 
+  it('POST /v1/events with eventIds: a retried batch is acknowledged as duplicates, counted once, and a bad eventId is rejected by index', async (t, open) => {
+    const { app } = await createTestApp(t, { bundle: BUNDLE, app: { stateStore: await open() } })
+    const batch = [
+      { userId: 'r1', itemId: 'i7', type: 'purchase', eventId: 'order-1' },
+      { userId: 'r1', itemId: 'i8', type: 'view', eventId: 'view-1' },
+      { userId: 'r1', itemId: 'i9', type: 'view', eventId: 'bad\u0001id' },
+      { userId: 'r1', itemId: 'i9', type: 'view', eventId: 'x'.repeat(129) },
+    ]
+    const first = await postEvents(app, batch)
+    assert.deepEqual([first.accepted, first.duplicates], [2, 0])
+    assert.deepEqual(first.rejected.map((r) => [r.index, r.reason]), [[2, 'bad-event-id'], [3, 'bad-event-id']])
+    const retry = await postEvents(app, batch.slice(0, 2))
+    assert.deepEqual([retry.accepted, retry.duplicates], [2, 2])
+    const trending = await recommend(app, '/v1/users/nobody-knows-me/recommendations?k=3')
+    assert.equal(trending.fallback, 'trending')
+    const byId = Object.fromEntries(trending.items.map((i) => [i.id, i.score]))
+    // One purchase (5) and one view (1): the retry added nothing.
+    assert.ok(Math.abs(byId.i7 / byId.i8 - 5) < 1e-6, JSON.stringify(byId))
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    assert.match(metrics, /hashrec_events_total\{result="accepted"\} 2\n/)
+    assert.match(metrics, /hashrec_events_total\{result="duplicate"\} 2\n/)
+  })
+
   it('excludeSeen (default true) leaves out the user\'s training items and, after an event, the new item too', async (t, open) => {
     const { app, model } = await createTestApp(t, { bundle: BUNDLE, app: { stateStore: await open() } })
     const training = seenRows(model, 'u1')

@@ -160,10 +160,10 @@ test('a replica rejects the write the primary refused, ignores malformed and for
   deliver({ ch: CHANNEL, op: 'events', seq: 'four' })
   assert.deepEqual(logged, ['ignored a malformed state message from the primary'])
   // Already in the snapshot (seq <= 3): ignored.
-  deliver({ ch: CHANNEL, op: 'events', seq: 3, t: T0, origin: 2, req: 0, events: [event('old', 'o')] })
+  deliver({ ch: CHANNEL, op: 'events', seq: 3, t: T0, origin: 2, req: 0, events: [event('old', 'o')], dups: [] })
   assert.deepEqual(await store.recentItems('old', 5), [])
   // seq 5 after 3: a gap, so the replica asks for a fresh snapshot and applies nothing until it comes.
-  deliver({ ch: CHANNEL, op: 'events', seq: 5, t: T0, origin: 2, req: 0, events: [event('v', 'y')] })
+  deliver({ ch: CHANNEL, op: 'events', seq: 5, t: T0, origin: 2, req: 0, events: [event('v', 'y')], dups: [] })
   assert.deepEqual(outbox.at(-1), { ch: CHANNEL, op: 'hello' })
   assert.deepEqual(await store.recentItems('v', 5), [])
   deliver({ ch: CHANNEL, op: 'snapshot', seq: 5, part: 0, last: true, state: { ...empty, histories: [['v', T0 + 3_600_000_000, [['y', T0]]]] } })
@@ -262,4 +262,26 @@ test('opening waits as long as snapshot parts keep coming, and no longer than th
   t.mock.timers.tick(1)
   await stalled
   assert.match(String(failure), /no state snapshot from the cluster primary within 60 ms/)
+})
+
+test('a write refused for a lost acknowledgement was applied by the primary: its retry with the same eventIds, on any worker, is a duplicate everywhere', async () => {
+  const cluster = fakeCluster({ now: () => T0 })
+  const a = await cluster.open(1, { writeTimeoutMs: 30 })
+  const b = await cluster.open(2)
+  cluster.worker(1).drop = (m) => m.op === 'events'
+  const batch = [{ ...event('u', 'x', 0, 'purchase'), eventId: 'e-1' }, { ...event('u', 'y'), eventId: 'e-2' }]
+  await assert.rejects(a.recordEvents(batch), StateUnavailableError)
+  cluster.worker(1).drop = undefined
+  const retried = await b.recordEvents([...batch, { ...event('v', 'x'), eventId: 'e-3' }])
+  assert.deepEqual(retried.duplicates, [0, 1])
+  await cluster.settle()
+  const score = async (s: { trending: (n: number) => Promise<{ itemId: string, score: number }[]> }): Promise<Record<string, number>> =>
+    Object.fromEntries((await s.trending(5)).map((t) => [t.itemId, Math.round(t.score * 1e6) / 1e6]))
+  // x: one purchase (5) and one view (1); y: one view. Worker 1 missed a write and resynchronises.
+  assert.deepEqual(await score(b), { x: 6, y: 1 })
+  const c = await cluster.open(3)
+  assert.deepEqual(await score(c), { x: 6, y: 1 }, 'a worker started later holds the same state')
+  await a.close()
+  await b.close()
+  await c.close()
 })

@@ -136,6 +136,21 @@ export function defineStoreSuite (name: string, make: StoreFactory | null): void
     assert.deepEqual(await store.getActiveModel(), active)
   })
 
+  it('an event whose eventId was stored is acknowledged as a duplicate and not applied again, within one batch and across batches', async (open) => {
+    const now = Date.now()
+    const store = await open({ trendingHalfLifeSeconds: 3600, now: () => now })
+    const purchase = (userId: string, itemId: string, eventId?: string) => ({ userId, itemId, type: 'purchase' as const, timestamp: now, ...(eventId === undefined ? {} : { eventId }) })
+    const first = await store.recordEvents([purchase('a', 'x', 'e1'), purchase('a', 'y'), purchase('b', 'x', 'e1'), purchase('a', 'z', 'e2')])
+    assert.deepEqual(first.duplicates, [2], 'the second e1 in the batch is a duplicate')
+    // A retry of the whole batch: only the event without an id is applied again.
+    const retry = await store.recordEvents([purchase('a', 'x', 'e1'), purchase('a', 'y'), purchase('a', 'z', 'e2')])
+    assert.deepEqual(retry.duplicates, [0, 2])
+    const scores = Object.fromEntries((await store.trending(10)).map((t) => [t.itemId, Math.round(t.score * 1e6) / 1e6]))
+    assert.deepEqual(scores, { y: 10, x: 5, z: 5 })
+    assert.deepEqual(await store.recentItems('b', 10), [], 'the duplicate\'s user history is untouched')
+    assert.deepEqual((await store.recordEvents([purchase('c', 'x', 'e3')])).duplicates, [])
+  })
+
   it('ping answers true when the store is up', async (open) => {
     const store = await open()
     assert.equal(await store.ping(), true)
