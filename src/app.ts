@@ -54,6 +54,8 @@ export interface AppOptions {
   readonly pressure?: Partial<PressureOptions>
   /** A real-time state store opened (and closed) by the caller; default: Redis from REDIS_URL, else in-process. */
   readonly stateStore?: StateStore
+  /** A cluster worker: /metrics answers the primary's merge of every worker's registry (src/cluster-metrics.ts). */
+  readonly clusterMetrics?: boolean
 }
 
 /**
@@ -121,7 +123,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
   await app.register(errorsPlugin)
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { cluster: options.clusterMetrics })
   await app.register(pressurePlugin, {
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
     maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,

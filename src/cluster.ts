@@ -11,6 +11,7 @@
  * loaded, so a restarting worker never receives connections it cannot serve while the others do.
  */
 import cluster, { type Worker } from 'node:cluster'
+import { createMetricsHub, createPrimaryRegistry } from './cluster-metrics.js'
 import { createReplicationHub } from './state/replication-hub.js'
 import { coalescing } from './state/replication.js'
 import type { StateOptions } from './state/types.js'
@@ -68,11 +69,26 @@ export function runPrimary (options: ClusterOptions): void {
     cluster.on('message', (worker, message) => { hub.handle(worker.id, message) })
   }
 
+  // /metrics on any worker answers the merge of every worker's registry, counters kept monotonic
+  // across worker restarts (src/cluster-metrics.ts).
+  const own = createPrimaryRegistry(() => startedAt.size)
+  const metricsHub = createMetricsHub({
+    send: (id, message) => { const w = cluster.workers?.[id]; if (w?.isConnected() === true) w.send(message as never, undefined, () => {}) },
+    workers: () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && w.isConnected()).map((w) => w!.id),
+    registry: own.registry,
+    log,
+  })
+  cluster.on('message', (worker, message) => { metricsHub.handle(worker.id, message) })
+  cluster.on('exit', (worker) => { metricsHub.retire(worker.id) })
+
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv) })
   const fork = (): void => {
     const w = cluster.fork()
     startedAt.set(w, Date.now())
   }
+
+  // What a supervisor (and the cluster tests) wait on: a worker listens only once it can serve.
+  cluster.on('listening', (worker, address) => { log('worker listening', { worker: worker.process.pid, port: address.port }) })
 
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker) ?? Date.now())
@@ -85,6 +101,7 @@ export function runPrimary (options: ClusterOptions): void {
       }
       return
     }
+    own.restarted()
     crashesInARow = lived >= STABLE_MS ? 1 : crashesInARow + 1
     const delay = Math.min(MAX_BACKOFF_MS, base * 2 ** (crashesInARow - 1))
     log('worker exited unexpectedly: restarting', { worker: worker.process.pid, code, signal, livedMs: lived, restartInMs: delay })

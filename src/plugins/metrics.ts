@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
+import { workerMetricsChannel, type WorkerMetricsChannel } from '../cluster-metrics.js'
 import type { Model } from '../model-loader/model.js'
 import type { RecommenderStats } from '../recommend/recommender.js'
 import type { WarmUpReport } from '../recommend/warm-up.js'
@@ -81,6 +82,8 @@ export class FastHistogram {
 
 export interface Metrics {
   readonly registry: Registry
+  /** The text /metrics answers: this process's registry, or with WORKERS > 1 the whole group's (src/cluster-metrics.ts). */
+  exposition (): Promise<string>
   readonly requestDuration: FastHistogram
   /** One answer's latency, and its candidates examined unless it searched nothing (a cached answer). */
   observeRecommendation (method: string, seconds: number, candidatesExamined: number | undefined): void
@@ -121,7 +124,7 @@ function swappedCounts<F extends string> (registry: Registry, name: string, help
   }
 }
 
-export function createMetrics (): Metrics {
+export function createMetrics (exposition?: (registry: Registry) => Promise<string>): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const register = (m: FastHistogram): FastHistogram => { registry.registerMetric(m as unknown as Metric); return m }
@@ -132,12 +135,14 @@ export function createMetrics (): Metrics {
     ['method'], [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]))
   const candidates = register(new FastHistogram('hashrec_candidates_examined', 'Items whose score was computed for one recommendation, by served method.',
     ['method'], [0, 10, 100, 500, 1000, 5000, 10_000, 50_000, 100_000, 500_000, 1_000_000]))
-  const info = new Gauge({ name: 'hashrec_model_info', help: 'The active model (value 1).', labelNames: ['model_id', 'version'] as const, registers: [registry] })
-  const loadSeconds = new Gauge({ name: 'hashrec_model_load_duration_seconds', help: 'How long loading and validating the active model took.', registers: [registry] })
-  const items = new Gauge({ name: 'hashrec_model_items', help: 'Items in the active model\'s catalog.', registers: [registry] })
-  const users = new Gauge({ name: 'hashrec_model_users', help: 'Users with a dedicated row in the active model.', registers: [registry] })
+  // Gauges say how workers combine in the cluster's merged view: a model's facts are the same on
+  // every worker that serves it (max), what workers hold adds up (sum, the default).
+  const info = new Gauge({ name: 'hashrec_model_info', help: 'The active model (value 1).', labelNames: ['model_id', 'version'] as const, registers: [registry], aggregator: 'max' })
+  const loadSeconds = new Gauge({ name: 'hashrec_model_load_duration_seconds', help: 'How long loading and validating the active model took.', registers: [registry], aggregator: 'max' })
+  const items = new Gauge({ name: 'hashrec_model_items', help: 'Items in the active model\'s catalog.', registers: [registry], aggregator: 'max' })
+  const users = new Gauge({ name: 'hashrec_model_users', help: 'Users with a dedicated row in the active model.', registers: [registry], aggregator: 'max' })
   const reloads = new Counter({ name: 'hashrec_model_reloads_total', help: 'Reload attempts by outcome.', labelNames: ['result'] as const, registers: [registry] })
-  const warmUpSeconds = new Gauge({ name: 'hashrec_warm_up_duration_seconds', help: 'How long the last warm-up (answers computed before a model served) took.', registers: [registry] })
+  const warmUpSeconds = new Gauge({ name: 'hashrec_warm_up_duration_seconds', help: 'How long the last warm-up (answers computed before a model served) took.', registers: [registry], aggregator: 'max' })
   const warmUpAnswers = new Gauge({ name: 'hashrec_warm_up_answers', help: 'Answers the last warm-up computed, by why it stopped (done, time, cache, off, error).', labelNames: ['stopped_by'] as const, registers: [registry] })
 
   const swapSearchStats = swappedCounts(registry, 'hashrec_search_queries_total',
@@ -170,6 +175,7 @@ export function createMetrics (): Metrics {
   const byMethod = new Map<string, { latency: HistogramChild, work: HistogramChild }>()
   return {
     registry,
+    exposition: exposition === undefined ? () => registry.metrics() : () => exposition(registry),
     requestDuration,
     observeRecommendation (method, seconds, examined) {
       let c = byMethod.get(method)
@@ -200,8 +206,15 @@ export function createMetrics (): Metrics {
   }
 }
 
-export default fp(async (app) => {
-  const metrics = createMetrics()
+export default fp<{ cluster?: boolean }>(async (app, options) => {
+  // A cluster worker: /metrics answers the primary's merge of every worker's registry, and the
+  // channel answers the primary's collects from the start (a worker that never took a scrape counts too).
+  let channel: WorkerMetricsChannel | undefined
+  const metrics = createMetrics(options.cluster === true ? () => channel!.scrape() : undefined)
+  if (options.cluster === true) {
+    channel = workerMetricsChannel(metrics.registry)
+    app.addHook('onClose', async () => { channel?.close() })
+  }
   app.decorate('metrics', metrics)
   // Each route observes through a hook of its own that knows its template, and unmatched requests
   // through a global hook that returns at once for the rest: reading request.routeOptions.url

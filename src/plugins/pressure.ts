@@ -104,8 +104,9 @@ export default fp<PressureOptions>(async (app, opts) => {
 
   const delayGauge = new Gauge({
     name: 'hashrec_event_loop_delay_seconds',
-    help: 'Mean event-loop delay over the last pressure sample (the load-shedding signal).',
+    help: 'Mean event-loop delay over the last pressure sample (the load-shedding signal); the busiest worker\'s in a cluster.',
     registers: [app.metrics.registry],
+    aggregator: 'max',
     collect () { this.set(app.memoryUsage().eventLoopDelay / 1000) },
   })
   void delayGauge

@@ -10,7 +10,7 @@ const metrics: FastifyPluginAsyncZod = async (app) => {
       response: { 200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } } },
     },
   }, async (_request, reply) => {
-    const text = await app.metrics.registry.metrics()
+    const text = await app.metrics.exposition()
     return reply.type(app.metrics.registry.contentType).send(text)
   })
 }

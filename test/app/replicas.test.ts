@@ -4,49 +4,23 @@
  * switches every replica; a replica that starts later serves the recorded active model.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { after, test, type TestContext } from 'node:test'
 import { Redis } from 'ioredis'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js'
+import { startService } from '../helpers/service.js'
 import { TEST_TOKEN } from './helpers.js'
 
 const redis = await testRedisUrl()
 after(async () => { await redis?.release() })
 
-const ENTRY = new URL('../../src/index.ts', import.meta.url).pathname
+interface Replica { readonly url: string }
 
-interface Replica { readonly url: string, readonly proc: ChildProcess }
-
-/**
- * Starts `node --import tsx src/index.ts` and resolves with its address once it listens. Load
- * shedding is off: three processes starting on two shared cores is not the overload it guards against.
- */
+/** A replica process, resolved once it serves (src/index.ts prints its address when it listens). */
 async function startReplica (t: TestContext, env: Record<string, string>): Promise<Replica> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'warn', LOG_PRETTY: 'false', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.after(async () => {
-    if (proc.exitCode !== null) return
-    const exited = new Promise((resolve) => proc.once('exit', resolve))
-    proc.kill('SIGKILL')
-    await exited
-  })
-  let output = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica did not start within 20 s:\n${output}`)), 20_000)
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString()
-      const m = /hashrec serving \S+ at (http:\/\/\S+)/.exec(output)
-      if (m) { clearTimeout(timer); resolve(m[1]) }
-    }
-    proc.stdout!.on('data', onData)
-    proc.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`replica exited with ${code}:\n${output}`)) })
-  })
-  return { url, proc }
+  const svc = await startService(t, env)
+  return { url: `http://127.0.0.1:${svc.port}` }
 }
 
 async function json<T> (url: string, init?: RequestInit): Promise<{ status: number, body: T }> {
@@ -54,15 +28,12 @@ async function json<T> (url: string, init?: RequestInit): Promise<{ status: numb
   return { status: res.status, body: await res.json() as T }
 }
 
-async function waitFor (what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+/** Polls until `check` holds; the test's timeout is the bound. */
+async function waitFor (check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
-test('two service processes on one Redis: an event on A excludes on B, a reload on A switches B, a late replica loads the active model (MODEL_DIR when it cannot)', { skip: redis ? false : 'no Redis server reachable', timeout: 60_000 }, async (t) => {
+test('two service processes on one Redis: an event on A excludes on B, a reload on A switches B, a late replica loads the active model (MODEL_DIR when it cannot)', { skip: redis ? false : 'no Redis server reachable', timeout: 120_000 }, async (t) => {
   const { dir: root, cleanup } = await tempDir()
   t.after(cleanup)
   await writeTestBundle(join(root, 'v1'), { items: 40, users: 10, seen: true, version: 'v1' })
@@ -90,7 +61,7 @@ test('two service processes on one Redis: an event on A excludes on B, a reload 
   })
   assert.equal(reload.status, 200)
   assert.equal(reload.body.announced, true)
-  await waitFor('B to serve v2', async () => (await json<{ version: string }>(`${b.url}/v1/model`)).body.version === 'v2')
+  await waitFor(async () => (await json<{ version: string }>(`${b.url}/v1/model`)).body.version === 'v2')
   assert.equal((await json<{ version: string }>(`${a.url}/v1/model`)).body.version, 'v2')
 
   // MODEL_DIR still names v1: the recorded active model wins. D (started alongside, on a prefix
