@@ -3,7 +3,7 @@
  * app needs comes in through `AppOptions`, so tests build apps from literal configs and models.
  */
 import { randomBytes } from 'node:crypto'
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { HttpProblem } from './errors.js'
@@ -12,6 +12,7 @@ import type { Model } from './model-loader/model.js'
 import corsPlugin from './plugins/cors.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { problemOf, sendProblem, toHttpProblem } from './plugins/errors.js'
+import framingPlugin, { clientErrorHandler, httpServerOptions } from './plugins/framing.js'
 import metricsPlugin from './plugins/metrics.js'
 import modelStorePlugin from './plugins/model-store.js'
 import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
@@ -96,11 +97,18 @@ export function loggerOptions (config: Config, stream?: { write (line: string): 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const nextRequestId = requestIdSource()
+  // The logger the client-error handler writes to: the app's, known once it is built.
+  const logs: { app?: FastifyBaseLogger } = {}
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT,
-    // node's http server answers 408 when a request is not fully received within the budget.
+    // node's http server answers 408 when a request is not fully received within the budget;
+    // framing errors are problems too (src/plugins/framing.ts).
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: httpServerOptions(config.REQUEST_TIMEOUT_MS),
+    clientErrorHandler: clientErrorHandler(nextRequestId, () => logs.app!),
+    // A draining process answers requests on open connections (with Connection: close) rather than 503 (src/drain.ts).
+    return503OnClosing: false,
     // find-my-way's default of 100 characters would turn a long id into a 404; the id schema says 400.
     routerOptions: { maxParamLength: 16 * 1024 },
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: !config.LOG_REQUESTS }),
@@ -115,6 +123,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId()
     },
   }).withTypeProvider<ZodTypeProvider>()
+  logs.app = app.log
 
   app.setValidatorCompiler(memoizedQueryValidator(validatorCompiler))
   app.setSerializerCompiler(options.validateResponses ?? true ? serializerCompiler : plainSerializerCompiler)
@@ -123,6 +132,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
   await app.register(errorsPlugin)
+  await app.register(framingPlugin, { nextRequestId })
   await app.register(metricsPlugin, { cluster: options.clusterMetrics })
   await app.register(pressurePlugin, {
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,

@@ -8,15 +8,21 @@ const TYPE_BASE = 'urn:hashrec:problem:'
 
 export const PROBLEMS = {
   invalidParameters: { slug: 'invalid-parameters', status: 400, title: 'Invalid request parameters' },
+  /** HTTP framing the server cannot parse (src/plugins/framing.ts): bad Content-Length, chunking, header bytes, version, no Host. */
+  malformedRequest: { slug: 'malformed-request', status: 400, title: 'Malformed HTTP request' },
   malformedBody: { slug: 'malformed-body', status: 400, title: 'Request body is not valid JSON' },
   unauthorized: { slug: 'unauthorized', status: 401, title: 'Missing or invalid bearer token' },
   notFound: { slug: 'not-found', status: 404, title: 'No such route' },
   unknownItem: { slug: 'unknown-item', status: 404, title: 'Unknown item' },
   modelNotFound: { slug: 'model-not-found', status: 404, title: 'No model bundle at that path' },
   methodNotAllowed: { slug: 'method-not-allowed', status: 405, title: 'Method not allowed' },
+  /** Headers or body not received within REQUEST_TIMEOUT_MS. */
+  requestTimeout: { slug: 'request-timeout', status: 408, title: 'Request not received in time' },
   reloadInProgress: { slug: 'reload-in-progress', status: 409, title: 'A model reload is already running' },
   payloadTooLarge: { slug: 'payload-too-large', status: 413, title: 'Request body too large' },
   unsupportedMediaType: { slug: 'unsupported-media-type', status: 415, title: 'Unsupported content type' },
+  /** The request line and headers exceed node's header limit (16 KiB). */
+  headersTooLarge: { slug: 'headers-too-large', status: 431, title: 'Request header fields too large' },
   invalidBundle: { slug: 'invalid-bundle', status: 422, title: 'Model bundle refused' },
   incompatibleQuery: { slug: 'incompatible-query', status: 422, title: 'Query does not fit the active model' },
   notReady: { slug: 'not-ready', status: 503, title: 'Service not ready' },
@@ -27,6 +33,8 @@ export const PROBLEMS = {
   /** Per-client rate limit (RATE_LIMIT_MAX): sent with Retry-After. */
   rateLimited: { slug: 'rate-limited', status: 429, title: 'Too many requests' },
   internal: { slug: 'internal', status: 500, title: 'Internal server error' },
+  /** A request method the HTTP parser does not know (RFC 9110 section 15.6.2). */
+  notImplemented: { slug: 'not-implemented', status: 501, title: 'Method not implemented' },
 } as const
 
 export type ProblemKey = keyof typeof PROBLEMS
