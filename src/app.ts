@@ -18,6 +18,7 @@ import modelStorePlugin from './plugins/model-store.js'
 import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
+import drainPlugin from './plugins/drain.js'
 import statePlugin from './plugins/state.js'
 import { memoizedQueryValidator } from './query-validation.js'
 import { lazyChildLogger } from './request-logger.js'
@@ -143,6 +144,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...options.pressure,
   })
   await app.register(readinessPlugin)
+  await app.register(drainPlugin)
   await app.register(modelStorePlugin, {
     modelsRoot: config.MODELS_ROOT,
     initial: options.model,

@@ -30,8 +30,14 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted request body in bytes; a 100-entry batch of 256-d vectors is ~0.5 MB of JSON. */
   BODY_LIMIT: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-  /** close-with-grace delay: below Docker's default 10 s stop grace period so the drain finishes first. */
+  /** The whole drain on SIGTERM, after which the process exits anyway: below Docker's default 10 s stop grace period. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
+  /**
+   * From SIGTERM to closing the listener: /readyz answers 503 and requests are still served, so load
+   * balancers move traffic away first (src/plugins/drain.ts). Below SHUTDOWN_DELAY_MS; unset: 3 s,
+   * at most half of SHUTDOWN_DELAY_MS.
+   */
+  DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   /** Hybrid: Hamming candidates re-ranked by inner product. */
   HYBRID_CANDIDATES: z.coerce.number().int().min(1).max(100_000).default(200),
   /**
@@ -129,6 +135,9 @@ export const ConfigSchema = z.object({
   /** Retry-After seconds sent with a shed request. */
   RETRY_AFTER_S: z.coerce.number().int().min(1).max(3600).default(1),
 }).superRefine((c, ctx) => {
+  if (c.DRAIN_DELAY_MS !== undefined && c.DRAIN_DELAY_MS >= c.SHUTDOWN_DELAY_MS) {
+    ctx.addIssue({ code: 'custom', path: ['DRAIN_DELAY_MS'], message: `must be below SHUTDOWN_DELAY_MS (${c.SHUTDOWN_DELAY_MS}), which bounds the whole drain` })
+  }
   // The caches live on the V8 heap: filled past the heap limit they would have a healthy worker
   // shed every request. Half the limit leaves the rest for requests in flight and the id caches.
   const caches = c.RESULT_CACHE_BYTES + c.FOLD_IN_CACHE_BYTES

@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp, loggerOptions } from './app.js'
 import { runPrimary } from './cluster.js'
 import { ConfigError, loadConfig, stateOptions, workerCount, type Config } from './config.js'
+import { drainPlan } from './plugins/drain.js'
 import { loadModel } from './model-loader/load-bundle.js'
 import { openReplicatedStore, processChannel, type ReplicatedStore } from './state/replicated-store.js'
 
@@ -49,10 +50,15 @@ async function main (): Promise<void> {
     app.addHook('onRequest', (_request, reply, done) => { reply.header('x-hashrec-worker', pid); done() })
   }
 
+  // SIGTERM/SIGINT drain (src/plugins/drain.ts), bounded by SHUTDOWN_DELAY_MS; an uncaught error closes at once.
   closeWithGrace({ delay: config.SHUTDOWN_DELAY_MS }, async ({ signal, err }) => {
-    if (err) log.error({ err }, 'shutting down after an error')
-    else log.info({ signal }, 'shutting down: draining in-flight requests')
-    await app.close()
+    if (err) {
+      log.error({ err }, 'shutting down after an error')
+      await app.close()
+      return
+    }
+    log.info({ signal }, 'shutting down')
+    await app.drain(drainPlan(config))
   })
 
   // The model loads before listening: a process that listens is one that can serve. The model the

@@ -17,7 +17,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
     schema: {
       operationId: 'readyz',
       tags: ['operations'],
-      summary: 'Readiness: a model is loaded and every configured dependency answers',
+      summary: 'Readiness: a model is loaded and the process is not draining; a dependency down only degrades it',
       response: {
         200: ReadySchema,
         503: { description: 'Not ready', content: { 'application/problem+json': { schema: NotReadyProblemSchema } } },
@@ -26,8 +26,10 @@ const health: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const checks = await app.readiness.run()
     const active = app.modelStore.active
-    if (active !== null && checks.every((c) => c.ok)) return { status: 'ready' as const, modelVersion: active.model.version, checks }
-    const failing = [...(active === null ? ['no model loaded'] : []), ...checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? 'failed'}`)]
+    const draining = app.readiness.phase !== 'serving'
+    // Dependencies degrade (recommendations come from the model alone); only these make it unready.
+    if (active !== null && !draining) return { status: 'ready' as const, degraded: checks.some((c) => !c.ok), modelVersion: active.model.version, checks }
+    const failing = [...(active === null ? ['no model loaded'] : []), ...(draining ? ['draining: the process is shutting down'] : [])]
     const body = {
       type: problemType('notReady'),
       title: PROBLEMS.notReady.title,

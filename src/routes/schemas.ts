@@ -165,6 +165,8 @@ export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail:
 
 export const ReadySchema = z.object({
   status: z.literal('ready'),
+  /** A dependency (Redis, the cluster primary's state channel) is down: recommendations are served from the model alone, events refused. */
+  degraded: z.boolean(),
   modelVersion: z.string(),
   checks: z.array(CheckSchema),
 })

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { get, request } from 'node:http'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { startService } from '../helpers/service.js'
+import { waitUntil } from '../helpers/wait.js'
 
 /** One request on a fresh connection (no keep-alive), so the cluster may hand it to any worker. */
 function healthz (port: number): Promise<{ status: number, worker: string | undefined }> {
@@ -29,11 +29,12 @@ test('WORKERS=2 serves from two worker processes on one port, replaces a crashed
 
   // Fresh connections go round-robin: both workers answer.
   const workers = new Set<string>()
-  while (workers.size < 2) {
+  await waitUntil(async () => {
     const r = await healthz(port)
     assert.equal(r.status, 200)
     if (r.worker !== undefined) workers.add(r.worker)
-  }
+    return workers.size === 2
+  }, 'both workers to answer', 0)
   assert.ok(![...workers].includes(String(svc.proc.pid)), 'the primary must not serve')
   // Each worker warmed every user's default answer before it listened (WARM_UP_USERS); /metrics
   // on either one answers the whole group's merged series.
@@ -48,11 +49,12 @@ test('WORKERS=2 serves from two worker processes on one port, replaces a crashed
   await svc.waitForOutput(/"msg":"worker listening"/, 3)
   assert.match(svc.output(), /worker exited unexpectedly: restarting/)
   let replacement: string | undefined
-  while (replacement === undefined) {
+  await waitUntil(async () => {
     const r = await healthz(port).catch(() => null)
     if (r !== null && r.worker !== undefined && !workers.has(r.worker)) replacement = r.worker
-    else await sleep(20)
-  }
+    return replacement !== undefined
+  }, 'the replacement worker to answer')
+  assert.ok(replacement !== undefined)
   workers.delete(victim)
   workers.add(replacement)
   // The killed worker's counts stay in the merged counters.
@@ -94,13 +96,13 @@ function fresh<T> (port: number, path: string, init: { method?: string, body?: u
  */
 async function onEveryWorker<T> (port: number, workers: number, path: string, check: (body: T) => boolean): Promise<Set<string>> {
   const good = new Set<string>()
-  while (good.size < workers) {
+  await waitUntil(async () => {
     try {
       const r = await fresh<T>(port, path)
       if (r.status === 200 && check(r.body)) good.add(r.worker)
     } catch { /* a worker still starting */ }
-    await sleep(20)
-  }
+    return good.size >= workers
+  }, `${workers} workers to answer ${path} as expected`)
   return good
 }
 
@@ -138,13 +140,14 @@ test('WORKERS=2 without Redis share one state: an event on one worker excludes o
   process.kill(Number(victim), 'SIGKILL')
   await svc.waitForOutput(/"msg":"worker listening"/, 3)
   let replacement: { worker: string, body: Rec } | undefined
-  while (replacement === undefined) {
+  await waitUntil(async () => {
     try {
       const r = await fresh<Rec>(port, path)
       if (r.status === 200 && r.worker !== victim && !workers.has(r.worker)) replacement = r
     } catch { /* the survivor may be mid-accept */ }
-    await sleep(50)
-  }
+    return replacement !== undefined
+  }, 'the replacement worker to answer')
+  assert.ok(replacement !== undefined)
   assert.ok(excluding(replacement.body), JSON.stringify(replacement.body))
   assert.equal(replacement.body.modelVersion, 'v2')
   const ready = await fresh<{ checks: { name: string, ok: boolean }[] }>(port, '/readyz')

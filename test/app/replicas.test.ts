@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js'
 import { startService } from '../helpers/service.js'
+import { waitUntil } from '../helpers/wait.js'
 import { TEST_TOKEN } from './helpers.js'
 
 const redis = await testRedisUrl()
@@ -28,10 +29,6 @@ async function json<T> (url: string, init?: RequestInit): Promise<{ status: numb
   return { status: res.status, body: await res.json() as T }
 }
 
-/** Polls until `check` holds; the test's timeout is the bound. */
-async function waitFor (check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50))
-}
 
 test('two service processes on one Redis: an event on A excludes on B, a reload on A switches B, a late replica loads the active model (MODEL_DIR when it cannot)', { skip: redis ? false : 'no Redis server reachable', timeout: 120_000 }, async (t) => {
   const { dir: root, cleanup } = await tempDir()
@@ -61,7 +58,7 @@ test('two service processes on one Redis: an event on A excludes on B, a reload 
   })
   assert.equal(reload.status, 200)
   assert.equal(reload.body.announced, true)
-  await waitFor(async () => (await json<{ version: string }>(`${b.url}/v1/model`)).body.version === 'v2')
+  await waitUntil(async () => (await json<{ version: string }>(`${b.url}/v1/model`)).body.version === 'v2', 'B to serve v2')
   assert.equal((await json<{ version: string }>(`${a.url}/v1/model`)).body.version, 'v2')
 
   // MODEL_DIR still names v1: the recorded active model wins. D (started alongside, on a prefix

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import type { TestContext } from 'node:test'
+import { WAIT_GUARD_MS } from './wait.js'
 
 const ENTRY = new URL('../../src/index.ts', import.meta.url).pathname
 
@@ -48,13 +49,18 @@ export async function startService (t: TestContext, env: Record<string, string>)
   })
 
   const waitForOutput = (pattern: RegExp, count = 1): Promise<void> => new Promise((resolve, reject) => {
+    const guard = setTimeout(() => {
+      waiters.delete(check)
+      reject(new Error(`gave up waiting for ${pattern} x${count} after ${WAIT_GUARD_MS} ms:\n${output}`))
+    }, WAIT_GUARD_MS)
     const check = (): void => {
-      if (countMatches(output, pattern) >= count) { waiters.delete(check); resolve() }
+      if (countMatches(output, pattern) >= count) { waiters.delete(check); clearTimeout(guard); resolve() }
     }
     waiters.add(check)
     exited.then(([code, signal]) => {
       if (!waiters.has(check)) return
       waiters.delete(check)
+      clearTimeout(guard)
       reject(new Error(`the service exited (${code ?? signal}) before ${pattern} x${count}:\n${output}`))
     }, () => {})
     check()

@@ -19,29 +19,39 @@ test('healthz is 200 while the process runs, model or not; readyz is 503 until a
   }
 })
 
-test('readyz is 200 with a model, and 503 naming the dependency when a registered check fails', async (t) => {
+test('readyz stays 200 when a dependency check fails: degraded, named in the body and in the metrics', async (t) => {
   const { app } = await createTestApp(t)
   const ok = await app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(ok.statusCode, 200)
-  assert.deepEqual(ok.json(), { status: 'ready', modelVersion: 'v1', checks: [] })
+  assert.deepEqual(ok.json(), { status: 'ready', degraded: false, modelVersion: 'v1', checks: [] })
   let up = true
   app.readiness.add('redis', async () => { if (!up) throw new Error('connection refused') })
-  assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
+  assert.deepEqual((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', degraded: false, modelVersion: 'v1', checks: [{ name: 'redis', ok: true }] })
+  assert.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^hashrec_dependency_up\{dependency="redis"\} 1$/m)
   up = false
   const down = await app.inject({ method: 'GET', url: '/readyz' })
-  assert.equal(down.statusCode, 503)
-  const p = down.json() as Problem & { checks: { name: string, ok: boolean, detail?: string }[] }
-  assert.deepEqual(p.checks, [{ name: 'redis', ok: false, detail: 'connection refused' }])
-  assert.match(p.detail ?? '', /redis: connection refused/)
+  assert.equal(down.statusCode, 200)
+  assert.deepEqual(down.json(), { status: 'ready', degraded: true, modelVersion: 'v1', checks: [{ name: 'redis', ok: false, detail: 'connection refused' }] })
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /^hashrec_dependency_up\{dependency="redis"\} 0$/m)
+  assert.match(metrics, /^hashrec_degraded 1$/m)
 })
 
-test('a readiness check that never answers fails after its timeout', async (t) => {
+test('readyz is 503 while draining, whatever the dependencies say', async (t) => {
   const { app } = await createTestApp(t)
-  app.readiness.add('stuck', () => new Promise(() => {}))
-  const started = performance.now()
+  app.readiness.setPhase('draining')
   const res = await app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(res.statusCode, 503)
-  assert.ok(performance.now() - started < 3000)
+  assert.match((res.json() as Problem).detail ?? '', /draining/)
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })).statusCode, 200, 'requests are still served')
+})
+
+test('a readiness check that never answers fails after its timeout (degraded, not unready)', async (t) => {
+  const { app } = await createTestApp(t)
+  app.readiness.add('stuck', () => new Promise(() => {}))
+  const res = await app.inject({ method: 'GET', url: '/readyz' })
+  assert.equal(res.statusCode, 200)
+  assert.equal(res.json().degraded, true)
   assert.match(res.body, /no answer within/)
 })
 
