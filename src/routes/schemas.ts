@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 
 export const MAX_K = 1000

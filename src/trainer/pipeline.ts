@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { writeBundle, type BundleItem } from '../model-loader/write-bundle.js'
-import type { CodeBits, Manifest } from '../model-loader/manifest.js'
+import type { CodeBits, Manifest } from '../bundle-format/manifest.js'
 import type { ItemMeta } from '../model-loader/model.js'
 import { learnCodes } from './codes/learn-codes.js'
 import { evaluateHamming, evaluateTwoStage, signCodesBaseline } from './code-ranking.js'
