@@ -43,11 +43,6 @@ export interface AppOptions {
   readonly loadModel?: (dir: string) => Promise<Model>
   /** pino options, or false for none (tests). */
   readonly logger?: FastifyServerOptions['logger']
-  /**
-   * Check every response against its zod schema before sending (a 500 when one disagrees). On in
-   * tests and development; production serializes with JSON.stringify alone (VALIDATE_RESPONSES).
-   */
-  readonly validateResponses?: boolean
   /** 'generated' builds the spec from the zod schemas (the openapi agreement test). */
   readonly openapi?: 'static' | 'generated'
   /** Overrides of the load-shedding settings taken from config (tests: a short sample interval). */
@@ -115,7 +110,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(memoizedQueryValidator(validatorCompiler))
-  app.setSerializerCompiler(options.validateResponses ?? true ? serializerCompiler : plainSerializerCompiler)
+  // Every response checked against its zod schema (a 500 when one disagrees) in tests and
+  // development; production serializes without (VALIDATE_RESPONSES).
+  app.setSerializerCompiler(config.VALIDATE_RESPONSES ? serializerCompiler : plainSerializerCompiler)
   // Bodies are JSON only: without this fastify parses text/plain and the body schema answers 400, not 415.
   app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })

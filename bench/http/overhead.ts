@@ -63,7 +63,7 @@ async function benchModel (): Promise<Model> {
 async function serve (): Promise<void> {
   const model = await benchModel()
   const validate = args['validate-responses']
-  const full = await buildApp({ config: createConfig({}), model, validateResponses: validate })
+  const full = await buildApp({ config: createConfig({ VALIDATE_RESPONSES: validate ? 'true' : 'false' }), model })
   await full.ready()
   const rec = full.modelStore.active!
 

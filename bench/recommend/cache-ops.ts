@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util'
 import { CheckedLru, IDS } from '../../src/recommend/checked-lru.js'
-import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from '../../src/recommend/result-cache.js'
+import { DEFAULT_RESULT_CACHE_BYTES } from '../../src/defaults.js'
+import { keepAnswer, resultKey } from '../../src/recommend/result-cache.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { createRng } from '../../src/trainer/rng.js'
 import { zipfCdf, zipfRank } from '../lib/zipf.js'

@@ -10,15 +10,16 @@ import type { ExcludeSet, SearchMethod, SearchOptions, TopK } from '../search/ty
 import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
-import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
-import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from './result-cache.js'
+import { DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HYBRID_CANDIDATES, DEFAULT_RESULT_CACHE_BYTES, MAX_HISTORY_LENGTH, MAX_LIST_IDS } from '../defaults.js'
+import { FoldInCache } from './fold-in-cache.js'
+import { keepAnswer, resultKey } from './result-cache.js'
 import { CheckedLru, IDS } from './checked-lru.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
-export const MAX_SESSION_ITEMS = 1000
+const MAX_SESSION_ITEMS = MAX_LIST_IDS
 /** Most history items one user query folds in (HISTORY_LENGTH has the same bound). */
-export const MAX_HISTORY_ITEMS = 10_000
+const MAX_HISTORY_ITEMS = MAX_HISTORY_LENGTH
 
 const NO_CONTEXT: RealtimeContext = {}
 const NO_HISTORY: readonly string[] = Object.freeze([])
@@ -85,7 +86,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const d = model.dimension
   const bits = model.codeBits
   const words = model.codeWords
-  const candidates = options.hybridCandidates ?? 200
+  const candidates = options.hybridCandidates ?? DEFAULT_HYBRID_CANDIDATES
   // Scratch reused by every query on this model: a reload builds a new recommender with its own.
   const vector = new Float32Array(d)
   const code = new Uint32Array(words)

@@ -16,15 +16,6 @@
 import type { RecommendationResult, RecommendOptions } from './types.js'
 
 /**
- * Default budget of the answers kept per recommender (RESULT_CACHE_BYTES): ~100k top-10 answers
- * with titles (~1.3 KB each, by the estimate below). A budget is a ceiling, not an allocation: a
- * small model's few users take little. On the 1M bench (100k Zipf users, a minute's warm-up)
- * 128 MiB answered 95-96% from the cache against 85% at 32 MiB, for ~20-40 MiB more RSS per
- * worker (BENCHMARKS.md, session 10).
- */
-export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
-
-/**
  * An answer's JSON, made once, on the answer itself: a non-enumerable symbol property, which
  * JSON.stringify, object spreads and deep equality all skip.
  */

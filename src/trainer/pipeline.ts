@@ -6,6 +6,7 @@
 import { join } from 'node:path'
 import { writeBundle, type BundleItem } from '../model-loader/write-bundle.js'
 import type { CodeBits, Manifest } from '../bundle-format/manifest.js'
+import { DEFAULT_HYBRID_CANDIDATES } from '../defaults.js'
 import type { ItemMeta } from '../model-loader/model.js'
 import { learnCodes } from './codes/learn-codes.js'
 import { evaluateHamming, evaluateTwoStage, signCodesBaseline } from './code-ranking.js'
@@ -193,8 +194,8 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   const hamming = evaluateHamming(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits)
   variants.push(metricsRow(`learned codes ${opts.bits}-bit, Hamming`, 'codes', hamming, (nU + nI) * opts.bits / 32, codeBytes, performance.now() - e, codesMs))
   e = performance.now()
-  const twoStage = evaluateTwoStage(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits, served.model.userVectors, served.model.itemVectors, d, 200)
-  variants.push(metricsRow(`two-stage (Hamming top-200, ${servedName} re-rank)`, 'two-stage', twoStage, served.row.params + (nU + nI) * opts.bits / 32, served.row.bytes + codeBytes, performance.now() - e))
+  const twoStage = evaluateTwoStage(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits, served.model.userVectors, served.model.itemVectors, d, DEFAULT_HYBRID_CANDIDATES)
+  variants.push(metricsRow(`two-stage (Hamming top-${DEFAULT_HYBRID_CANDIDATES}, ${servedName} re-rank)`, 'two-stage', twoStage, served.row.params + (nU + nI) * opts.bits / 32, served.row.bytes + codeBytes, performance.now() - e))
   log(`codes: Hamming Recall@${opts.k} ${hamming.recall.toFixed(4)}, two-stage ${twoStage.recall.toFixed(4)} (${Math.round(codesMs)} ms)`)
   t = lap('codesMs', t)
 
