@@ -26,6 +26,11 @@ export function searchCatalogOf (model: Model): SearchCatalog {
   }
 }
 
+/** The engines over a loaded model, built once per load (never per request). */
+export function createModelEngines (model: Model, options: SearchEngineOptions = {}): SearchEngines {
+  return createSearchEngines(searchCatalogOf(model), options)
+}
+
 export interface SearchEngineOptions {
   /** 'auto': multi-index tables from MIN_TABLE_ITEMS items up; true / false force them on or off. */
   readonly hammingTables?: 'auto' | boolean
