@@ -55,6 +55,7 @@ for (const [name, dir] of Object.entries(BUILDS)) {
   // The service's defaults (LOG_LEVEL info, no per-request lines, no response validation), logs
   // discarded; no load shedding, which on a busy shared machine would answer some requests 503.
   const config = createConfig({ MODEL_DIR: modelDir, MAX_EVENT_LOOP_DELAY_MS: '0' })
+  // validateResponses: builds that predate VALIDATE_RESPONSES's single default took it as an option (on unless false).
   const app = await buildApp({ config, model, logger: loggerOptions(config, { write () {} }), validateResponses: false })
   await app.listen({ port: 0, host: '127.0.0.1' })
   ports[name] = (app.server.address() as AddressInfo).port

@@ -70,7 +70,7 @@ export function instantiateMultiIndexKernel (layout: KernelLayout, memory: WasmM
 }
 
 /** The module of one index's search function (the layout's offsets and widths baked in as constants). */
-export function multiIndexKernelModule (layout: KernelLayout): Uint8Array {
+function multiIndexKernelModule (layout: KernelLayout): Uint8Array {
   const m = layout.tables.length
   const f = new FunctionBuilder([['k', I32], ['entryLimit', I32], ['bounded', I32]], [I32])
   for (const n of ['r', 'v', 'key', 'word', 'bits', 'bit', 'begin', 'end', 'p', 'd', 'tau', 'cnt', 'found', 'work', 'entries', 'reached', 'flags', 'cut', 'tmp', 'row', 'seen', 'exhausted', 'n', 'cp', 'i', 'o', 'accounted', 'touch']) f.local(n, I32)
