@@ -8,6 +8,7 @@
  */
 import { realpath, stat } from 'node:fs/promises'
 import { join, sep } from 'node:path'
+import { FILE_NAMES } from '../bundle-format/manifest.js'
 import { BundleError } from './errors.js'
 
 function inside (root: string, path: string): boolean {
@@ -29,7 +30,8 @@ export async function bundlePaths (dir: string, root: string = dir): Promise<Bun
     realRoot = await realpath(root)
     realDir = await realpath(dir)
   } catch (err) {
-    throw new BundleError('.', `the bundle directory cannot be opened: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    // Named as the manifest, the first file a bundle must have: "no bundle here".
+    throw new BundleError(FILE_NAMES.manifest, `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'} (the bundle directory cannot be opened)`)
   }
   if (!inside(realRoot, realDir)) throw new BundleError('.', 'the bundle directory resolves outside the models root')
   const resolved = new Map<string, Promise<string>>()

@@ -3,7 +3,8 @@
  * event is reported with its index and a reason, rather than one bad event failing a thousand.
  */
 import { z } from 'zod'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { MAX_EVENT_ID_BYTES } from '../defaults.js'
 import { EVENT_TYPES, type InteractionEvent } from '../state/types.js'
 
 export const MAX_EVENTS_PER_BATCH = 1000
@@ -11,8 +12,6 @@ export const MAX_EVENTS_PER_BATCH = 1000
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 /** Older events are refused: they would carry no weight in trending and no place in history. */
 export const MAX_EVENT_AGE_MS = 365 * 24 * 3600 * 1000
-/** A client's eventId: a UUID or a hash fits; each one is kept for EVENT_ID_TTL_SECONDS. */
-export const MAX_EVENT_ID_BYTES = 128
 
 const EventShape = z.object({
   userId: z.string(),

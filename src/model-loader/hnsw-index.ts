@@ -8,7 +8,7 @@
  * Item biases fold in as one more coordinate: item [x, b], query [q, 1].
  */
 import hnswlib from 'hnswlib-node'
-import type { HnswConfig } from '../model-loader/manifest.js'
+import type { HnswConfig } from '../bundle-format/manifest.js'
 
 const { HierarchicalNSW } = hnswlib
 

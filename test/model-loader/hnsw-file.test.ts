@@ -5,10 +5,10 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { buildHnswIndex } from '../../src/search/hnsw-index.js'
-import { HNSW_HEADER_BYTES, HnswFileError, level0End, validateHnswBytes, validateHnswFile, type HnswHeader } from '../../src/search/hnsw-file.js'
+import { buildHnswIndex } from '../../src/model-loader/hnsw-index.js'
+import { HNSW_HEADER_BYTES, HnswFileError, level0End, validateHnswBytes, validateHnswFile, type HnswHeader } from '../../src/model-loader/hnsw-file.js'
 import { tempDir } from '../helpers/bundle-fixture.js'
-import { makeVectors } from './helpers.js'
+import { makeVectors } from '../search/helpers.js'
 
 const COUNT = 300
 const DIMENSION = 6

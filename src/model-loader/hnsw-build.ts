@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { HnswConfig } from '../model-loader/manifest.js'
+import type { HnswConfig } from '../bundle-format/manifest.js'
 import { createModuleWorker } from '../worker-module.js'
 import type { HnswBuildInput } from './hnsw-index.js'
 
