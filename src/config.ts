@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import {
-  DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE,
+  DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_MAX_ENTRIES, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE,
   DEFAULT_EVENT_ID_CAPACITY, DEFAULT_EVENT_ID_TTL_SECONDS, DEFAULT_K, DEFAULT_METHOD, DEFAULT_RESULT_CACHE_BYTES, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS, MAX_HISTORY_LENGTH, MAX_K, SEARCH_METHODS,
 } from './defaults.js'
 import { usableCpus } from './util/cpus.js'
@@ -61,6 +61,12 @@ export const ConfigSchema = z.object({
   HISTORY_LENGTH: z.coerce.number().int().min(1).max(MAX_HISTORY_LENGTH).default(DEFAULT_HISTORY_LENGTH),
   /** A user's history lives this long after their last event. */
   HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_HISTORY_TTL_SECONDS),
+  /**
+   * Most history entries the in-process state keeps (a user and each of their items count one):
+   * past it the least recently active users are forgotten, so invented user ids cannot grow the
+   * heap without bound. Each worker and the primary hold a replica. Redis bounds its own memory.
+   */
+  HISTORY_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000_000).default(DEFAULT_HISTORY_MAX_ENTRIES),
   /**
    * Bytes of folded-in user vectors each worker keeps between a user's requests (a user whose
    * history has items beyond the training data costs a least-squares solve, ~0.3-2 ms); 0 = none.
@@ -152,9 +158,10 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>
 
 /** The state stores' settings (src/state/types.ts StateOptions: in-process, replicated or Redis) from the config. */
-export function stateOptions (config: Config): { historyLength: number, historyTtlSeconds: number, trendingHalfLifeSeconds: number, timeoutMs: number, eventIdTtlSeconds: number, eventIdCapacity: number } {
+export function stateOptions (config: Config): { historyLength: number, historyMaxEntries: number, historyTtlSeconds: number, trendingHalfLifeSeconds: number, timeoutMs: number, eventIdTtlSeconds: number, eventIdCapacity: number } {
   return {
     historyLength: config.HISTORY_LENGTH,
+    historyMaxEntries: config.HISTORY_MAX_ENTRIES,
     historyTtlSeconds: config.HISTORY_TTL_SECONDS,
     trendingHalfLifeSeconds: config.TRENDING_HALF_LIFE_SECONDS,
     timeoutMs: config.REDIS_TIMEOUT_MS,

@@ -39,6 +39,12 @@ export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
 /** Distinct items kept per user in the recent history (HISTORY_LENGTH), and its upper bound. */
 export const DEFAULT_HISTORY_LENGTH = 200
 export const MAX_HISTORY_LENGTH = 10_000
+/**
+ * History entries the in-process state holds at most (HISTORY_MAX_ENTRIES; a user and each of their
+ * items count one): ~70-100 bytes of heap each, so ~200 MB per replica at the cap. Past a few
+ * million entries Redis is the better fit (README).
+ */
+export const DEFAULT_HISTORY_MAX_ENTRIES = 2_000_000
 /** A user's history lives this long after their last event (HISTORY_TTL_SECONDS). */
 export const DEFAULT_HISTORY_TTL_SECONDS = 30 * 24 * 3600
 /** Trending counts halve every this many seconds (TRENDING_HALF_LIFE_SECONDS). */

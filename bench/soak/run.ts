@@ -173,7 +173,8 @@ async function main (): Promise<void> {
   for (;;) {
     const elapsed = Date.now() - started
     const min = elapsed / 60_000
-    const rss = tree(server.pid!).reduce((s, p) => s + rssMiB(p), 0)
+    const perProcess = tree(server.pid!).filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('src/index.ts') } catch { return false } }).map(rssMiB)
+    const rss = perProcess.reduce((s, r) => s + r, 0)
     const v8 = await heapMiB()
     const heap = v8.used
     const now = Date.now()
@@ -181,7 +182,7 @@ async function main (): Promise<void> {
     lastOk = counts.ok
     lastAt = now
     samples.push({ min, rss, heap })
-    process.stdout.write(`${min.toFixed(1).padStart(5)}  ${rss.toFixed(1).padStart(8)}  ${heap.toFixed(1).padStart(8)}  ${v8.total.toFixed(1).padStart(11)}  ${v8.external.toFixed(1).padStart(12)}  ${rate.toFixed(0).padStart(10)}  ${String(counts.failed).padStart(6)}\n`)
+    process.stdout.write(`${min.toFixed(1).padStart(5)}  ${rss.toFixed(1).padStart(8)}  ${heap.toFixed(1).padStart(8)}  ${v8.total.toFixed(1).padStart(11)}  ${v8.external.toFixed(1).padStart(12)}  ${rate.toFixed(0).padStart(10)}  ${String(counts.failed).padStart(6)}${perProcess.length > 1 ? `  (${perProcess.map((r) => r.toFixed(0)).join(' + ')})` : ''}\n`)
     while (snapshotAt.length > 0 && min >= snapshotAt[0]) {
       snapshotAt.shift()
       // The node processes only (tsx's esbuild child would die of the signal).

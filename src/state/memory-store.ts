@@ -230,7 +230,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
   const now = opts.now ?? Date.now
   const halfLifeMs = opts.trendingHalfLifeSeconds * 1000
+  // In order of each user's last event: the first is the least recently active, the one to forget
+  // when the histories hold more than historyMaxEntries (a user and each of their items count one).
   const histories = new Map<string, History>()
+  let historyEntries = 0
   const trending = new TrendingEras(halfLifeMs)
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
@@ -239,8 +242,13 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   // and sends its workers only the events it applied, see replication-hub.ts).
   const eventIds = new RecentEventIds(opts.eventIdTtlSeconds * 1000, opts.eventIdCapacity)
 
+  function forget (user: string, h: History): void {
+    histories.delete(user)
+    historyEntries -= 1 + h.items.size
+  }
+
   function sweep (t: number): void {
-    for (const [user, h] of histories) if (h.expiresAt <= t) histories.delete(user)
+    for (const [user, h] of histories) if (h.expiresAt <= t) forget(user, h)
     trending.sweep(t)
   }
 
@@ -253,17 +261,25 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
         continue
       }
       let h = histories.get(e.userId)
-      if (!h || h.expiresAt <= t) {
-        h = { items: new Map(), expiresAt: 0, ordered: null }
-        histories.set(e.userId, h)
-      }
+      if (h !== undefined) forget(e.userId, h)
+      if (h === undefined || h.expiresAt <= t) h = { items: new Map(), expiresAt: 0, ordered: null }
+      // Re-inserted: the most recently active user goes last.
+      histories.set(e.userId, h)
       h.ordered = null
-      h.items.set(e.itemId, Math.max(h.items.get(e.itemId) ?? -Infinity, e.timestamp))
+      const before = h.items.get(e.itemId)
+      h.items.set(e.itemId, before === undefined ? e.timestamp : Math.max(before, e.timestamp))
       h.expiresAt = t + opts.historyTtlSeconds * 1000
       // One over the cap: drop the oldest (the last in recentItems' order), one scan and no copy.
       // Sorting the whole history for each event of a user at the cap cost more than the rest of
       // the event (bench:http events mix, WORKERS=2: applyEvents 5-6% of a worker's time).
       if (h.items.size > opts.historyLength) h.items.delete(oldestItem(h.items))
+      historyEntries += 1 + h.items.size
+      // An id space without bound (a client inventing user ids) must not grow the heap without
+      // bound: past the cap the least recently active users' histories go, as their TTL would.
+      while (historyEntries > opts.historyMaxEntries && histories.size > 1) {
+        const [user, oldest] = histories.entries().next().value as [string, History]
+        forget(user, oldest)
+      }
       trending.add(e.itemId, EVENT_WEIGHTS[e.type], e.timestamp)
     }
     writes += events.length
@@ -299,9 +315,13 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
 
   function importParts (parts: readonly MemoryState[]): void {
     histories.clear()
+    historyEntries = 0
     trending.clear()
     for (const state of parts) {
-      for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
+      for (const [user, expiresAt, items] of state.histories) {
+        histories.set(user, { items: new Map(items), expiresAt, ordered: null })
+        historyEntries += 1 + items.length
+      }
       for (const [era, scores] of state.eras) trending.load(era, scores)
       active = state.active
       writes = state.writes

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DEFAULT_EVENT_ID_CAPACITY, DEFAULT_EVENT_ID_TTL_SECONDS, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../defaults.js'
+import { DEFAULT_EVENT_ID_CAPACITY, DEFAULT_EVENT_ID_TTL_SECONDS, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_MAX_ENTRIES, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../defaults.js'
 
 export const EVENT_TYPES = ['view', 'click', 'purchase', 'rating'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -86,6 +86,11 @@ export interface StateStore {
 export interface StateOptions {
   /** Events kept per user in the recent history. */
   readonly historyLength: number
+  /**
+   * Most history entries an in-process store holds (a user and each of their items count one):
+   * past it the least recently active users' histories are forgotten. Redis bounds its own memory.
+   */
+  readonly historyMaxEntries: number
   /** Seconds a user's history lives after their last event. */
   readonly historyTtlSeconds: number
   /** Trending half-life in seconds. */
@@ -105,6 +110,7 @@ export interface StateOptions {
 
 export const DEFAULT_STATE_OPTIONS: StateOptions = {
   historyLength: DEFAULT_HISTORY_LENGTH,
+  historyMaxEntries: DEFAULT_HISTORY_MAX_ENTRIES,
   historyTtlSeconds: DEFAULT_HISTORY_TTL_SECONDS,
   trendingHalfLifeSeconds: DEFAULT_TRENDING_HALF_LIFE_SECONDS,
   timeoutMs: DEFAULT_STATE_TIMEOUT_MS,

@@ -40,17 +40,28 @@ export function hasRedisServerBinary (): boolean {
 export interface ThrowawayRedis {
   readonly url: string
   readonly port: number
+  /** Kills the server (SIGKILL: what it acknowledged survives only with `persistDir`). */
   stop (): Promise<void>
   start (): Promise<void>
+  /** SIGSTOP: the server holds every connection and answers nothing until resumed. */
+  pause (): void
+  resume (): void
 }
 
-/** A redis-server of our own (nothing persisted), which a test may stop and start again. */
-export async function startThrowawayRedis (): Promise<ThrowawayRedis> {
+/**
+ * A redis-server of our own, which a test may stop, start, pause and resume. Nothing is persisted,
+ * unless `persistDir` is given: then every write is in its append-only file before Redis
+ * acknowledges it (appendfsync always), so a kill loses nothing acknowledged.
+ */
+export async function startThrowawayRedis (options: { persistDir?: string } = {}): Promise<ThrowawayRedis> {
   const port = await freePort()
   const url = `redis://127.0.0.1:${port}`
   let proc: ChildProcess | null = null
+  const persistence = options.persistDir === undefined
+    ? ['--save', '', '--appendonly', 'no']
+    : ['--save', '', '--dir', options.persistDir, '--appendonly', 'yes', '--appendfsync', 'always']
   const start = async (): Promise<void> => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], { stdio: 'ignore' })
     for (let i = 0; i < 100; i++) {
       if (await answers(url)) return
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -65,8 +76,9 @@ export async function startThrowawayRedis (): Promise<ThrowawayRedis> {
     p.kill('SIGKILL')
     await exited
   }
+  const signal = (sig: NodeJS.Signals): void => { if (proc?.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, sig) }
   await start()
-  return { url, port, stop, start }
+  return { url, port, stop, start, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') }
 }
 
 let shared: Promise<{ url: string, release: () => Promise<void> } | null> | undefined

@@ -20,6 +20,8 @@ export interface ServiceProcess {
   waitForOutput (pattern: RegExp, count?: number): Promise<void>
   /** Sends `signal` and resolves with the exit code and signal. */
   stop (signal?: NodeJS.Signals): Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** Resolves with the exit code and signal once the process exits by itself (or by a signal sent earlier). */
+  exited (): Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
 function countMatches (text: string, pattern: RegExp): number {
@@ -78,6 +80,10 @@ export async function startService (t: TestContext, env: Record<string, string>)
     waitForOutput,
     async stop (signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      const [code, sig] = await exited
+      return { code, signal: sig }
+    },
+    async exited () {
       const [code, sig] = await exited
       return { code, signal: sig }
     },

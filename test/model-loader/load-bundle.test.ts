@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -7,7 +6,7 @@ import { test } from 'node:test'
 import { codeBit } from '../helpers/codes.js'
 import { BundleError } from '../../src/model-loader/errors.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { encodeSafetensors, parseSafetensors, viewTensor } from '../../src/model-loader/safetensors.js'
+import { editManifest, editTensors, rewrite } from '../helpers/bundle-edit.js'
 import { tempDir, testBundleInput, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
 import { writeBundle } from '../../src/model-loader/write-bundle.js'
 
@@ -16,37 +15,6 @@ async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestB
   t.after(cleanup)
   await writeTestBundle(join(dir, 'b'), o)
   return join(dir, 'b')
-}
-
-async function readManifest (dir: string): Promise<Record<string, any>> {
-  return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
-}
-
-/** Replaces a file and re-records its size and checksum, so the loader reaches the deeper check. */
-async function rewrite (dir: string, name: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(join(dir, name), data)
-  const m = await readManifest(dir)
-  m.files[name] = { bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: createHash('sha256').update(data).digest('hex') }
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
-}
-
-async function editManifest (dir: string, edit: (m: Record<string, any>) => void): Promise<void> {
-  const m = await readManifest(dir)
-  edit(m)
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
-}
-
-/** Re-encodes the tensors file after `edit` changes the decoded tensors. */
-async function editTensors (dir: string, edit: (t: Record<string, { dtype: 'F32' | 'U8' | 'F16' | 'I32', shape: number[], data: ArrayBufferView }>) => void): Promise<void> {
-  const bytes = await readFile(join(dir, 'tensors.safetensors'))
-  const st = parseSafetensors(bytes)
-  const tensors: Record<string, { dtype: any, shape: number[], data: ArrayBufferView }> = {}
-  for (const [name, info] of st.tensors) {
-    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : info.dtype === 'I32' ? Int32Array : Uint8Array
-    tensors[name] = { dtype: info.dtype, shape: [...info.shape], data: viewTensor(bytes, info, ctor as typeof Uint8Array).slice() }
-  }
-  edit(tensors)
-  await rewrite(dir, 'tensors.safetensors', encodeSafetensors(tensors))
 }
 
 async function rejects (dir: string, file: string, pattern: RegExp, options = {}): Promise<void> {

@@ -155,3 +155,24 @@ test('memory store: a kept top list raised item by item equals topByScore over t
   // Ties are made common here on purpose; with real (continuous) boosts they are rare.
   assert.ok(kept > 4 * gaveUp, `kept ${kept}, gave up ${gaveUp}: the list survives most writes`)
 })
+
+test('memory store: past historyMaxEntries the least recently active users are forgotten; an event makes a user the most recent', async () => {
+  const t0 = 1_800_000_000_000
+  const store = createMemoryStore({ historyMaxEntries: 9, now: () => t0 })
+  const click = (userId: string, itemId: string) => store.recordEvents([{ userId, itemId, type: 'click', timestamp: t0 }])
+  // Each user with one item counts 2: four users fit (8), a fifth pushes out the least recent.
+  for (const u of ['a', 'b', 'c', 'd']) await click(u, 'x')
+  await click('a', 'y') // a: 3 entries, and now the most recent; 9 in all
+  assert.deepEqual(await store.recentItems('b', 5), ['x'])
+  await click('e', 'x') // 11 > 9: b goes (the least recently active), 9 are left
+  assert.deepEqual(await store.recentItems('b', 5), [])
+  for (const u of ['c', 'd', 'e']) assert.deepEqual(await store.recentItems(u, 5), ['x'])
+  assert.deepEqual([...await store.recentItems('a', 5)].sort(), ['x', 'y'])
+  // A replica built from the export holds the same users in the same order: it forgets the same ones next.
+  const copy = createMemoryStore({ historyMaxEntries: 9, now: () => t0 })
+  copy.importState(store.exportState())
+  for (const s of [store, copy]) await s.recordEvents([{ userId: 'f', itemId: 'x', type: 'click', timestamp: t0 }])
+  for (const u of ['a', 'c', 'd', 'e', 'f']) assert.deepEqual(await copy.recentItems(u, 5), await store.recentItems(u, 5), u)
+  assert.deepEqual(await store.recentItems('c', 5), [], 'c was the least recent')
+  assert.deepEqual(await store.recentItems('d', 5), ['x'])
+})
