@@ -58,8 +58,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /**
  * Request ids made here: 72 random bits per app (12 base64url characters, drawn once) and a
  * counter, so ids are unique across workers, replicas and restarts. A UUID per request built its
- * string from ~20 concatenations, ~0.6 KB of garbage per request (sampled allocation profile,
- * session 7) for the scavenger to sweep on a path where a kept answer costs tens of microseconds.
+ * string from ~20 concatenations, ~0.6 KB of garbage per request (sampled allocation profile of
+ * the app answering one user over and over) for the scavenger to sweep on a path where a kept
+ * answer costs tens of microseconds.
  */
 export function requestIdSource (): () => string {
   const prefix = `${randomBytes(9).toString('base64url')}-`

@@ -18,11 +18,11 @@ export const MAX_LIST_IDS = 1000
 export const DEFAULT_HYBRID_CANDIDATES = 200
 /**
  * Codes the hybrid's bounded candidate stage compares per candidate (HYBRID_CODES_PER_CANDIDATE).
- * bench:hybrid, 1M clustered codes, C = 200: 8 kept recall@10 against exact MIPS at the exact
- * stage's 0.265 (overlap 0.971 with the exact hybrid) and cut mean latency 369 -> 245 µs and p99
- * 2.76 -> 0.52 ms; 4 was faster (mean 173 µs) at 0.260 recall and 0.873 overlap. Learned codes
- * (models/default, tables forced) mostly finish under the bound or run out of probes first:
- * recall 0.983 against 0.988.
+ * npm run bench:hybrid, 1M clustered codes, C = 200: 8 kept recall@10 against exact MIPS at the
+ * exact stage's 0.265 (overlap 0.971 with the exact hybrid) and cut the mean query 117.8 -> 72.4 µs
+ * and p99 1,169 -> 153 µs; 4 was faster (mean 55.8 µs) at 0.260 recall and 0.873 overlap. Learned
+ * codes (models/default, tables forced) mostly finish under the bound or run out of probes first:
+ * recall 0.985 against 0.991 (BENCHMARKS.md).
  */
 export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
 
