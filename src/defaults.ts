@@ -29,10 +29,11 @@ export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
 /** Folded-in user vectors kept per model (FOLD_IN_CACHE_BYTES): src/recommend/fold-in-cache.ts. */
 export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
 /**
- * Whole answers kept per model (RESULT_CACHE_BYTES): ~95k top-10 answers with titles at ~1.4 KB
- * each (npm run bench:cache-bytes). A budget is a ceiling, not an allocation: a small model's few
- * users take little. On the 1M bench (100k Zipf users, a minute's warm-up) 128 MiB answered 95-96%
- * from the cache against 85% at 32 MiB, for ~20-40 MiB more RSS per worker (BENCHMARKS.md).
+ * Whole answers kept per model (RESULT_CACHE_BYTES): ~104k top-10 answers with titles at the 1,288
+ * bytes the budget counts for each on models/default (npm run bench:cache-bytes). A budget is a
+ * ceiling, not an allocation: a small model's few users take little. On the 1M bench (100k Zipf
+ * users, a minute's warm-up) 128 MiB answered 95.8% from the cache against 85.3% at 32 MiB, for
+ * ~45 MiB more RSS per worker (BENCHMARKS.md).
  */
 export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
 
