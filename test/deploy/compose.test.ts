@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { parse } from 'yaml'
 import { z } from 'zod'
+import { loadConfig } from '../../src/config.js'
 
 // No Docker engine (nor the compose plugin) runs where the tests run, so the stack is checked as
 // files: the part of the compose specification it uses, strictly (a misspelt key fails), then
@@ -131,4 +132,9 @@ test('a replica has longer to stop than its drain takes, and sheds before its me
   const maxRss = Number(h.environment?.MAX_RSS_BYTES)
   assert.ok(maxRss > 0 && maxRss < limit, `MAX_RSS_BYTES ${maxRss} below the limit ${limit}`)
   assert.equal(h.environment?.WORKERS, '1')
+  // The environment is one the service accepts, with the admin token unset (compose substitutes '').
+  const env = Object.fromEntries(Object.entries(h.environment ?? {}).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-\}/, '')]))
+  const config = loadConfig(env)
+  assert.equal(config.ADMIN_TOKEN, undefined)
+  assert.equal(config.RESULT_CACHE_BYTES, 32 * 2 ** 20)
 })

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseAllDocuments } from 'yaml'
+import { loadConfig } from '../../src/config.js'
 import { schemaErrors, unknownFieldErrors, type Manifest } from './kubernetes-schema.js'
 
 const ROOT = 'deploy/kubernetes'
@@ -79,6 +80,10 @@ for (const overlay of OVERLAYS) {
     assert.deepEqual(app.envFrom, [{ configMapRef: { name: config.metadata.name } }])
     assert.equal(String(app.ports?.[0].containerPort), config.data.PORT)
     assert.equal(config.data.WORKERS, '1')
+    // The environment the pod gets is one the service accepts (its own config schema).
+    const literalEnv = Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))
+    const parsed = loadConfig({ ...config.data, ...literalEnv, ADMIN_TOKEN: 'a-secret-admin-token', REDIS_URL: 'redis://redis.example:6379', REPLICA_ID: 'hashrec-7d9f-abcde' })
+    assert.equal(parsed.RESULT_CACHE_BYTES, Number(config.data.RESULT_CACHE_BYTES))
 
     // Drain: the preStop sleep and the service's own drain fit in the grace period.
     const preStop = Number(app.lifecycle?.preStop.exec.command[1])
