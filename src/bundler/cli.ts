@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
-import { CODE_BITS } from '../model-loader/manifest.js'
+import { CODE_BITS } from '../bundle-format/manifest.js'
 import { TrainerInputError } from '../trainer/read-interactions.js'
 import { BundleInputError } from './errors.js'
 import { bundleFromFactors, type FactorsBundleOptions } from './factors-bundle.js'

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { splitFields } from '../trainer/read-interactions.js'
 import { BundleInputError } from './errors.js'
 
