@@ -58,6 +58,8 @@ test('every metric and label the dashboard and the alerts name is on a running s
   const svc = await startService(t, {
     WORKERS: '1', MODEL_DIR: join(dir, 'm'), MODELS_ROOT: dir, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix,
     ADMIN_TOKEN: 'a-test-admin-token-0123', WARM_UP_USERS: '10',
+    // A busy machine must not turn Redis calls into timeouts (degraded answers) or shed requests.
+    REDIS_TIMEOUT_MS: '2000', MAX_EVENT_LOOP_DELAY_MS: '0',
   })
 
   // Traffic that makes the labelled series exist: every method, both caches, events accepted and
@@ -84,8 +86,10 @@ test('every metric and label the dashboard and the alerts name is on a running s
       for (const l of labels) assert.ok(family.labels.has(l), `${q.where}: ${s.metric} has no label ${l} (it has ${[...family.labels].join(', ') || 'none'})`)
     }
   }
-  // Only load shedding and Redis failures are not provoked here, so their counters are declared
-  // without samples and their label names cannot be read back (the dashboard and alerts match no
-  // label of theirs; test/app/pressure.test.ts and test/app/redis-outage.test.ts exercise them).
-  assert.deepEqual([...withoutSamples].sort(), ['hashrec_shed_requests_total', 'hashrec_state_degraded_total'])
+  // Only load shedding and Redis failures are not provoked here, so their counters may be declared
+  // without samples, and then their label names cannot be read back (the dashboard and alerts
+  // match no label of theirs; test/app/pressure.test.ts and redis-outage.test.ts exercise them).
+  // Every other series the files read exists with samples.
+  const unprovoked = new Set(['hashrec_shed_requests_total', 'hashrec_state_degraded_total'])
+  assert.deepEqual([...withoutSamples].filter((m) => !unprovoked.has(m)), [])
 })
