@@ -2,6 +2,7 @@
  * The contract between the retrieval engines and their callers (HTTP layer, benchmarks, trainer
  * evaluation). Engines are plain TypeScript over the loaded Model's typed arrays.
  */
+import type { RowFilter } from './row-filter.js'
 
 /** Rows to skip. A Set<number> satisfies it; so does a bitset wrapper. */
 export interface ExcludeSet {
@@ -15,9 +16,11 @@ export interface ExcludeSet {
 }
 
 export interface SearchOptions {
-  /** Results wanted; the engines return min(k, items that are not excluded). */
+  /** Results wanted; the engines return min(k, eligible items that are not excluded). */
   readonly k: number
   readonly exclude?: ExcludeSet
+  /** Only these rows may be returned (row-filter.ts); all rows when absent. */
+  readonly filter?: RowFilter
   /** HNSW search breadth (mips, and hybrid never uses it). Clamped by the engine to [k, EF_MAX]. */
   readonly ef?: number
   /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */

@@ -20,6 +20,7 @@
  * the same algorithm for wider codes, and the kernel's oracle in the tests.
  */
 import { popcount32 } from '../top-k.js'
+import type { RowFilter } from '../row-filter.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { runAll, runInSlices } from '../../util/steps.js'
 import { tryCreateWasmMemory } from '../wasm/assembler.js'
@@ -64,8 +65,9 @@ export interface MultiIndexHamming {
    * budget ran out first, as without the bound): the bounded-latency mode of the hybrid's
    * candidate stage, where probe order (substring radius 0 first) reaches the near items early.
    * `ordered` false returns the same rows without ordering them within a distance (see rank).
+   * Rows `filter` does not pass are skipped like excluded ones (reached, never kept).
    */
-  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered?: boolean): TopK | null
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered?: boolean, filter?: RowFilter): TopK | null
 }
 
 export function defaultSubstringCount (codeBits: number, itemCount: number): number {
@@ -242,18 +244,19 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     memoryBytes,
     get lastWork (): number { return lastWork },
     get lastExact (): boolean { return lastExact },
-    search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true): TopK | null {
+    search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true, filter?: RowFilter): TopK | null {
       if (k <= 0 || itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
-      if (kernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return kernelSearch(query, k, exclude, maxCodes, ordered)
-      return loopSearch(query, k, exclude, maxCodes, ordered)
+      if (kernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return kernelSearch(query, k, exclude, maxCodes, ordered, filter)
+      return loopSearch(query, k, exclude, maxCodes, ordered, filter)
     },
   }
 
-  function kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+  function kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean, filter: RowFilter | undefined): TopK | null {
     hist.fill(0)
     for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
     queryView[0] = query[0]
     queryView[1] = codeWords === 2 ? query[1] : 0
+    excluded.base(filter)
     const listed = excluded.mark(exclude)
     const bounded = maxCodes !== undefined
     const found = kernel!(k, bounded ? Math.max(1, maxCodes) : 0x7fffffff, bounded ? 1 : 0)
@@ -267,7 +270,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     return rank(found, (flags & FLAG_COMPLETE) !== 0 ? codeBits : out[0], k, ordered)
   }
 
-  function loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+  function loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean, filter: RowFilter | undefined): TopK | null {
     hist.fill(0)
     for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
     let found = 0
@@ -327,7 +330,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
               if (seen) continue
               reached++
               const row = rows[p]
-              if (exclude !== undefined && exclude.has(row)) continue
+              if ((exclude !== undefined && exclude.has(row)) || (filter !== undefined && !filter.has(row))) continue
               foundRows[found] = row
               foundDist[found] = d
               found++
