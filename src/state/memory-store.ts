@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { boost, decayed, eraOf, mergeRaw } from './decay.js'
+import { mergeRule, RuleBook, type ItemRule, type ItemRulePatch, type RuleChange } from './item-rules.js'
 import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
 
 interface History {
@@ -28,6 +29,9 @@ export interface MemoryState {
   readonly active: ActiveModel | null
   /** Events applied since the last sweep. */
   readonly writes: number
+  /** [itemId, rule] (item-rules.ts), and the rule book's version. */
+  readonly rules: Array<[string, ItemRule]>
+  readonly rulesVersion: number
 }
 
 /** The history of a user without one (or whose history expired): one frozen array for all. */
@@ -40,6 +44,10 @@ export interface MemoryStore extends StateStore {
   applyEvents (events: readonly InteractionEvent[], t: number): void
   /** The active model, read synchronously. */
   readonly active: ActiveModel | null
+  /** Merges a patch into an item's rule at time t (ms), as the next rule version; returns the change (the cluster primary's side). */
+  patchRule (itemId: string, patch: ItemRulePatch, t: number): RuleChange
+  /** Applies a change merged elsewhere (a cluster worker's side) as the next rule version. */
+  applyRule (change: RuleChange): void
   /** Sets the active model and tells the onActiveModel listeners. */
   setActive (model: ActiveModel): void
   exportState (): MemoryState
@@ -160,6 +168,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
   let writes = 0
+  const rules = new RuleBook()
   // Each era's top entries, kept exact through writes by raise(): a read costs a slice. The merged
   // trending list is kept until the next write (scoresVersion).
   let scoresVersion = 0
@@ -214,11 +223,23 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
   }
 
+  function patchRule (itemId: string, patch: ItemRulePatch, t: number): RuleChange {
+    const change = { itemId, rule: mergeRule(rules.get(itemId), patch, new Date(t).toISOString()) }
+    rules.apply(change)
+    return change
+  }
+
   function * exportParts (maxEntries: number): Generator<MemoryState> {
-    let part: { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number } = { histories: [], eras: [], active, writes }
+    const empty = (): { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number, rules: MemoryState['rules'], rulesVersion: number } =>
+      ({ histories: [], eras: [], active, writes, rules: [], rulesVersion: rules.version })
+    let part = empty()
     let entries = 0
     let yielded = 0
-    const next = (): void => { part = { histories: [], eras: [], active, writes }; entries = 0; yielded++ }
+    const next = (): void => { part = empty(); entries = 0; yielded++ }
+    for (const entry of rules.entries()) {
+      part.rules.push(entry)
+      if (++entries >= maxEntries) { yield part; next() }
+    }
     for (const [era, scores] of eras) {
       let chunk: Array<[string, number]> = []
       for (const entry of scores) {
@@ -245,6 +266,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     eras.clear()
     topMemo.clear()
     scoresVersion++
+    rules.reset(parts.flatMap((state) => state.rules), parts[parts.length - 1]?.rulesVersion ?? 0)
     for (const state of parts) {
       for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
       for (const [era, scores] of state.eras) {
@@ -292,6 +314,12 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     get active () { return active },
     applyEvents,
     setActive,
+    rules,
+    patchRule,
+    applyRule: (change) => { rules.apply(change) },
+    async patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null> {
+      return patchRule(itemId, patch, now()).rule
+    },
     exportState () {
       return exportParts(Infinity).next().value as MemoryState
     },
