@@ -218,7 +218,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const mips = (vector: Float32Array, opts: SearchOptions): TopK => {
     if (opts.k <= 0 || itemCount === 0 || opts.filter?.count === 0) return EMPTY_TOP_K
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
-    if (hnsw) return hnsw.search(vector, opts.k, opts.ef, opts.exclude, opts.filter)
+    if (hnsw) return hnsw.search(vector, opts.k, opts.ef, opts.exclude, opts.filter, opts.stable)
     if (exactHeap.capacity < opts.k) exactHeap = new TopKHeap(opts.k)
     const filter = opts.filter
     // Scoring the eligible rows alone reads less than the whole catalog unless most are eligible.
@@ -242,7 +242,9 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
       const subset = subsetOf(filter)
       if (subset !== null) return rerank(subset.search(code, c, opts.exclude), vector, opts.k)
     }
-    if (tables !== null && codesPerCandidate > 0) {
+    // A stable search (pages of one ranking) takes the exact candidate stage: the bounded one's
+    // answer depends on whether the tables or the scan serve it, which recent queries decide.
+    if (tables !== null && codesPerCandidate > 0 && opts.stable !== true) {
       stats.hybridQueries++
       // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound, and
       // by the filter's share: about one entry in 1 / share is eligible.

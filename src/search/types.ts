@@ -23,6 +23,13 @@ export interface SearchOptions {
   readonly filter?: RowFilter
   /** HNSW search breadth (mips, and hybrid never uses it). Clamped by the engine to [k, EF_MAX]. */
   readonly ef?: number
+  /**
+   * Candidates that do not depend on k up to the breadth (ef for HNSW, candidates for the hybrid):
+   * the top k and the top k' <= breadth are prefixes of one ranking, so pages cut from searches of
+   * different depths never repeat an item. Exact searches always are; HNSW then takes exclusions
+   * and filters through its filter callback at a fixed ef instead of widening with k.
+   */
+  readonly stable?: boolean
   /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */
   readonly candidates?: number
 }

@@ -38,7 +38,7 @@ export const WIDEN = 2
 const ROWS_PER_EF = 20
 
 export interface HnswMips {
-  search (query: Float32Array, k: number, ef: number | undefined, exclude?: ExcludeSet, filter?: RowFilter): TopK
+  search (query: Float32Array, k: number, ef: number | undefined, exclude?: ExcludeSet, filter?: RowFilter, stable?: boolean): TopK
   readonly defaultEf: number
 }
 
@@ -56,11 +56,12 @@ export function createHnswMips (items: MipsItems, hnsw: HnswHandle, defaultEf: n
 
   return {
     defaultEf,
-    search (query: Float32Array, k: number, ef: number | undefined, exclude?: ExcludeSet, filter?: RowFilter): TopK {
+    search (query: Float32Array, k: number, ef: number | undefined, exclude?: ExcludeSet, filter?: RowFilter, stable = false): TopK {
       const count = items.itemCount
       const kk = Math.min(k, count)
       const h = ensureHeap(Math.max(1, kk))
       if (kk <= 0 || filter?.count === 0) { h.reset(0); return h.drain(0) }
+      if (stable) return stableSearch(query, kk, ef, exclude, filter)
       const excluded = exclude?.size ?? 0
       const share = filter === undefined ? 1 : filter.count / count
       let fetch = Math.min(indexed, Math.ceil((filter === undefined ? 1 : WIDEN / share) * (kk + excluded)))
@@ -91,6 +92,33 @@ export function createHnswMips (items: MipsItems, hnsw: HnswHandle, defaultEf: n
         if (fetch > count * EXACT_SHARE && fetch > 64) return exactMipsTopK(items, query, kk, exclude, h)
       }
     },
+  }
+
+  /**
+   * Every k up to the breadth B = max(ef, k) gets a prefix of one ranking: the graph is asked for
+   * B eligible labels at ef B whatever k is (the callback keeps the eligible ones), re-scored
+   * exactly; whether the exact scan replaces it (a small filter, a graph that found fewer than B
+   * of the eligible rows) depends on B and the filter alone, never on k.
+   */
+  function stableSearch (query: Float32Array, kk: number, ef: number | undefined, exclude: ExcludeSet | undefined, filter: RowFilter | undefined): TopK {
+    const breadth = Math.min(EF_MAX, indexed, Math.max(kk, ef ?? defaultEf))
+    if (filter !== undefined && filter.count < ROWS_PER_EF * breadth) return exactRows(query, kk, exclude, filter)
+    augmentQuery(query, items.dimension, hasBias, hnsw.space, point)
+    setEf(breadth)
+    const eligible = filter === undefined
+      ? (exclude === undefined || exclude.size === 0 ? undefined : (label: number) => !exclude.has(label))
+      : exclude === undefined ? (label: number) => filter.has(label) : (label: number) => filter.has(label) && !exclude.has(label)
+    const { neighbors } = eligible === undefined ? hnsw.index.searchKnn(point, breadth) : hnsw.index.searchKnn(point, breadth, eligible)
+    // At least this many eligible rows exist (the exclusions may hold ineligible ones).
+    const atLeast = (filter?.count ?? items.itemCount) - (exclude?.size ?? 0)
+    if (neighbors.length < Math.min(breadth, atLeast)) {
+      const h = ensureHeap(kk)
+      return filter === undefined ? exactMipsTopK(items, query, kk, exclude, h) : exactRows(query, kk, exclude, filter)
+    }
+    const h = ensureHeap(kk)
+    h.reset(kk)
+    for (let i = 0; i < neighbors.length; i++) h.push(neighbors[i], itemScore(items, neighbors[i], query))
+    return h.drain(neighbors.length)
   }
 
   function setEf (want: number): void {
