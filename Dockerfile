@@ -29,6 +29,7 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/models ./models
 COPY --chown=node:node openapi.yaml ./
+COPY --chown=node:node demo ./demo
 USER node
 EXPOSE 8080
 # /readyz: a model is loaded and every configured dependency answers. Node 20 has fetch built in.

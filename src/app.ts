@@ -10,6 +10,7 @@ import { HttpProblem } from './errors.js'
 import { loadModel as loadBundle } from './model-loader/load-bundle.js'
 import type { Model } from './model-loader/model.js'
 import corsPlugin from './plugins/cors.js'
+import demoPlugin from './plugins/demo.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { problemOf, sendProblem, toHttpProblem } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -145,6 +146,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
   await app.register(rateLimitPlugin, { config })
   await app.register(docsPlugin, { mode: options.openapi ?? 'static' })
+  await app.register(demoPlugin)
 
   await app.register(userRoutes)
   await app.register(recommendationRoutes)
