@@ -18,7 +18,7 @@ import modelStorePlugin from './plugins/model-store.js'
 import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
-import statePlugin from './plugins/state.js'
+import statePlugin, { type RealtimeState } from './plugins/state.js'
 import { memoizedQueryValidator } from './query-validation.js'
 import { lazyChildLogger } from './request-logger.js'
 import { createModelEngines } from './recommend/model-engines.js'
@@ -141,6 +141,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,
     resultCacheBytes: config.RESULT_CACHE_BYTES,
     warmUp: { users: config.WARM_UP_USERS, seconds: config.WARM_UP_SECONDS, k: config.WARM_UP_K, method: config.WARM_UP_METHOD },
+    // The state store opens after the first model is activated; recommenders read its rules from then on.
+    rules: () => (app as { realtime?: RealtimeState }).realtime?.store.rules,
   })
   await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
@@ -151,7 +153,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes)
   await app.register(recommendationRoutes)
   await app.register(eventRoutes)
-  await app.register(itemRoutes)
+  await app.register(itemRoutes, { token: config.ADMIN_TOKEN })
   await app.register(modelRoutes)
   if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN })
   await app.register(healthRoutes)

@@ -10,7 +10,7 @@
  */
 import type { Model } from '../model-loader/model.js'
 import { RowFilter } from '../search/row-filter.js'
-import type { ItemRule, RuleBook, RuleChange } from '../state/item-rules.js'
+import { RuleBook, type ItemRule, type RuleChange } from '../state/item-rules.js'
 import { buildTagIndex, type TagIndex } from './tag-index.js'
 
 /** A request's filters; every field optional, all must hold. */
@@ -33,12 +33,15 @@ export interface ItemState {
   readonly rule: ItemRule | null
 }
 
+const NO_RULES = new RuleBook()
+
 /** Bytes of tag filters kept per view (a filter is one bit per item: ~125 KB at 1M items). */
 export const FILTER_CACHE_BYTES = 16 * 1024 * 1024
 
 export class CatalogView {
   private readonly model: Pick<Model, 'items' | 'itemMeta'>
-  private readonly book: RuleBook
+  private readonly source: () => RuleBook | undefined
+  private book: RuleBook
   private readonly tags: TagIndex
   private readonly itemCount: number
   /** One bit per row, set when a rule makes it unavailable. */
@@ -46,15 +49,21 @@ export class CatalogView {
   private unavailableCount = 0
   private readonly tagOverrides = new Map<number, readonly string[]>()
   private readonly boosts = new Map<number, number>()
+  private readonly ruled = new Set<number>()
   private seenVersion = -1
   private currentEpoch = 0
   private availableFilter: RowFilter | undefined | null = null
   private readonly filters = new Map<string, RowFilter | undefined>()
   private readonly maxFilters: number
 
-  constructor (model: Pick<Model, 'items' | 'itemMeta'>, book: RuleBook) {
+  /**
+   * `rules` is the process's rule book, or a function that gives it once it exists (the state store
+   * opens after the first model is activated); none yet means no rules.
+   */
+  constructor (model: Pick<Model, 'items' | 'itemMeta'>, rules: RuleBook | (() => RuleBook | undefined)) {
     this.model = model
-    this.book = book
+    this.source = typeof rules === 'function' ? rules : () => rules
+    this.book = this.source() ?? NO_RULES
     this.itemCount = model.items.size
     this.tags = buildTagIndex(model)
     this.unavailable = new Uint8Array(RowFilter.bitmapBytes(this.itemCount))
@@ -71,9 +80,11 @@ export class CatalogView {
 
   /** Catches up with the rule book. */
   sync (): void {
-    const version = this.book.version
-    if (version === this.seenVersion) return
-    const changes = this.seenVersion < 0 ? null : this.book.changesSince(this.seenVersion)
+    const book = this.source() ?? NO_RULES
+    const version = book.version
+    if (book === this.book && version === this.seenVersion) return
+    const changes = this.seenVersion < 0 || book !== this.book ? null : book.changesSince(this.seenVersion)
+    this.book = book
     this.seenVersion = version
     let touched = false
     if (changes === null) {
@@ -88,6 +99,14 @@ export class CatalogView {
     }
   }
 
+  /** Effective tags of one row: its rule's, else the model's. */
+  tagsOf (row: number): readonly string[] {
+    return this.tagOverrides.get(row) ?? this.tags.tagsOf(row)
+  }
+
+  /** Items of this catalog with a rule. */
+  get ruleCount (): number { return this.ruled.size }
+
   boostOf (row: number): number {
     return this.boosts.get(row) ?? 0
   }
@@ -99,7 +118,7 @@ export class CatalogView {
   item (row: number): ItemState {
     const rule = this.book.get(this.model.items.idAt(row)) ?? null
     const modelTags = this.tags.tagsOf(row)
-    return { available: this.isAvailable(row), tags: this.tagOverrides.get(row) ?? modelTags, modelTags, boost: this.boostOf(row), rule }
+    return { available: this.isAvailable(row), tags: this.tagsOf(row), modelTags, boost: this.boostOf(row), rule }
   }
 
   /**
@@ -184,6 +203,8 @@ export class CatalogView {
     else this.tagOverrides.delete(row)
     if (rule?.boost !== undefined) this.boosts.set(row, rule.boost)
     else this.boosts.delete(row)
+    if (rule === null) this.ruled.delete(row)
+    else this.ruled.add(row)
   }
 
   /** Every rule again (a new view, or a rule book that moved on further than its log); true when any row changed. */
@@ -193,6 +214,7 @@ export class CatalogView {
     this.unavailableCount = 0
     this.tagOverrides.clear()
     this.boosts.clear()
+    this.ruled.clear()
     for (const [itemId, rule] of this.book.entries()) this.applyChange({ itemId, rule })
     return had + this.unavailableCount + this.tagOverrides.size + this.boosts.size > 0
   }

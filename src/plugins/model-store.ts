@@ -12,6 +12,7 @@ import type { Model } from '../model-loader/model.js'
 import { createRecommender, type Recommender } from '../recommend/recommender.js'
 import type { QueryEngines } from '../recommend/types.js'
 import { warmAnswers, type WarmUpOptions, type WarmUpReport } from '../recommend/warm-up.js'
+import type { RuleBook } from '../state/item-rules.js'
 
 export interface ModelStoreOptions {
   readonly modelsRoot: string
@@ -25,6 +26,8 @@ export interface ModelStoreOptions {
   readonly resultCacheBytes?: number
   /** Answers computed before a model serves (src/recommend/warm-up.ts); none when absent. */
   readonly warmUp?: WarmUpOptions
+  /** The process's catalog rules, once the state store is open (RecommenderOptions.rules). */
+  readonly rules?: () => RuleBook | undefined
 }
 
 export interface ReloadOutcome {
@@ -68,7 +71,7 @@ export function createModelStore (
 
   /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
   function prepare (model: Model): Recommender {
-    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes, resultCacheBytes: options.resultCacheBytes })
+    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes, resultCacheBytes: options.resultCacheBytes, rules: options.rules })
   }
 
   function swap (next: Recommender): void {

@@ -21,6 +21,7 @@ import { MAX_K } from '../routes/schemas.js'
 import { StateUnavailableError } from '../state/errors.js'
 import { createMemoryStore } from '../state/memory-store.js'
 import { createRedisStore } from '../state/redis-store.js'
+import type { ItemRule, ItemRulePatch } from '../state/item-rules.js'
 import type { ActiveModel, InteractionEvent, StateStore } from '../state/types.js'
 import type { ModelStore } from './model-store.js'
 
@@ -52,6 +53,8 @@ export interface RealtimeState {
   trendingState (k: number): Promise<UserState>
   /** Stores the batch or throws HttpProblem `stateUnavailable` (nothing acknowledged). */
   recordEvents (events: readonly InteractionEvent[]): Promise<void>
+  /** Changes an item's catalog rule (applied in this process when it resolves) or throws HttpProblem `stateUnavailable` (nothing changed). */
+  patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null>
   /** Records `model` as every replica's active model and announces it; false when the store is unavailable. */
   announce (model: Model): Promise<boolean>
   /** The active model recorded in the store, or null (none recorded, or the store unavailable: logged). */
@@ -179,6 +182,15 @@ export function createRealtimeState (
       } catch (err) {
         if (!(err instanceof StateUnavailableError)) throw err
         throw new HttpProblem('stateUnavailable', `events were not stored: ${err.message}`)
+      }
+    },
+
+    async patchItemRule (itemId, patch) {
+      try {
+        return await store.patchItemRule(itemId, patch)
+      } catch (err) {
+        if (!(err instanceof StateUnavailableError)) throw err
+        throw new HttpProblem('stateUnavailable', `the rule was not changed: ${err.message}`)
       }
     },
 

@@ -4,15 +4,20 @@
  * to popular items when there is no signal, and shapes ranked rows into items. Synchronous, so the
  * per-model scratch buffers below are never shared between two requests in flight.
  */
+import { CatalogView } from '../catalog/catalog-view.js'
 import type { Model } from '../model-loader/model.js'
 import { createFoldInScratch, foldInVector } from '../realtime/fold-in.js'
 import type { ExcludeSet, SearchMethod, SearchOptions, TopK } from '../search/types.js'
+import type { RuleBook } from '../state/item-rules.js'
 import { majorityCode, parseHexCode, projectCode } from './codes.js'
 import { IncompatibleQueryError, UnknownItemError } from './errors.js'
 import { excludeRows } from './exclude.js'
 import { DEFAULT_FOLD_IN_CACHE_BYTES, FoldInCache } from './fold-in-cache.js'
 import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from './result-cache.js'
 import { CheckedLru, IDS } from './checked-lru.js'
+import { closestBasisRows, EXPLAIN_MAX_ITEMS } from './explain.js'
+import { meanPairwiseSimilarity } from './item-similarity.js'
+import { MAX_PAGED_DEPTH, rankPage, searchDepth } from './ranking.js'
 import type { QueryEngines, QuerySource, RealtimeContext, RecommendationResult, RecommendedItem, RecommendOptions, SessionQuery, TrendingEntry } from './types.js'
 
 /** Most item ids a session query may carry (the HTTP schema enforces the same bound). */
@@ -32,6 +37,8 @@ export interface RecommenderOptions {
   readonly foldInCacheBytes?: number
   /** Bytes of whole user and similar-items answers kept between requests (src/recommend/result-cache.ts); 0 keeps none. */
   readonly resultCacheBytes?: number
+  /** The process's catalog rules (src/state/item-rules.ts), or a function giving them once the state store is open. */
+  readonly rules?: RuleBook | (() => RuleBook | undefined)
 }
 
 /** Plain counters read by the metrics at scrape time. */
@@ -56,6 +63,8 @@ export interface RecommenderStats {
 export interface Recommender {
   readonly model: Model
   readonly engines: QueryEngines
+  /** The catalog rules applied to this model (availability, tags, boosts, filters); synced at each request. */
+  readonly catalog: CatalogView
   /**
    * Top-K for a user. With a context: their training items and recent history are excluded
    * (excludeSeen, default true), a history that adds items beyond the training data is folded in
@@ -80,6 +89,13 @@ interface Query {
   hasCode: boolean
   hasVector: boolean
 }
+
+/** The query's own items (a user's history and training items, a session's, a similar-items item): what explanations compare with. */
+interface Basis {
+  readonly rows: ArrayLike<number>
+  readonly count: number
+}
+const NO_BASIS: Basis = { rows: [], count: 0 }
 
 export function createRecommender (model: Model, engines: QueryEngines, options: RecommenderOptions = {}): Recommender {
   const d = model.dimension
@@ -111,6 +127,11 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
   const titles = model.itemMeta
   const popularRank = new Float32Array(model.items.size)
   for (let r = 0; r < model.popularItems.length; r++) popularRank[model.popularItems[r]] = r + 1
+  const catalog = new CatalogView(model, options.rules ?? (() => undefined))
+  const itemVectors = { itemVectors: model.itemVectors, itemNorms: model.itemNorms, dimension: d }
+  // Pages of one ranking search at one breadth whatever their depth (ranking.ts).
+  const pagedCandidates = Math.max(candidates, MAX_PAGED_DEPTH)
+  const explainBasis = new Int32Array(EXPLAIN_MAX_ITEMS)
 
   // The route asks hasSignal (whether the fallback needs trending) and then forUser for the same
   // id: the last lookup is kept, so a request hashes and probes the id index once. The model never
@@ -129,16 +150,36 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     return true
   }
 
-  function shape (top: TopK): RecommendedItem[] {
+  function itemOf (row: number, score: number, rank: number, opts: RecommendOptions): RecommendedItem {
+    const title = titles.title(row)
+    const item: RecommendedItem = title === undefined ? { id: model.items.idAt(row), score, rank } : { id: model.items.idAt(row), score, rank, title }
+    if (opts.withTags === true) item.tags = catalog.tagsOf(row) as string[]
+    return item
+  }
+
+  function shape (top: TopK, opts: RecommendOptions, basis: Basis): RecommendedItem[] {
     const out: RecommendedItem[] = new Array(top.rows.length)
-    for (let i = 0; i < top.rows.length; i++) {
-      const row = top.rows[i]
-      const title = titles.title(row)
-      out[i] = title === undefined
-        ? { id: model.items.idAt(row), score: top.scores[i], rank: i + 1 }
-        : { id: model.items.idAt(row), score: top.scores[i], rank: i + 1, title }
+    const offset = opts.offset ?? 0
+    for (let i = 0; i < top.rows.length; i++) out[i] = itemOf(top.rows[i], top.scores[i], offset + i + 1, opts)
+    if (opts.explain === true) {
+      const closest = closestBasisRows(itemVectors, top.rows, basis.rows, basis.count)
+      for (let i = 0; i < out.length; i++) {
+        if (closest[i] < 0) { out[i].reason = 'profile'; continue }
+        const title = titles.title(closest[i])
+        out[i].reason = 'similar'
+        out[i].because = title === undefined ? { id: model.items.idAt(closest[i]) } : { id: model.items.idAt(closest[i]), title }
+      }
     }
     return out
+  }
+
+  /** A user's history rows first, then training rows, up to EXPLAIN_MAX_ITEMS (only for explained answers). */
+  function userBasis (opts: RecommendOptions, hist: Int32Array, h: number, rows: Int32Array, n: number): Basis {
+    if (opts.explain !== true) return NO_BASIS
+    let count = 0
+    for (let i = 0; i < h && count < EXPLAIN_MAX_ITEMS; i++) explainBasis[count++] = hist[i]
+    for (let i = 0; i < n && count < EXPLAIN_MAX_ITEMS; i++) explainBasis[count++] = rows[i]
+    return { rows: explainBasis, count }
   }
 
   function nextStamp (): number {
@@ -181,33 +222,44 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
 
   function popular (source: QuerySource, opts: RecommendOptions, exclude: ExcludeSet, trending: readonly TrendingEntry[] | undefined): RecommendationResult {
     const items: RecommendedItem[] = []
-    const push = (row: number, score: number): void => {
-      const title = titles.title(row)
-      items.push(title === undefined ? { id: model.items.idAt(row), score, rank: items.length + 1 } : { id: model.items.idAt(row), score, rank: items.length + 1, title })
+    const rows: number[] = []
+    const filter = catalog.eligible(opts)
+    // The list's pages are slices of it: the first `offset` eligible items are skipped.
+    let skip = opts.offset ?? 0
+    const push = (row: number, score: number, reason: 'trending' | 'popular'): void => {
+      if (skip > 0) { skip--; return }
+      const item = itemOf(row, score, (opts.offset ?? 0) + items.length + 1, opts)
+      if (opts.explain === true) item.reason = reason
+      items.push(item)
+      rows.push(row)
     }
     const taken = nextStamp()
+    const skips = (row: number): boolean => exclude.has(row) || stamps[row] === taken || (filter !== undefined && !filter.has(row))
+    let fromTrending = 0
     if (trending !== undefined) {
       for (let i = 0; i < trending.length && items.length < opts.k; i++) {
         const row = model.items.rowOf(trending[i].itemId)
         // Trending ids come from events on any model version: keep the ones this catalog has.
-        if (row === undefined || exclude.has(row) || stamps[row] === taken) continue
+        if (row === undefined || skips(row)) continue
         stamps[row] = taken
-        push(row, trending[i].score)
+        push(row, trending[i].score, 'trending')
+        fromTrending++
       }
     }
-    const fromTrending = items.length
     const order = model.popularItems
     for (let r = 0; r < order.length && items.length < opts.k; r++) {
       const row = order[r]
-      if (exclude.has(row) || stamps[row] === taken) continue
+      if (skips(row)) continue
       // Bundles carry an ordering, not comparable scores: 1 / popularity rank keeps "higher is
       // better". After trending items (decayed event weights, > 0) the padding scores 0.
-      push(row, fromTrending > 0 ? 0 : 1 / popularRank[row])
+      push(row, fromTrending > 0 ? 0 : 1 / popularRank[row], 'popular')
     }
-    return { modelVersion: model.version, method: 'popular', requestedMethod: opts.method, fallback: fromTrending > 0 ? 'trending' : 'popular', source, candidatesExamined: 0, items }
+    const result: RecommendationResult = { modelVersion: model.version, method: 'popular', requestedMethod: opts.method, fallback: fromTrending > 0 ? 'trending' : 'popular', source, candidatesExamined: 0, items }
+    if (opts.measureDiversity === true) result.meanPairwiseSimilarity = meanPairwiseSimilarity(itemVectors, rows)
+    return result
   }
 
-  function run (q: Query, opts: RecommendOptions, exclude: ExcludeSet): RecommendationResult {
+  function run (q: Query, opts: RecommendOptions, exclude: ExcludeSet, basis: Basis = NO_BASIS): RecommendationResult {
     let method: SearchMethod = opts.method
     let note: string | undefined
     if (method !== 'mips' && !q.hasCode) {
@@ -217,19 +269,30 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       method = 'hamming'
       note = 'no vector for this query (a code only): served by hamming'
     }
-    const search: SearchOptions = { k: opts.k, exclude, ef: opts.ef, candidates }
+    const boosted = catalog.boostedCount > 0
+    const paged = opts.offset !== undefined
+    const search: SearchOptions = {
+      k: searchDepth(opts, boosted),
+      exclude,
+      filter: catalog.eligible(opts),
+      ef: paged ? Math.max(opts.ef ?? MAX_PAGED_DEPTH, MAX_PAGED_DEPTH) : opts.ef,
+      candidates: paged ? pagedCandidates : candidates,
+      stable: paged,
+    }
     const top = method === 'hamming'
       ? engines.hamming(code, search)
       : method === 'mips' ? engines.mips(vector, search) : engines.hybrid(code, vector, search)
+    const page = rankPage(itemVectors, top, opts, boosted ? (row) => catalog.boostOf(row) : undefined)
     const result: RecommendationResult = {
       modelVersion: model.version,
       method,
       requestedMethod: opts.method,
       source: q.source,
       candidatesExamined: top.candidatesExamined,
-      items: shape(top),
+      items: shape(page, opts, basis),
     }
     if (note !== undefined) result.methodNote = note
+    if (opts.measureDiversity === true) result.meanPairwiseSimilarity = meanPairwiseSimilarity(itemVectors, page.rows)
     return result
   }
 
@@ -264,15 +327,16 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
       userRows[n++] = row
       fresh++
     }
+    const basis = userBasis(opts, hist, h, userRows, n)
     const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : stampedExclusion(gen, n, opts.exclude)
     // Fold-in only when the history adds items the model was not trained on: otherwise the
     // learned row already is the least-squares answer for these items (up to training noise).
     if (fresh > 0) {
-      if (folded.get(userId, userRows, n, vector, code)) return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+      if (folded.get(userId, userRows, n, vector, code)) return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude, basis)
       if (foldInVector(model, userRows, n, vector, foldScratch)) {
         majorityCode(model.itemCodes, words, userRows, n, bitCounts, code)
         folded.put(userId, userRows, n, vector, code)
-        return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude)
+        return run({ source: 'history', hasCode: true, hasVector: true }, opts, exclude, basis)
       }
     }
     const resolution = model.userTable.resolveInto(userId, vector)
@@ -284,10 +348,11 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     } else {
       hasCode = codeFromVector()
     }
-    return run({ source: resolution, hasCode, hasVector: true }, opts, exclude)
+    return run({ source: resolution, hasCode, hasVector: true }, opts, exclude, basis)
   }
 
   function forUser (userId: string, opts: RecommendOptions, context: RealtimeContext = NO_CONTEXT): RecommendationResult {
+    catalog.sync()
     const userRow = userRowOf(userId)
     if (!answers.enabled) return answerUser(userId, userRow, historyRows, historyRowsOf(context.history), opts, context)
     // With the user id (which fixes the training items) and the request, the history's ids in
@@ -305,19 +370,21 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     if (noSignal && trending) return answerUser(userId, userRow, historyRows, 0, opts, context)
     const key = resultKey(noSignal ? 'p' : 'u', noSignal ? '' : userId, opts, context.excludeSeen !== false)
     const inputs = noSignal ? NO_HISTORY : history
-    const kept = answers.get(key, inputs)
+    // A kept answer is stale once a catalog rule changed since it was computed (the view's epoch).
+    const kept = answers.get(key, inputs, catalog.epoch)
     if (kept !== undefined) return kept
     const result = answerUser(userId, userRow, historyRows, noSignal ? 0 : h >= 0 ? h : historyRowsOf(history), opts, context)
     // A fallback for a user with signal (a degenerate fold-in) is not kept either.
     if (result.method === 'popular' && !noSignal) return result
     const toKeep = keepAnswer(result)
-    answers.put(key, inputs, toKeep.answer, toKeep.bytes)
+    answers.put(key, inputs, toKeep.answer, toKeep.bytes, catalog.epoch)
     return result
   }
 
   return {
     model,
     engines,
+    catalog,
     stats: {
       get foldInSolved () { return folded.misses },
       get foldInCached () { return folded.hits },
@@ -346,6 +413,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     },
 
     forSession (query, opts, context = NO_CONTEXT) {
+      catalog.sync()
       if ('itemIds' in query) {
         // Fold-in (documented in openapi.yaml): the least-squares iALS user step over the catalog
         // items (src/realtime/fold-in.ts) and the bitwise majority of their codes; ids outside the
@@ -369,7 +437,7 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
           for (let j = 0; j < d; j++) vector[j] /= n
         }
         majorityCode(model.itemCodes, words, sessionRows, n, bitCounts, code)
-        return run({ source: 'fold-in', hasCode: true, hasVector: true }, opts, exclude)
+        return run({ source: 'fold-in', hasCode: true, hasVector: true }, opts, exclude, { rows: sessionRows, count: n })
       }
       const exclude = excludeRows(model.items, opts.exclude)
       if ('vector' in query) {
@@ -386,19 +454,20 @@ export function createRecommender (model: Model, engines: QueryEngines, options:
     similarItems (itemId, opts) {
       const row = model.items.rowOf(itemId)
       if (row === undefined) throw new UnknownItemError(itemId)
+      catalog.sync()
       const key = answers.enabled ? resultKey('i', itemId, opts, true) : ''
       if (key !== '') {
-        const kept = answers.get(key, NO_HISTORY)
+        const kept = answers.get(key, NO_HISTORY, catalog.epoch)
         if (kept !== undefined) return kept
       }
       vector.set(model.itemVectors.subarray(row * d, (row + 1) * d))
       code.set(model.itemCodes.subarray(row * words, (row + 1) * words))
       sessionRows[0] = row
       const exclude = excludeRows(model.items, opts.exclude, sessionRows, 1)
-      const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude)
+      const result = run({ source: 'item', hasCode: true, hasVector: true }, opts, exclude, { rows: sessionRows, count: 1 })
       if (key === '') return result
       const toKeep = keepAnswer(result)
-      answers.put(key, NO_HISTORY, toKeep.answer, toKeep.bytes)
+      answers.put(key, NO_HISTORY, toKeep.answer, toKeep.bytes, catalog.epoch)
       return result
     },
   }

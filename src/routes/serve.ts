@@ -42,7 +42,10 @@ export async function stateForBody (app: FastifyInstance, rec: Recommender, body
 }
 
 export function recommendByBody (rec: Recommender, body: RecommendBody, state: UserState | null = null): RecommendationResult {
-  const opts = { k: body.k, method: body.method, exclude: body.exclude, ef: body.ef }
+  const opts = {
+    k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, tags: body.tags, excludeTags: body.excludeTags, allowedItemIds: body.allowedItemIds,
+    offset: body.offset, diversity: body.diversity, explain: body.explain, withTags: body.withTags, measureDiversity: body.measureDiversity,
+  }
   const result = body.userId !== undefined
     ? rec.forUser(body.userId, opts, state?.context)
     : body.itemIds !== undefined
