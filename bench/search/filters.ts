@@ -10,7 +10,10 @@
  * real MovieLens genre), each user's training items excluded as the service does; and the
  * synthetic 1M-item bundle of bench:load (run it first) with 10% of its rows drawn at random
  * (seeded; uncorrelated with the vectors, the harder case for a graph). Engines are built with the
- * service's settings.
+ * service's settings. A second table times the whole recommender (no result cache) for a user
+ * request with and without the same filter given as a tag: the catalog view's filter lookup, the
+ * search, the ranking and the answer's shaping (on the 1M catalog the tag is set on its 10% of
+ * items by catalog rules, as a product team would).
  *
  *   npm run bench:filters -- [--queries 1000] [--rounds 2] [--model models/default] [--large .bench-tmp/load-1000000-100000/bundle]
  */
@@ -22,7 +25,9 @@ import type { Model } from '../../src/model-loader/model.js'
 import { exactMipsRows } from '../../src/search/mips/brute-force.js'
 import { RowFilter } from '../../src/search/row-filter.js'
 import { hammingDistance, TopKHeap } from '../../src/search/top-k.js'
+import { createRecommender } from '../../src/recommend/recommender.js'
 import { createSearchEngines, searchCatalogOf, type SearchEngines } from '../../src/search/engines.js'
+import { RuleBook } from '../../src/state/item-rules.js'
 import type { SearchMethod, TopK } from '../../src/search/types.js'
 import { createRng } from '../lib/synthetic-catalog.js'
 
@@ -60,7 +65,7 @@ function userQueries (model: Model, count: number): Query[] {
 }
 
 /** Rows carrying the model's tag whose share of the catalog is closest to `share`. */
-function tagFilter (model: Model, share: number): { filter: RowFilter, label: string } | null {
+function tagFilter (model: Model, share: number): Picked | null {
   const byTag = new Map<string, number[]>()
   for (let row = 0; row < model.items.size; row++) {
     for (const tag of model.itemMeta.tags(row) ?? []) {
@@ -72,14 +77,21 @@ function tagFilter (model: Model, share: number): { filter: RowFilter, label: st
   let best: [string, number[]] | null = null
   for (const entry of byTag) if (best === null || Math.abs(entry[1].length / model.items.size - share) < Math.abs(best[1].length / model.items.size - share)) best = entry
   if (best === null) return null
-  return { filter: RowFilter.fromBits(RowFilter.fromRows(best[1], model.items.size).bits, model.items.size), label: `tag "${best[0]}"` }
+  return { filter: RowFilter.fromBits(RowFilter.fromRows(best[1], model.items.size).bits, model.items.size), label: `tag "${best[0]}"`, tag: best[0], rules: new RuleBook() }
 }
 
-function randomFilter (itemCount: number, share: number, seed: number): { filter: RowFilter, label: string } {
+/** A seeded random `share` of the rows, tagged `sampled` by catalog rules for the recommender's table. */
+function randomFilter (model: Model, share: number, seed: number): Picked {
+  const itemCount = model.items.size
   const rng = createRng(seed)
   const bits = new Uint8Array(RowFilter.bitmapBytes(itemCount))
-  for (let r = 0; r < itemCount; r++) if (rng.float() < share) bits[r >> 3] |= 1 << (r & 7)
-  return { filter: RowFilter.fromBits(bits, itemCount), label: `random ${(share * 100).toFixed(0)}% of rows` }
+  const rules = new RuleBook()
+  for (let r = 0; r < itemCount; r++) {
+    if (rng.float() >= share) continue
+    bits[r >> 3] |= 1 << (r & 7)
+    rules.apply({ itemId: model.items.idAt(r), rule: { tags: ['sampled'], updatedAt: 'bench' } })
+  }
+  return { filter: RowFilter.fromBits(bits, itemCount), label: `random ${(share * 100).toFixed(0)}% of rows`, tag: 'sampled', rules }
 }
 
 function search (engines: SearchEngines, method: SearchMethod, q: Query, filter: RowFilter | undefined): TopK {
@@ -102,14 +114,24 @@ function oracle (model: Model, method: SearchMethod, q: Query, filter: RowFilter
 
 const quantile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 
-async function section (path: string, pick: (model: Model) => { filter: RowFilter, label: string } | null): Promise<void> {
+/** p50 and p99 (µs) of one method's unfiltered and filtered times, and the p50 ratio, as table cells. */
+function latencyCells (times: Map<string, number[]>, method: SearchMethod): { p50: string, f50: string, ratio: string, p99: string, f99: string } {
+  const plain = Float64Array.from(times.get(`${method}:plain`)!).sort()
+  const filtered = Float64Array.from(times.get(`${method}:filtered`)!).sort()
+  const us = (ms: number): string => (ms * 1000).toFixed(1)
+  return { p50: us(quantile(plain, 0.5)), f50: us(quantile(filtered, 0.5)), ratio: `${(quantile(filtered, 0.5) / quantile(plain, 0.5)).toFixed(2)}x`, p99: us(quantile(plain, 0.99)), f99: us(quantile(filtered, 0.99)) }
+}
+
+interface Picked { readonly filter: RowFilter, readonly label: string, readonly tag: string, readonly rules: RuleBook }
+
+async function section (path: string, pick: (model: Model) => Picked | null): Promise<void> {
   if (!existsSync(`${path}/manifest.json`)) { console.error(`skipped ${path}: no bundle (models/default: npm start trains it; the 1M bundle: npm run bench:load)`); return }
   const model = await loadModel(path)
   const engines = createSearchEngines(searchCatalogOf(model), { candidates: 200, hybridCodesPerCandidate: 8, hybridPrefilter: true })
   await engines.whenReady
   const picked = pick(model)
   if (picked === null) { console.error(`skipped ${path}: the model has no tags`); return }
-  const { filter, label } = picked
+  const { filter, label, tag, rules } = picked
   const queries = userQueries(model, Q)
   // Warm both paths (JIT, caches), then time.
   for (const method of METHODS) for (let q = 0; q < Math.min(50, queries.length); q++) { search(engines, method, queries[q], undefined); search(engines, method, queries[q], filter) }
@@ -140,14 +162,40 @@ async function section (path: string, pick: (model: Model) => { filter: RowFilte
   console.log('| method | unfiltered p50 µs | filtered p50 µs | ratio | unfiltered p99 µs | filtered p99 µs | full answers | filtered recall@10 |')
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const method of METHODS) {
-    const plain = Float64Array.from(times.get(`${method}:plain`)!).sort()
-    const filtered = Float64Array.from(times.get(`${method}:filtered`)!).sort()
-    const p50 = quantile(plain, 0.5)
-    const f50 = quantile(filtered, 0.5)
-    console.log(`| ${method} | ${(p50 * 1000).toFixed(1)} | ${(f50 * 1000).toFixed(1)} | ${(f50 / p50).toFixed(2)}x | ${(quantile(plain, 0.99) * 1000).toFixed(1)} | ${(quantile(filtered, 0.99) * 1000).toFixed(1)} | ${(100 * full.get(method)! / queries.length).toFixed(1)}% | ${(recall.get(method)! / queries.length).toFixed(3)} |`)
+    const c = latencyCells(times, method)
+    console.log(`| ${method} | ${c.p50} | ${c.f50} | ${c.ratio} | ${c.p99} | ${c.f99} | ${(100 * full.get(method)! / queries.length).toFixed(1)}% | ${(recall.get(method)! / queries.length).toFixed(3)} |`)
+  }
+
+  // The whole recommender, the filter given as a tag (the catalog view's cached filter).
+  const rec = createRecommender(model, engines, { resultCacheBytes: 0, rules })
+  const users = Math.min(queries.length, model.users.size)
+  const userId = (q: number): string => model.users.idAt(Math.floor(q * model.users.size / users))
+  const context = { history: [] as string[], excludeSeen: true }
+  const recTimes = new Map(METHODS.flatMap((m) => [[`${m}:plain`, [] as number[]], [`${m}:filtered`, [] as number[]]]))
+  const recFull = new Map(METHODS.map((m) => [m, 0]))
+  for (const method of METHODS) for (let q = 0; q < Math.min(50, users); q++) { rec.forUser(userId(q), { k: K, method }, context); rec.forUser(userId(q), { k: K, method, tags: [tag] }, context) }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let q = 0; q < users; q++) {
+      for (const method of METHODS) {
+        let t = performance.now()
+        rec.forUser(userId(q), { k: K, method }, context)
+        recTimes.get(`${method}:plain`)!.push(performance.now() - t)
+        t = performance.now()
+        const answer = rec.forUser(userId(q), { k: K, method, tags: [tag] }, context)
+        recTimes.get(`${method}:filtered`)!.push(performance.now() - t)
+        if (round === 0 && answer.items.length === K) recFull.set(method, recFull.get(method)! + 1)
+      }
+    }
+  }
+  console.log(`\nthe recommender, ${users} users x ${ROUNDS} rounds, \`tags=${tag}\`, no result cache:\n`)
+  console.log('| method | unfiltered p50 µs | filtered p50 µs | ratio | full answers |')
+  console.log('|---|---:|---:|---:|---:|')
+  for (const method of METHODS) {
+    const c = latencyCells(recTimes, method)
+    console.log(`| ${method} | ${c.p50} | ${c.f50} | ${c.ratio} | ${(100 * recFull.get(method)! / users).toFixed(1)}% |`)
   }
 }
 
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, ${new Date().toISOString()}`)
 await section(values.model, (model) => tagFilter(model, SHARE))
-await section(values.large, (model) => randomFilter(model.items.size, SHARE, 11))
+await section(values.large, (model) => randomFilter(model, SHARE, 11))

@@ -93,17 +93,7 @@ export class RowFilter {
 
   has (row: number): boolean {
     if (this.bitmap !== null) return row >= 0 && row < this.itemCount && ((this.bitmap[row >> 3] >> (row & 7)) & 1) === 1
-    const list = this.list!
-    let lo = 0
-    let hi = list.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const v = list[mid]
-      if (v === row) return true
-      if (v < row) lo = mid + 1
-      else hi = mid - 1
-    }
-    return false
+    return indexOfSorted(this.list!, row) >= 0
   }
 
   /** Rows eligible in both. A filter given as rows stays a list (an allow list of a few ids never needs a bitmap). */
@@ -149,4 +139,18 @@ export class RowFilter {
     const bits = this.bits
     return new Uint32Array(bits.buffer, bits.byteOffset, RowFilter.bitmapBytes(this.itemCount) / 4)
   }
+}
+
+/** Position of `value` in the ascending `list`, or -1. */
+export function indexOfSorted (list: Int32Array, value: number): number {
+  let lo = 0
+  let hi = list.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const v = list[mid]
+    if (v === value) return mid
+    if (v < value) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
 }

@@ -17,6 +17,7 @@
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import { StateUnavailableError } from './errors.js'
+import { parseJsonWith } from './parse-json.js'
 import { ItemRuleSchema, mergeRule, RuleBook, RuleChangeSchema, type ItemRule, type ItemRulePatch, type RuleChange } from './item-rules.js'
 
 /** How often a replica compares its rules' version with Redis's. */
@@ -135,11 +136,7 @@ export function createRedisRules (options: RedisRulesOptions): RedisRules {
     rules,
     channel,
     receive (message) {
-      let parsed: z.infer<typeof MessageSchema> | null = null
-      try {
-        const result = MessageSchema.safeParse(JSON.parse(message))
-        if (result.success) parsed = result.data
-      } catch { /* reported below */ }
+      const parsed = parseJsonWith(MessageSchema, message)
       if (parsed === null) { onError(new Error(`ignored a malformed rule change on ${channel}`)); return }
       accept(parsed.v, { itemId: parsed.itemId, rule: parsed.rule })
     },
@@ -171,10 +168,5 @@ export function createRedisRules (options: RedisRulesOptions): RedisRules {
 }
 
 function parseRule (json: string): ItemRule | null {
-  try {
-    const parsed = ItemRuleSchema.safeParse(JSON.parse(json))
-    return parsed.success ? parsed.data : null
-  } catch {
-    return null
-  }
+  return parseJsonWith(ItemRuleSchema, json)
 }

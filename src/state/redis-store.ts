@@ -14,6 +14,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { StateUnavailableError } from './errors.js'
 import { boost, eraOf, ERA_HALF_LIVES, mergeEras } from './decay.js'
+import { parseJsonWith } from './parse-json.js'
 import { createRedisRules } from './redis-rules.js'
 import { ActiveModelSchema, DEFAULT_STATE_OPTIONS, EVENT_WEIGHTS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type TrendingItem } from './types.js'
 
@@ -171,10 +172,5 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
 }
 
 function parseActive (raw: string): ActiveModel | null {
-  try {
-    const parsed = ActiveModelSchema.safeParse(JSON.parse(raw))
-    return parsed.success ? parsed.data : null
-  } catch {
-    return null
-  }
+  return parseJsonWith(ActiveModelSchema, raw)
 }

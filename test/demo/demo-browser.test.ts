@@ -54,7 +54,8 @@ test('the demo page in chromium: pick a user, click an item, the list changes an
 
   const clicked = before[0]
   await page.locator(`#items-a > li[data-item="${clicked}"] button`, { hasText: 'Click' }).click()
-  await page.waitForFunction((id) => !Array.from(document.querySelectorAll('#items-a > li[data-item]')).some((n) => n.getAttribute('data-item') === id), clicked)
+  await page.locator(`#items-a > li[data-item="${clicked}"]`).waitFor({ state: 'detached' })
+  await page.locator('#items-a > li[data-item]').first().waitFor()
   const after = await ids()
   assert.notDeepEqual(after, before, 'the list changed')
   assert.ok(!after.includes(clicked), 'the clicked item is left out (seen)')

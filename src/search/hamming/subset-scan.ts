@@ -3,11 +3,12 @@
  * filter passing a tenth of a large catalog is scanned at a tenth of the cost. The multi-index
  * tables answer a filtered top-k well (they skip ineligible rows as they meet them), but the
  * hybrid's candidate stage needs C = 200 eligible rows, which under a 10% filter means reaching
- * ten times the entries: on the synthetic 1M catalog the bounded stage took 476-508 µs a query
- * against 99 µs for the scan of the 100k eligible codes (.scratch measurement; bench:filters
- * measures the whole search). Built on first use per filter (engines.ts keeps it with the
- * filter), ~17 bytes per eligible row.
+ * ten times the entries: on the synthetic 1M catalog (a 10% filter, 300 queries in one process)
+ * the bounded stage took 476-508 µs a query against 99 µs for the scan of the 100k eligible codes;
+ * bench:filters times the whole filtered search. Built on first use per filter (engines.ts keeps
+ * it with the filter), ~17 bytes per eligible row.
  */
+import { indexOfSorted } from '../row-filter.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { createLinearHammingScan } from './linear-scan.js'
 
@@ -24,26 +25,12 @@ export function createSubsetScan (itemCodes: Uint32Array, codeWords: number, row
   for (let i = 0; i < n; i++) for (let w = 0; w < codeWords; w++) codes[i * codeWords + w] = itemCodes[rows[i] * codeWords + w]
   const scan = createLinearHammingScan(codes, codeWords, n)
 
-  /** Position of catalog row `row` in the subset, or -1. */
-  const positionOf = (row: number): number => {
-    let lo = 0
-    let hi = n - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const v = rows[mid]
-      if (v === row) return mid
-      if (v < row) lo = mid + 1
-      else hi = mid - 1
-    }
-    return -1
-  }
-
   /** The exclusion in subset positions: listed through the catalog set's own list when it has one. */
   const local = (exclude: ExcludeSet): ExcludeSet => {
     const has = (i: number): boolean => exclude.has(rows[i])
     if (exclude.forEach === undefined) return { has, size: exclude.size }
     const list = exclude.forEach.bind(exclude)
-    return { has, size: exclude.size, forEach: (fn) => { list((row) => { const i = positionOf(row); if (i >= 0) fn(i) }) } }
+    return { has, size: exclude.size, forEach: (fn) => { list((row) => { const i = indexOfSorted(rows, row); if (i >= 0) fn(i) }) } }
   }
 
   return {
