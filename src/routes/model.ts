@@ -6,7 +6,6 @@ import { HttpProblem } from '../errors.js'
 import type { Model } from '../model-loader/model.js'
 import { modelInfo } from './model-info.js'
 import { ModelInfoSchema, problems } from './schemas.js'
-import { activeRecommender } from './serve.js'
 
 /** The trainer writes eval.svg beside the bundle; read once per model (null: the bundle has none). */
 const evalCharts = new WeakMap<Model, Promise<string | null>>()
@@ -28,7 +27,11 @@ const model: FastifyPluginAsyncZod = async (app) => {
       summary: 'The active model: id, version, counts, hashing, index parameters, training metrics, load time, catalog',
       response: { 200: ModelInfoSchema, ...problems(500, 503) },
     },
-  }, async () => modelInfo(activeRecommender(app)))
+  }, async () => {
+    const active = app.modelStore.active
+    if (active === null) throw new HttpProblem('notReady', 'no model is loaded yet')
+    return modelInfo(active)
+  })
 
   app.get('/v1/model/eval.svg', {
     schema: {
@@ -38,7 +41,9 @@ const model: FastifyPluginAsyncZod = async (app) => {
       response: { 200: { description: 'SVG image', content: { 'image/svg+xml': { schema: z.string() } } }, ...problems(404, 500, 503) },
     },
   }, async (_request, reply) => {
-    const chart = await evalChart(activeRecommender(app).model)
+    const active = app.modelStore.active
+    if (active === null) throw new HttpProblem('notReady', 'no model is loaded yet')
+    const chart = await evalChart(active.model)
     if (chart === null) throw new HttpProblem('notFound', 'the active model\'s bundle has no eval.svg')
     return reply.type('image/svg+xml').header('cache-control', 'no-cache').send(chart)
   })

@@ -4,13 +4,13 @@
  */
 import type { Model } from '../model-loader/model.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
-import { createRowListHamming } from './hamming/row-list.js'
-import { createSubsetScan, type SubsetScan } from './hamming/subset-scan.js'
 import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
-import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE, MAX_HYBRID_CANDIDATES } from './hybrid.js'
+import { DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE } from '../defaults.js'
+import { createHybridReranker, MAX_HYBRID_CANDIDATES } from './hybrid.js'
 import { exactMipsRows, exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
 import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
+import { FilteredPaths, ROW_LIST_MAX, SUBSET_MAX_SHARE } from './filtered-paths.js'
 import type { RowFilter } from './row-filter.js'
 import type { SearchOptions, SearchStats, TopK } from './types.js'
 
@@ -26,6 +26,11 @@ export function searchCatalogOf (model: Model): SearchCatalog {
     dimension: model.dimension, codeBits: model.codeBits, codeWords: model.codeWords, itemCodes: model.itemCodes, itemVectors: model.itemVectors,
     itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size,
   }
+}
+
+/** The engines over a loaded model, built once per load (never per request). */
+export function createModelEngines (model: Model, options: SearchEngineOptions = {}): SearchEngines {
+  return createSearchEngines(searchCatalogOf(model), options)
 }
 
 export interface SearchEngineOptions {
@@ -124,17 +129,6 @@ export const DEFAULT_EXACT_MIPS_MAX_ITEMS = 4096
  */
 export const DEFAULT_EF = { ip: 64, 'l2-mips': 128 } as const
 const TABLE_RETRY_EVERY = 16
-/**
- * Filters with at most this many rows are searched over their rows alone (Hamming and the hybrid's
- * candidates; MIPS weighs its own costs in hnsw-mips.ts): an allow list of ids, a rare tag.
- */
-export const ROW_LIST_MAX = 2048
-/**
- * On catalogs with multi-index tables, a filter passing less than this share of the catalog gives
- * the hybrid's candidate stage (and a Hamming search the tables give up on) a scan of the eligible
- * rows' codes alone (hamming/subset-scan.ts), built on first use and kept with the filter.
- */
-export const SUBSET_MAX_SHARE = 0.25
 /** Tables over this many items are built in the background when asked (a few tens of ms below). */
 export const BACKGROUND_MIN_ITEMS = 131_072
 
@@ -164,18 +158,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const hnsw = catalog.hnsw !== null && itemCount > exactMaxItems ? createHnswMips(items, catalog.hnsw, defaultEf) : null
   let exactHeap = new TopKHeap(64)
   let exactScores = new Float64Array(0)
-  const rowListMax = Math.min(options.rowListMax ?? ROW_LIST_MAX, itemCount)
-  const subsetMaxShare = options.subsetMaxShare ?? SUBSET_MAX_SHARE
-  const rowList = createRowListHamming(itemCodes, codeWords, rowListMax)
-  const eligibleRows = new Int32Array(rowListMax)
-  // Kept with the filter object: dropped when the caller drops the filter (a new catalog rule, an evicted entry).
-  const subsets = new WeakMap<RowFilter, SubsetScan>()
-  const subsetOf = (filter: RowFilter): SubsetScan | null => {
-    if (tables === null || filter.count >= itemCount * subsetMaxShare) return null
-    let subset = subsets.get(filter)
-    if (subset === undefined) subsets.set(filter, subset = createSubsetScan(itemCodes, codeWords, filter.rows))
-    return subset
-  }
+  const filtered = new FilteredPaths(itemCodes, codeWords, itemCount, options.rowListMax ?? ROW_LIST_MAX, options.subsetMaxShare ?? SUBSET_MAX_SHARE)
   const rerank = createHybridReranker(items, options.hybridPrefilter ?? true)
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
@@ -203,7 +186,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
       }
       stats.tableFallbacks++
     }
-    const subset = filter === undefined ? null : subsetOf(filter)
+    const subset = filter === undefined ? null : filtered.subset(filter, tables !== null)
     return subset !== null ? subset.search(code, k, exclude) : linear.search(code, k, exclude, filter)
   }
 
@@ -211,7 +194,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
     if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
     const filter = opts.filter
-    if (filter !== undefined && filter.count <= rowListMax) return rowList.search(code, filter.rows, filter.count, opts.k, opts.exclude)
+    if (filter !== undefined && filtered.small(filter)) return filtered.hamming(code, filter, opts.k, opts.exclude)
     return hammingTopK(code, opts.k, opts.exclude, undefined, true, filter)
   }
 
@@ -238,8 +221,8 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (filter !== undefined) {
       // Few enough eligible rows that the re-rank can score them all: the exact answer, for less
       // than a candidate stage costs (its int8 prefilter reads a 64-byte line per row).
-      if (filter.count <= rowListMax) return rerank(eligibleOf(filter, opts.exclude), vector, opts.k)
-      const subset = subsetOf(filter)
+      if (filtered.small(filter)) return rerank(filtered.eligible(filter, opts.exclude), vector, opts.k)
+      const subset = filtered.subset(filter, tables !== null)
       if (subset !== null) return rerank(subset.search(code, c, opts.exclude), vector, opts.k)
     }
     // A stable search (pages of one ranking) takes the exact candidate stage: the bounded one's
@@ -254,14 +237,6 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     }
     // The re-rank orders the candidates itself: the tables need not order them within a distance.
     return rerank(hammingTopK(code, c, opts.exclude, undefined, false, filter), vector, opts.k)
-  }
-
-  /** A small filter's rows that are not excluded, as candidates. */
-  function eligibleOf (filter: RowFilter, exclude: SearchOptions['exclude']): TopK {
-    const rows = filter.rows
-    let n = 0
-    for (let i = 0; i < filter.count; i++) if (exclude === undefined || !exclude.has(rows[i])) eligibleRows[n++] = rows[i]
-    return { rows: eligibleRows.subarray(0, n), scores: EMPTY_TOP_K.scores, candidatesExamined: 0 }
   }
 
   return {

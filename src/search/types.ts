@@ -1,3 +1,5 @@
+import type { SEARCH_METHODS } from '../defaults.js'
+
 /**
  * The contract between the retrieval engines and their callers (HTTP layer, benchmarks, trainer
  * evaluation). Engines are plain TypeScript over the loaded Model's typed arrays.
@@ -30,7 +32,7 @@ export interface SearchOptions {
    * and filters through its filter callback at a fixed ef instead of widening with k.
    */
   readonly stable?: boolean
-  /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */
+  /** Hybrid: Hamming candidates re-ranked by inner product (default DEFAULT_HYBRID_CANDIDATES). */
   readonly candidates?: number
 }
 
@@ -47,7 +49,7 @@ export interface TopK {
   readonly candidatesExamined: number
 }
 
-export type SearchMethod = 'hamming' | 'mips' | 'hybrid'
+export type SearchMethod = (typeof SEARCH_METHODS)[number]
 
 /** Running counts of the paths searches took since the engines were built (exported as Prometheus counters). */
 export interface SearchStats {

@@ -11,7 +11,7 @@
  * compare-and-set script in Redis), so concurrent patches of one item never lose a field.
  */
 import { z } from 'zod'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
 
 /** The model bundle's own limits on an item's tags (load-bundle.ts), so a rule can hold any tag list a model can. */
 export const MAX_RULE_TAGS = 100
@@ -107,6 +107,13 @@ export class RuleBook {
       this.logStart += drop
     }
     this.current++
+  }
+
+  /** Merges `patch` into the item's rule at time `at` (ISO 8601) as the next version; returns the change. */
+  patch (itemId: string, patch: ItemRulePatch, at: string): RuleChange {
+    const change = { itemId, rule: mergeRule(this.rules.get(itemId), patch, at) }
+    this.apply(change)
+    return change
   }
 
   /** Replaces every rule, at `version` (a snapshot from the store); readers start over. */

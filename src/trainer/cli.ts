@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
-import { CODE_BITS } from '../model-loader/manifest.js'
+import { CODE_BITS } from '../bundle-format/manifest.js'
 import { DEFAULT_TRAINER_OPTIONS, runTrainer, type TrainerOptions } from './pipeline.js'
 import { DEFAULT_MAX_BAD_ROWS_SHARE, TrainerInputError } from './read-interactions.js'
 

@@ -19,7 +19,7 @@
  * far from the query) asks the callback, then the exact scan, so k eligible rows come back whenever
  * they exist.
  */
-import { augmentQuery } from '../hnsw-index.js'
+import { augmentQuery } from '../../model-loader/hnsw-index.js'
 import type { HnswHandle } from '../../model-loader/model.js'
 import type { RowFilter } from '../row-filter.js'
 import { TopKHeap } from '../top-k.js'

@@ -109,4 +109,3 @@ export const ManifestSchema = z.object({
 }).strict()
 
 export type Manifest = z.infer<typeof ManifestSchema>
-export type ManifestInput = z.input<typeof ManifestSchema>
