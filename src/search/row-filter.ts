@@ -17,6 +17,7 @@ export class RowFilter {
   readonly count: number
   private bitmap: Uint8Array | null
   private list: Int32Array | null
+  private complement: Uint8Array | null = null
 
   private constructor (itemCount: number, count: number, bitmap: Uint8Array | null, list: Int32Array | null) {
     this.itemCount = itemCount
@@ -116,23 +117,22 @@ export class RowFilter {
 
   /**
    * Writes the complement (set = not eligible) into `target`, a bitmap of (itemCount + 7) >> 3
-   * bytes: the engines' skip bitmaps. A word at a time where `target` is 4-byte aligned.
+   * bytes: the engines' skip bitmaps. The complement is made once per filter and copied (a memcpy):
+   * under traffic that alternates between filters a scan or the tables rewrite their bitmap on
+   * every query, and a word-by-word inversion of a 1M-item bitmap cost ~15-20 µs each time.
    */
   complementInto (target: Uint8Array): void {
-    const bytes = (this.itemCount + 7) >> 3
-    const src = this.bits
-    let i = 0
-    if ((target.byteOffset & 3) === 0) {
-      const n = bytes >> 2
-      const from = this.words()
-      const to = new Uint32Array(target.buffer, target.byteOffset, n)
-      for (; i < n; i++) to[i] = ~from[i]
-      i = n * 4
+    if (this.complement === null) {
+      const bytes = (this.itemCount + 7) >> 3
+      const src = this.bits
+      const out = new Uint8Array(bytes)
+      for (let i = 0; i < bytes; i++) out[i] = ~src[i] & 0xff
+      // Rows past the catalog are never read; keep them clear rather than "excluded".
+      const tail = this.itemCount & 7
+      if (tail !== 0) out[bytes - 1] &= (1 << tail) - 1
+      this.complement = out
     }
-    for (; i < bytes; i++) target[i] = ~src[i] & 0xff
-    // Rows past the catalog are never read; keep them clear rather than "excluded".
-    const tail = this.itemCount & 7
-    if (tail !== 0) target[bytes - 1] &= (1 << tail) - 1
+    target.set(this.complement)
   }
 
   private words (): Uint32Array {
