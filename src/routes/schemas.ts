@@ -5,11 +5,12 @@
  */
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
-import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { DEFAULT_K, DEFAULT_METHOD, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 import { MAX_PAGED_DEPTH } from '../recommend/ranking.js'
 import { ItemRulePatchSchema, ItemRuleSchema, MAX_TAG_BYTES, TagSchema } from '../state/item-rules.js'
+import { printableText } from '../util/text-schema.js'
 
 export const MAX_EF = 10_000
 export const MAX_BATCH = 100
@@ -18,11 +19,7 @@ export const MAX_VECTOR = 4096
 export const MAX_FILTER_TAGS = 50
 
 /** User and item ids: 1..MAX_ID_BYTES bytes of UTF-8 (the bundle's own limit), no control characters. */
-export const IdSchema = z.string()
-  .min(1)
-  .max(MAX_ID_BYTES)
-  .regex(ID_PATTERN, 'must not contain control characters')
-  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, { message: `must be at most ${MAX_ID_BYTES} bytes of UTF-8` })
+export const IdSchema = printableText(MAX_ID_BYTES)
 
 export const MethodSchema = z.enum(SEARCH_METHODS)
 

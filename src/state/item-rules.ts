@@ -11,7 +11,8 @@
  * compare-and-set script in Redis), so concurrent patches of one item never lose a field.
  */
 import { z } from 'zod'
-import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { printableText } from '../util/text-schema.js'
 
 /** The model bundle's own limits on an item's tags (load-bundle.ts), so a rule can hold any tag list a model can. */
 export const MAX_RULE_TAGS = 100
@@ -19,11 +20,7 @@ export const MAX_TAG_BYTES = 256
 /** A boost is added to the item's score (see openapi.yaml); the scores of every method stay well within it. */
 export const MAX_BOOST = 1000
 
-export const TagSchema = z.string()
-  .min(1)
-  .max(MAX_TAG_BYTES)
-  .regex(ID_PATTERN, 'must not contain control characters')
-  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_TAG_BYTES, { message: `must be at most ${MAX_TAG_BYTES} bytes of UTF-8` })
+export const TagSchema = printableText(MAX_TAG_BYTES)
 
 const Boost = z.number().finite().min(-MAX_BOOST).max(MAX_BOOST)
 
