@@ -45,6 +45,7 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/models ./models
 COPY --chown=node:node openapi.yaml ./
+COPY --chown=node:node demo ./demo
 # The image's unprivileged user (uid 1000); Kubernetes' runAsNonRoot checks the numeric id.
 USER 1000:1000
 EXPOSE 8080
