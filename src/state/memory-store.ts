@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events'
 import { boost, decayed, eraOf, mergeRaw } from './decay.js'
 import { RecentEventIds } from './event-ids.js'
+import { RuleBook, type ItemRule, type ItemRulePatch, type RuleChange } from './item-rules.js'
 import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type RecordOutcome, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
 
 interface History {
@@ -29,6 +30,9 @@ export interface MemoryState {
   readonly active: ActiveModel | null
   /** Events applied since the last sweep. */
   readonly writes: number
+  /** [itemId, rule] (item-rules.ts), and the rule book's version. */
+  readonly rules: Array<[string, ItemRule]>
+  readonly rulesVersion: number
 }
 
 /** A batch without duplicates (the common answer): one frozen array for all. */
@@ -47,6 +51,10 @@ export interface MemoryStore extends StateStore {
   applyEvents (events: readonly InteractionEvent[], t: number): readonly number[]
   /** The active model, read synchronously. */
   readonly active: ActiveModel | null
+  /** Merges a patch into an item's rule at time t (ms), as the next rule version; returns the change (the cluster primary's side). */
+  patchRule (itemId: string, patch: ItemRulePatch, t: number): RuleChange
+  /** Applies a change merged elsewhere (a cluster worker's side) as the next rule version. */
+  applyRule (change: RuleChange): void
   /** Sets the active model and tells the onActiveModel listeners. */
   setActive (model: ActiveModel): void
   exportState (): MemoryState
@@ -246,6 +254,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     histories.delete(user)
     historyEntries -= 1 + h.items.size
   }
+  const rules = new RuleBook()
 
   function sweep (t: number): void {
     for (const [user, h] of histories) if (h.expiresAt <= t) forget(user, h)
@@ -288,10 +297,16 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   }
 
   function * exportParts (maxEntries: number): Generator<MemoryState> {
-    let part: { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number } = { histories: [], eras: [], active, writes }
+    const empty = (): { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number, rules: MemoryState['rules'], rulesVersion: number } =>
+      ({ histories: [], eras: [], active, writes, rules: [], rulesVersion: rules.version })
+    let part = empty()
     let entries = 0
     let yielded = 0
-    const next = (): void => { part = { histories: [], eras: [], active, writes }; entries = 0; yielded++ }
+    const next = (): void => { part = empty(); entries = 0; yielded++ }
+    for (const entry of rules.entries()) {
+      part.rules.push(entry)
+      if (++entries >= maxEntries) { yield part; next() }
+    }
     for (const [era, scores] of trending.eras) {
       let chunk: Array<[string, number]> = []
       for (const entry of scores) {
@@ -317,6 +332,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     histories.clear()
     historyEntries = 0
     trending.clear()
+    rules.reset(parts.flatMap((state) => state.rules), parts[parts.length - 1]?.rulesVersion ?? 0)
     for (const state of parts) {
       for (const [user, expiresAt, items] of state.histories) {
         histories.set(user, { items: new Map(items), expiresAt, ordered: null })
@@ -352,6 +368,12 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     get active () { return active },
     applyEvents,
     setActive,
+    rules,
+    patchRule: (itemId, patch, t) => rules.patch(itemId, patch, new Date(t).toISOString()),
+    applyRule: (change) => { rules.apply(change) },
+    async patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null> {
+      return rules.patch(itemId, patch, new Date(now()).toISOString()).rule
+    },
     exportState () {
       return exportParts(Infinity).next().value as MemoryState
     },

@@ -11,9 +11,17 @@
 import { StateUnavailableError } from './errors.js'
 import { createMemoryStore, type MemoryState } from './memory-store.js'
 import { CHANNEL, coalescing, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, unframe, type WorkerMessage } from './replication.js'
+import type { ItemRule, ItemRulePatch } from './item-rules.js'
 import type { ActiveModel, InteractionEvent, RecordOutcome, StateOptions, StateStore } from './types.js'
 
 const NOTHING_SKIPPED: RecordOutcome = Object.freeze({ duplicates: Object.freeze([]) })
+
+/** What the primary's acknowledgement of a write carries back: a rule write's merged rule, an event write's duplicates. */
+interface Ack {
+  readonly rule?: ItemRule | null
+  readonly dups?: readonly number[]
+}
+const PLAIN_ACK: Ack = Object.freeze({})
 
 /** A worker's end of the channel to the primary. */
 export interface ReplicaChannel {
@@ -52,7 +60,7 @@ export interface ReplicatedStoreOptions extends Partial<StateOptions> {
 }
 
 interface Pending {
-  resolve (outcome: RecordOutcome): void
+  resolve (ack: Ack): void
   reject (err: Error): void
   timer: NodeJS.Timeout
 }
@@ -76,13 +84,13 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
   let onSynced: (() => void) | null = null
   let onPart: (() => void) | null = null
 
-  function settle (req: number, err: Error | null, outcome: RecordOutcome = NOTHING_SKIPPED): void {
+  function settle (req: number, err: Error | null, ack: Ack = PLAIN_ACK): void {
     const p = pending.get(req)
     if (!p) return
     pending.delete(req)
     clearTimeout(p.timer)
     if (err) p.reject(err)
-    else p.resolve(outcome)
+    else p.resolve(ack)
   }
 
   const unsubscribe = channel.onMessage((message) => {
@@ -130,19 +138,16 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
       return
     }
     seq = m.seq
-    if (m.op === 'events') {
-      local.applyEvents(m.events, m.t)
-      if (m.origin === options.id) settle(m.req, null, m.dups.length === 0 ? NOTHING_SKIPPED : { duplicates: m.dups })
-    } else {
-      local.setActive(m.model)
-      if (m.origin === options.id) settle(m.req, null)
-    }
+    if (m.op === 'events') local.applyEvents(m.events, m.t)
+    else if (m.op === 'rule') local.applyRule(m.change)
+    else local.setActive(m.model)
+    if (m.origin === options.id) settle(m.req, null, m.op === 'rule' ? { rule: m.change.rule } : m.op === 'events' && m.dups.length > 0 ? { dups: m.dups } : PLAIN_ACK)
   }
 
-  function write (message: (req: number) => WorkerMessage, what: string): Promise<RecordOutcome> {
+  function write (message: (req: number) => WorkerMessage, what: string): Promise<Ack> {
     if (!channel.connected) return Promise.reject(new StateUnavailableError('the cluster primary is gone'))
     const req = nextReq++
-    return new Promise<RecordOutcome>((resolve, reject) => {
+    return new Promise<Ack>((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(req)
         reject(new StateUnavailableError(`the cluster primary did not acknowledge ${what} within ${options.writeTimeoutMs} ms`))
@@ -179,7 +184,8 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
         ...(e.value === undefined ? {} : { value: e.value }),
         ...(e.eventId === undefined ? {} : { eventId: e.eventId }),
       }))
-      return write((req) => ({ ch: CHANNEL, op: 'events', req, events: plain }), `${events.length} event(s)`)
+      const ack = await write((req) => ({ ch: CHANNEL, op: 'events', req, events: plain }), `${events.length} event(s)`)
+      return ack.dups === undefined ? NOTHING_SKIPPED : { duplicates: ack.dups }
     },
     // Reads are the local replica's: in this process, so synchronous too.
     now: local.now,
@@ -190,6 +196,10 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
       await write((req) => ({ ch: CHANNEL, op: 'active', req, model }), 'the active model')
     },
     onActiveModel: (listener) => local.onActiveModel(listener),
+    rules: local.rules,
+    async patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null> {
+      return (await write((req) => ({ ch: CHANNEL, op: 'rule', req, itemId, patch }), `a rule of item ${JSON.stringify(itemId)}`)).rule ?? null
+    },
     async ping (): Promise<boolean> {
       return synced && channel.connected
     },
