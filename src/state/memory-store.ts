@@ -11,15 +11,8 @@ import { EventEmitter } from 'node:events'
 import { boost, decayed, eraOf, mergeRaw } from './decay.js'
 import { RecentEventIds } from './event-ids.js'
 import { RuleBook, type ItemRule, type ItemRulePatch, type RuleChange } from './item-rules.js'
+import { UserHistories } from './user-histories.js'
 import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type RecordOutcome, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
-
-interface History {
-  /** itemId -> latest timestamp */
-  readonly items: Map<string, number>
-  expiresAt: number
-  /** The ids newest first, kept from the last read until the next write: reads outnumber writes. */
-  ordered: readonly string[] | null
-}
 
 /** Everything the store holds, as plain arrays (JSON over the cluster's IPC channel). */
 export interface MemoryState {
@@ -37,9 +30,6 @@ export interface MemoryState {
 
 /** A batch without duplicates (the common answer): one frozen array for all. */
 const NO_DUPLICATES: readonly number[] = Object.freeze([])
-
-/** The history of a user without one (or whose history expired): one frozen array for all. */
-const NO_ITEMS: readonly string[] = Object.freeze([])
 
 export interface MemoryStore extends StateStore {
   readonly kind: 'memory'
@@ -68,14 +58,6 @@ export interface MemoryStore extends StateStore {
   importState (state: MemoryState): void
   /** Replaces the whole state with the union of exported parts. */
   importParts (parts: readonly MemoryState[]): void
-}
-
-/** The item with the smallest timestamp; among equals the largest id (recentItems lists it last). */
-function oldestItem (items: Map<string, number>): string {
-  let id = ''
-  let ts = Infinity
-  for (const [itemId, t] of items) if (t < ts || (t === ts && itemId > id)) { id = itemId; ts = t }
-  return id
 }
 
 /**
@@ -163,7 +145,7 @@ export function raiseInTop (top: { readonly n: number, readonly list: Array<[str
   return true
 }
 
-/** Expired histories are swept every this many writes, so memory tracks active users only. */
+/** Expired histories and eras are swept every this many writes, so memory tracks active users only. */
 const SWEEP_EVERY = 10_000
 
 /**
@@ -238,10 +220,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
   const now = opts.now ?? Date.now
   const halfLifeMs = opts.trendingHalfLifeSeconds * 1000
-  // In order of each user's last event: the first is the least recently active, the one to forget
-  // when the histories hold more than historyMaxEntries (a user and each of their items count one).
-  const histories = new Map<string, History>()
-  let historyEntries = 0
+  const histories = new UserHistories(opts.historyLength, opts.historyTtlSeconds * 1000, opts.historyMaxEntries)
   const trending = new TrendingEras(halfLifeMs)
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
@@ -249,15 +228,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   // The eventIds applied here (not part of exported state: a cluster's primary decides duplicates
   // and sends its workers only the events it applied, see replication-hub.ts).
   const eventIds = new RecentEventIds(opts.eventIdTtlSeconds * 1000, opts.eventIdCapacity)
-
-  function forget (user: string, h: History): void {
-    histories.delete(user)
-    historyEntries -= 1 + h.items.size
-  }
   const rules = new RuleBook()
 
   function sweep (t: number): void {
-    for (const [user, h] of histories) if (h.expiresAt <= t) forget(user, h)
+    histories.sweep(t)
     trending.sweep(t)
   }
 
@@ -269,26 +243,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
         (duplicates ??= []).push(i)
         continue
       }
-      let h = histories.get(e.userId)
-      if (h !== undefined) forget(e.userId, h)
-      if (h === undefined || h.expiresAt <= t) h = { items: new Map(), expiresAt: 0, ordered: null }
-      // Re-inserted: the most recently active user goes last.
-      histories.set(e.userId, h)
-      h.ordered = null
-      const before = h.items.get(e.itemId)
-      h.items.set(e.itemId, before === undefined ? e.timestamp : Math.max(before, e.timestamp))
-      h.expiresAt = t + opts.historyTtlSeconds * 1000
-      // One over the cap: drop the oldest (the last in recentItems' order), one scan and no copy.
-      // Sorting the whole history for each event of a user at the cap cost more than the rest of
-      // the event (bench:http events mix, WORKERS=2: applyEvents 5-6% of a worker's time).
-      if (h.items.size > opts.historyLength) h.items.delete(oldestItem(h.items))
-      historyEntries += 1 + h.items.size
-      // An id space without bound (a client inventing user ids) must not grow the heap without
-      // bound: past the cap the least recently active users' histories go, as their TTL would.
-      while (historyEntries > opts.historyMaxEntries && histories.size > 1) {
-        const [user, oldest] = histories.entries().next().value as [string, History]
-        forget(user, oldest)
-      }
+      histories.record(e.userId, e.itemId, e.timestamp, t)
       trending.add(e.itemId, EVENT_WEIGHTS[e.type], e.timestamp)
     }
     writes += events.length
@@ -330,14 +285,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
 
   function importParts (parts: readonly MemoryState[]): void {
     histories.clear()
-    historyEntries = 0
     trending.clear()
     rules.reset(parts.flatMap((state) => state.rules), parts[parts.length - 1]?.rulesVersion ?? 0)
     for (const state of parts) {
-      for (const [user, expiresAt, items] of state.histories) {
-        histories.set(user, { items: new Map(items), expiresAt, ordered: null })
-        historyEntries += 1 + items.length
-      }
+      for (const [user, expiresAt, items] of state.histories) histories.load(user, expiresAt, items)
       for (const [era, scores] of state.eras) trending.load(era, scores)
       active = state.active
       writes = state.writes
@@ -350,16 +301,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   }
 
   const reads: SyncReads = {
-    recentItems (userId, limit) {
-      const h = histories.get(userId)
-      if (!h || h.expiresAt <= now()) return NO_ITEMS
-      // Sorted once per change, not per request: a 200-item history cost a sort and three arrays per
-      // recommendation. Frozen and handed out as is while it fits the limit (the service asks for
-      // the whole history): the same array until the next event lets a caller keep it without a
-      // copy and compare it at once (the result cache checks kept answers against it).
-      h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
-      return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
-    },
+    recentItems: (userId, limit) => histories.recent(userId, limit, now()),
     trending: (limit) => trending.read(limit, now()),
   }
 
