@@ -55,7 +55,7 @@ export const ConfigSchema = z.object({
   REDIS_KEY_PREFIX: z.string().min(1).max(128).default('hashrec:'),
   /** Budget of one Redis read on the request path; past it the request is served degraded from the model. */
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_STATE_TIMEOUT_MS),
-  /** Budget of one event batch write (a MULTI of up to 1000 events): larger than a read's. */
+  /** Budget of one event batch write (one script of up to 1000 events): larger than a read's. */
   REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
   /** Distinct items kept per user in the recent history. */
   HISTORY_LENGTH: z.coerce.number().int().min(1).max(MAX_HISTORY_LENGTH).default(DEFAULT_HISTORY_LENGTH),

@@ -28,7 +28,7 @@ export const PROBLEMS = {
   notReady: { slug: 'not-ready', status: 503, title: 'Service not ready' },
   /** Load shedding (src/plugins/pressure.ts): always sent with Retry-After. */
   overloaded: { slug: 'overloaded', status: 503, title: 'Service overloaded, retry later' },
-  /** Real-time state (Redis) down or slow: events are refused, never acknowledged and lost. Sent with Retry-After. */
+  /** Real-time state (Redis) down or slow: events are not acknowledged (a write that timed out may still land: clients retry with the same eventIds). Sent with Retry-After. */
   stateUnavailable: { slug: 'state-unavailable', status: 503, title: 'Real-time state store unavailable, retry later' },
   /** Per-client rate limit (RATE_LIMIT_MAX): sent with Retry-After. */
   rateLimited: { slug: 'rate-limited', status: 429, title: 'Too many requests' },

@@ -6,7 +6,10 @@
  * /healthz latencies during the reload (the build runs in a worker thread; on the event loop it
  * held every request for the whole build).
  *
- *   npm run bench:reload-build -- [--items 20000] [--dimension 64] [--runs 3]
+ *   npm run bench:reload-build -- [--items 20000] [--dimension 64] [--runs 3] [--service-dir ../base]
+ *
+ * `--service-dir` serves from another checkout's src/index.ts (e.g. `git worktree add ../base main`
+ * with node_modules linked): the same measurement of another commit, for an A/B.
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -18,7 +21,7 @@ import { parseArgs } from 'node:util'
 import { generateSyntheticCatalog } from '../lib/synthetic-catalog.js'
 import { writeBundle } from '../../src/model-loader/write-bundle.js'
 
-const { values } = parseArgs({ options: { items: { type: 'string', default: '20000' }, dimension: { type: 'string', default: '64' }, runs: { type: 'string', default: '3' } } })
+const { values } = parseArgs({ options: { items: { type: 'string', default: '20000' }, dimension: { type: 'string', default: '64' }, runs: { type: 'string', default: '3' }, 'service-dir': { type: 'string', default: '.' } } })
 const ITEMS = Number(values.items)
 const D = Number(values.dimension)
 const RUNS = Number(values.runs)
@@ -58,42 +61,52 @@ function call (agent: Agent | false, port: number, method: string, path: string,
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 
+/** Waits for the service to serve, then times /healthz through each reload. */
+async function measure (output: () => string): Promise<void> {
+  while (!/hashrec serving \S+ at http:\/\/[^:]+:(\d+)/.test(output())) await new Promise((r) => setTimeout(r, 50))
+  const port = Number(/hashrec serving \S+ at http:\/\/[^:]+:(\d+)/.exec(output())![1])
+  console.log(`machine: nproc ${cpus().length}, ${cpus()[0]?.model ?? '?'}, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  console.log(`${ITEMS} items x ${D} dimensions, HNSW M 16, efConstruction 200, built by the reload; service ${resolve(values['service-dir'])}`)
+  console.log('run  build s  reload s  /healthz answered  p50 ms  p99 ms  max ms')
+  for (let r = 0; r < RUNS; r++) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const latencies: number[] = []
+    let done = false
+    const reload = call(false, port, 'POST', '/admin/model/reload', { dir: `big-${r}` }).finally(() => { done = true })
+    while (!done) {
+      const t0 = performance.now()
+      const res = await call(agent, port, 'GET', '/healthz')
+      if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`)
+      latencies.push(performance.now() - t0)
+    }
+    const answer = await reload
+    if (answer.status !== 200) throw new Error(`reload answered ${answer.status}: ${answer.body}`)
+    const parsed = JSON.parse(answer.body) as { durationMs: number, model: { hnsw: { buildMs: number, source: string } } }
+    agent.destroy()
+    latencies.sort((a, b) => a - b)
+    console.log(`${String(r + 1).padStart(3)}  ${(parsed.model.hnsw.buildMs / 1000).toFixed(1).padStart(7)}  ${(parsed.durationMs / 1000).toFixed(1).padStart(8)}  ${String(latencies.length).padStart(17)}  ${pct(latencies, 0.5).toFixed(2).padStart(6)}  ${pct(latencies, 0.99).toFixed(2).padStart(6)}  ${latencies[latencies.length - 1].toFixed(1).padStart(6)}`)
+  }
+}
+
 async function main (): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'hashrec-reload-build-'))
   try {
     await bundle(join(root, 'small'), 200, 'small', true)
     for (let r = 0; r < RUNS; r++) await bundle(join(root, `big-${r}`), ITEMS, `big-${r}`, false)
-    const server = spawn(process.execPath, ['--import', 'tsx', resolve('src/index.ts')], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WORKERS: '1', MODEL_DIR: join(root, 'small'), MODELS_ROOT: root, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LOG_PRETTY: 'false', WARM_UP_USERS: '0' },
+    const server = spawn(process.execPath, ['--import', 'tsx', resolve(values['service-dir'], 'src/index.ts')], {
+      cwd: resolve(values['service-dir']),
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WORKERS: '1', MODEL_DIR: join(root, 'small'), MODELS_ROOT: root, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LOG_PRETTY: 'false', WARM_UP_USERS: '0', MAX_EVENT_LOOP_DELAY_MS: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
+    const exited = once(server, 'exit')
     let out = ''
     server.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-    while (!/hashrec serving \S+ at http:\/\/[^:]+:(\d+)/.test(out)) await new Promise((r) => setTimeout(r, 50))
-    const port = Number(/hashrec serving \S+ at http:\/\/[^:]+:(\d+)/.exec(out)![1])
-    console.log(`machine: nproc ${cpus().length}, ${cpus()[0]?.model ?? '?'}, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
-    console.log(`${ITEMS} items x ${D} dimensions, HNSW M 16, efConstruction 200, built by the reload`)
-    console.log('run  build s  reload s  /healthz answered  p50 ms  p99 ms  max ms')
-    for (let r = 0; r < RUNS; r++) {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-      const latencies: number[] = []
-      let done = false
-      const reload = call(false, port, 'POST', '/admin/model/reload', { dir: `big-${r}` }).finally(() => { done = true })
-      while (!done) {
-        const t0 = performance.now()
-        const res = await call(agent, port, 'GET', '/healthz')
-        if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`)
-        latencies.push(performance.now() - t0)
-      }
-      const answer = await reload
-      if (answer.status !== 200) throw new Error(`reload answered ${answer.status}: ${answer.body}`)
-      const parsed = JSON.parse(answer.body) as { durationMs: number, model: { hnsw: { buildMs: number, source: string } } }
-      agent.destroy()
-      latencies.sort((a, b) => a - b)
-      console.log(`${String(r + 1).padStart(3)}  ${(parsed.model.hnsw.buildMs / 1000).toFixed(1).padStart(7)}  ${(parsed.durationMs / 1000).toFixed(1).padStart(8)}  ${String(latencies.length).padStart(17)}  ${pct(latencies, 0.5).toFixed(2).padStart(6)}  ${pct(latencies, 0.99).toFixed(2).padStart(6)}  ${latencies[latencies.length - 1].toFixed(1).padStart(6)}`)
+    try {
+      await measure(() => out)
+    } finally {
+      server.kill('SIGTERM')
+      await exited
     }
-    server.kill('SIGTERM')
-    await once(server, 'exit')
   } finally {
     await rm(root, { recursive: true, force: true })
   }

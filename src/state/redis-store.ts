@@ -22,7 +22,7 @@ import { ActiveModelSchema, DEFAULT_STATE_OPTIONS, EVENT_WEIGHTS, type ActiveMod
 export interface RedisStoreOptions extends Partial<StateOptions> {
   readonly url: string
   readonly keyPrefix?: string
-  /** Budget for event writes, larger than reads: a batch of 1000 events is one MULTI. */
+  /** Budget for event writes, larger than reads: a batch of 1000 events is one script. */
   readonly writeTimeoutMs?: number
   /** Approximate cap of the events stream. */
   readonly streamMaxLength?: number
