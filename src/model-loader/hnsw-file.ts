@@ -248,22 +248,23 @@ export async function validateHnswFile (path: string, expected: HnswExpectation)
   const fh = await open(path, 'r')
   try {
     const identity = await fh.stat()
-    const readExactly = async (position: number, length: number): Promise<Uint8Array> => {
-      const buf = Buffer.allocUnsafeSlow(length)
+    // One buffer for every level-0 slice: a 1M-item file is ~400 MB, read 16 MiB at a time.
+    const readExactly = async (position: number, length: number, into: Buffer = Buffer.allocUnsafeSlow(length)): Promise<Uint8Array> => {
       let got = 0
       while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, position + got)
+        const { bytesRead } = await fh.read(into, got, length - got, position + got)
         if (bytesRead === 0) fail('size', `the file ended after ${position + got} bytes (changed while loading?)`)
         got += bytesRead
       }
-      return buf
+      return into.subarray(0, length)
     }
     const v = new HnswValidator(await readExactly(0, Math.min(HNSW_HEADER_BYTES, identity.size)), identity.size, expected)
     const h = v.header
     const perSlice = Math.max(1, Math.floor(SLICE_BYTES / h.sizePerElement))
+    const slice = Buffer.allocUnsafeSlow(Math.min(h.count, perSlice) * h.sizePerElement)
     for (let e = 0; e < h.count; e += perSlice) {
       const n = Math.min(perSlice, h.count - e)
-      v.level0(await readExactly(HNSW_HEADER_BYTES + e * h.sizePerElement, n * h.sizePerElement))
+      v.level0(await readExactly(HNSW_HEADER_BYTES + e * h.sizePerElement, n * h.sizePerElement, slice))
     }
     const end = level0End(h)
     v.upperLevels(await readExactly(end, identity.size - end))
