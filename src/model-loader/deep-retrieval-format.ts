@@ -1,0 +1,58 @@
+/**
+ * The bundle's Deep Retrieval structure (docs/model-bundle.md): the manifest entry, the tensor
+ * names and their limits. A leaf: the loader, the writer, the trainer and the search engine import
+ * it, never each other through it.
+ */
+import { z } from 'zod'
+
+export const DR_TENSOR_NAMES = {
+  itemPaths: 'dr_item_paths',
+  nodeEmbeddings: 'dr_node_embeddings',
+  layerWeight: (d: number) => `dr_layer${d}_weight`,
+  layerBias: (d: number) => `dr_layer${d}_bias`,
+  layerOutWeight: (d: number) => `dr_layer${d}_out_weight`,
+  layerOutBias: (d: number) => `dr_layer${d}_out_bias`,
+} as const
+
+/** Every tensor name a structure of this depth may hold (the loader refuses other dr_ names). */
+export function drTensorNames (depth: number): string[] {
+  const names: string[] = [DR_TENSOR_NAMES.itemPaths, DR_TENSOR_NAMES.nodeEmbeddings]
+  for (let d = 0; d < depth; d++) names.push(DR_TENSOR_NAMES.layerWeight(d), DR_TENSOR_NAMES.layerBias(d), DR_TENSOR_NAMES.layerOutWeight(d), DR_TENSOR_NAMES.layerOutBias(d))
+  return names
+}
+
+export const DR_TENSOR_PREFIX = 'dr_'
+
+export const DR_LIMITS = {
+  maxDepth: 8,
+  maxWidth: 4096,
+  /**
+   * width^depth, the number of paths: keys are 32-bit integers and the engine keeps a bitmap of
+   * the non-empty prefixes per layer (16 MiB at this bound).
+   */
+  maxPaths: 2 ** 27,
+  maxPathsPerItem: 16,
+  maxEmbeddingDimension: 1024,
+  maxHidden: 4096,
+  /**
+   * Widest beam a request may ask for, and how far a search widens before it gives up: a beam
+   * costs width logits (and a log-softmax) per kept prefix and layer.
+   */
+  maxBeam: 1024,
+} as const
+
+export const DeepRetrievalSchema = z.object({
+  /** D: layers, nodes per path. */
+  depth: z.number().int().min(1).max(DR_LIMITS.maxDepth),
+  /** K: nodes per layer. */
+  width: z.number().int().min(2).max(DR_LIMITS.maxWidth),
+  /** J: paths per item. */
+  pathsPerItem: z.number().int().min(1).max(DR_LIMITS.maxPathsPerItem),
+  /** e: node embedding width (0 only with depth 1). */
+  embeddingDimension: z.number().int().min(0).max(DR_LIMITS.maxEmbeddingDimension),
+  /** Hidden ReLU units per layer; 0 for a linear layer. */
+  hidden: z.number().int().min(0).max(DR_LIMITS.maxHidden),
+  /** Beam of a request that gives none. */
+  beam: z.number().int().min(1).max(DR_LIMITS.maxBeam),
+}).strict()
+export type DeepRetrievalConfig = z.infer<typeof DeepRetrievalSchema>

@@ -1,0 +1,185 @@
+/**
+ * The Deep Retrieval user model (Gao et al., "Deep Retrieval: Learning A Retrievable Structure for
+ * Large-Scale Recommendations", CIKM 2021, section 3.1): D layers of K nodes; at layer d,
+ *
+ *   p(c_d | u, c_1..c_{d-1}) = softmax over K of f_d([u, E_1[c_1], ..., E_{d-1}[c_{d-1}]])
+ *
+ * with f_d a linear layer (hidden = 0) or one hidden ReLU layer. Shared by the trainer (which
+ * changes the weights in place) and the serving engine (which only reads them).
+ *
+ * A linear map of a concatenation is a sum of one map per block: W_d [u, e_1, ..] = W_d^u u +
+ * sum_j W_d^j e_j. So the user's block is computed once per query and layer (`userBase`), and each
+ * earlier node's block once per model (`computePrefixTables`: K rows of the layer's width per
+ * earlier layer); a prefix then costs a few row additions, not a matrix product.
+ */
+
+export interface DrShape {
+  /** D: layers (nodes per path). */
+  readonly depth: number
+  /** K: nodes per layer. */
+  readonly width: number
+  /** J: paths each item sits on. */
+  readonly pathsPerItem: number
+  /** e: width of a node embedding. */
+  readonly embeddingDimension: number
+  /** Hidden ReLU units of each layer's map; 0 for a linear map. */
+  readonly hidden: number
+  /** Width of the user vector (the served model's dimension). */
+  readonly inputDimension: number
+}
+
+export interface DrLayer {
+  /** [out, inputDimension + d * embeddingDimension], row-major; out = hidden, or width when linear. */
+  readonly weight: Float32Array
+  /** [out] */
+  readonly bias: Float32Array
+  /** [width, hidden] and [width]: the output layer of an MLP; null when linear. */
+  readonly outWeight: Float32Array | null
+  readonly outBias: Float32Array | null
+}
+
+export interface DrNetwork {
+  readonly shape: DrShape
+  readonly layers: readonly DrLayer[]
+  /** [depth - 1, width, embeddingDimension]: the embedding of node c at layer j (the last layer's nodes are never an input). */
+  readonly nodeEmbeddings: Float32Array
+}
+
+/** Width of layer d's first map: the hidden units, or the K logits of a linear layer. */
+export function preActivationWidth (shape: DrShape): number {
+  return shape.hidden > 0 ? shape.hidden : shape.width
+}
+
+export function layerInputWidth (shape: DrShape, d: number): number {
+  return shape.inputDimension + d * shape.embeddingDimension
+}
+
+/** K^d for d = 0..depth, as doubles (exact: K^D is bounded far below 2^53). */
+export function widthPowers (shape: DrShape): Float64Array {
+  const p = new Float64Array(shape.depth + 1)
+  p[0] = 1
+  for (let d = 1; d <= shape.depth; d++) p[d] = p[d - 1] * shape.width
+  return p
+}
+
+/**
+ * tables[d][j] ([width, out] row-major, j < d): row c is W_d^j E_j[c], what node c at layer j adds
+ * to layer d's pre-activation. O(D^2 K out e) once per model (or per training batch).
+ */
+export function computePrefixTables (net: DrNetwork, into?: Float32Array[][]): Float32Array[][] {
+  const { depth, width: K, embeddingDimension: e, inputDimension: n } = net.shape
+  const out = preActivationWidth(net.shape)
+  const tables: Float32Array[][] = into ?? []
+  for (let d = 0; d < depth; d++) {
+    tables[d] ??= []
+    const w = net.layers[d].weight
+    const inW = layerInputWidth(net.shape, d)
+    for (let j = 0; j < d; j++) {
+      const t = tables[d][j] ??= new Float32Array(K * out)
+      const col = n + j * e
+      for (let c = 0; c < K; c++) {
+        const eb = (j * K + c) * e
+        for (let o = 0; o < out; o++) {
+          const wb = o * inW + col
+          let s = 0
+          for (let k = 0; k < e; k++) s += w[wb + k] * net.nodeEmbeddings[eb + k]
+          t[c * out + o] = s
+        }
+      }
+    }
+  }
+  return tables
+}
+
+/** base[d] = W_d^u u + b_d for every layer: the part of each pre-activation that only the user fixes. */
+export function userBase (net: DrNetwork, u: Float32Array, base: Float32Array[]): void {
+  const n = net.shape.inputDimension
+  const out = preActivationWidth(net.shape)
+  const n4 = n & ~3
+  for (let d = 0; d < net.shape.depth; d++) {
+    const { weight: w, bias } = net.layers[d]
+    const inW = layerInputWidth(net.shape, d)
+    const b = base[d]
+    for (let o = 0; o < out; o++) {
+      const wb = o * inW
+      let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
+      let k = 0
+      for (; k < n4; k += 4) {
+        s0 += w[wb + k] * u[k]
+        s1 += w[wb + k + 1] * u[k + 1]
+        s2 += w[wb + k + 2] * u[k + 2]
+        s3 += w[wb + k + 3] * u[k + 3]
+      }
+      for (; k < n; k++) s0 += w[wb + k] * u[k]
+      b[o] = bias[o] + (s0 + s1) + (s2 + s3)
+    }
+  }
+}
+
+/**
+ * Scratch for `prefixLogits`: the pre-activation z and the hidden activations h (MLP).
+ */
+export interface LogitScratch {
+  readonly z: Float32Array
+  readonly h: Float32Array
+}
+
+export function createLogitScratch (shape: DrShape): LogitScratch {
+  return { z: new Float32Array(preActivationWidth(shape)), h: new Float32Array(Math.max(1, shape.hidden)) }
+}
+
+/**
+ * Layer d's K logits for the prefix whose key (c_0 K^(d-1) + ... + c_(d-1)) is `prefixKey`, into
+ * `logits`. `powers` = widthPowers(shape). Leaves z (and h for an MLP) in `scratch` for a backward pass.
+ */
+export function prefixLogits (net: DrNetwork, tables: Float32Array[][], base: Float32Array, d: number, prefixKey: number, powers: Float64Array, scratch: LogitScratch, logits: Float32Array): void {
+  const { width: K, hidden } = net.shape
+  const out = preActivationWidth(net.shape)
+  const z = hidden > 0 ? scratch.z : logits
+  z.set(base.subarray(0, out))
+  for (let j = 0; j < d; j++) {
+    // Node at layer j of the prefix: digit j (most significant first) of the d-digit key.
+    const c = Math.floor(prefixKey / powers[d - 1 - j]) % K
+    const t = tables[d][j]
+    const tb = c * out
+    for (let o = 0; o < out; o++) z[o] += t[tb + o]
+  }
+  if (hidden === 0) return
+  const h = scratch.h
+  for (let o = 0; o < hidden; o++) h[o] = z[o] > 0 ? z[o] : 0
+  const { outWeight: w, outBias: b } = net.layers[d]
+  const h4 = hidden & ~3
+  for (let c = 0; c < K; c++) {
+    const wb = c * hidden
+    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
+    let k = 0
+    for (; k < h4; k += 4) {
+      s0 += w![wb + k] * h[k]
+      s1 += w![wb + k + 1] * h[k + 1]
+      s2 += w![wb + k + 2] * h[k + 2]
+      s3 += w![wb + k + 3] * h[k + 3]
+    }
+    for (; k < hidden; k++) s0 += w![wb + k] * h[k]
+    logits[c] = b![c] + (s0 + s1) + (s2 + s3)
+  }
+}
+
+/** logits -> log-softmax in place (max-shifted, so large logits cannot overflow). */
+export function logSoftmaxInPlace (x: Float32Array, n: number): void {
+  let max = -Infinity
+  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i]
+  let s = 0
+  for (let i = 0; i < n; i++) s += Math.exp(x[i] - max)
+  const lse = max + Math.log(s)
+  for (let i = 0; i < n; i++) x[i] -= lse
+}
+
+/** u / |u| into `out`; false for a zero (or non-finite) vector, which no structure can route. */
+export function normalizeInput (u: Float32Array, n: number, out: Float32Array): boolean {
+  let s = 0
+  for (let k = 0; k < n; k++) s += u[k] * u[k]
+  if (!(s > 0) || !Number.isFinite(s)) return false
+  const inv = 1 / Math.sqrt(s)
+  for (let k = 0; k < n; k++) out[k] = u[k] * inv
+  return true
+}

@@ -1,0 +1,59 @@
+/** Deep Retrieval training options, and the defaults chosen by catalog size. */
+
+export interface DeepRetrievalOptions {
+  /** D: layers. */
+  readonly depth: number
+  /** K: nodes per layer. */
+  readonly width: number
+  /** J: paths per item. */
+  readonly pathsPerItem: number
+  /** e: node embedding width. */
+  readonly embeddingDimension: number
+  /** Hidden ReLU units per layer; 0 for a linear layer. */
+  readonly hidden: number
+  /** EM rounds after the first E-step (each: an M-step, then an E-step). */
+  readonly rounds: number
+  /** Passes over the training pairs in each E-step. */
+  readonly epochs: number
+  readonly learningRate: number
+  readonly weightDecay: number
+  /** Users per SGD minibatch. */
+  readonly batchUsers: number
+  /** Beam of the M-step's per-user search. */
+  readonly mStepBeam: number
+  readonly candidatesPerItem: number
+  /** alpha of the path-size penalty; null picks 1 / (4 x mean items per used path)^3. */
+  readonly penalty: number | null
+  readonly mStepPasses: number
+  /** Default beam of the served structure (requests may override it). */
+  readonly beam: number
+  readonly seed: number
+}
+
+/**
+ * D = 3 as in the paper's experiments; K near the cube root of the catalog, so a path holds about
+ * J items: the paper used K = 50 for MovieLens-20M (27k items) and K = 100 for Amazon Books. At
+ * least 2 nodes; J = 3 as in both of the paper's settings, at most K.
+ */
+export function defaultDeepRetrievalOptions (items: number, seed = 42): DeepRetrievalOptions {
+  const depth = 3
+  const width = Math.max(2, Math.min(256, Math.round(Math.cbrt(Math.max(1, items)))))
+  return {
+    depth,
+    width,
+    pathsPerItem: Math.min(3, width),
+    embeddingDimension: 16,
+    hidden: 0,
+    rounds: 3,
+    epochs: 2,
+    learningRate: 0.01,
+    weightDecay: 0,
+    batchUsers: 64,
+    mStepBeam: 16,
+    candidatesPerItem: 16,
+    penalty: null,
+    mStepPasses: 2,
+    beam: 64,
+    seed,
+  }
+}
