@@ -18,6 +18,8 @@ import { readInteractions, type Interactions, type ReadOptions } from './read-in
 import { reportMarkdown, reportSvg, type Report, type VariantResult } from './report.js'
 import { fullMatrix, sampleTestUsers, splitByTime } from './split.js'
 import { createTableLayout, frequencyOrder, fullLayout, planBudget, tableSeeds, type BudgetPlan } from './table-layout.js'
+import { deepRetrievalOptionsFor, runDeepRetrievalStep, type DeepRetrievalOverrides, type DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
+import { deepRetrievalTensors, type DeepRetrievalStructure } from '../model-loader/deep-retrieval-tensors.js'
 
 export interface TrainerOptions {
   readonly input: string
@@ -46,6 +48,11 @@ export interface TrainerOptions {
   readonly k: number
   /** Evaluate on at most this many users with test items (a seeded sample; see sampleTestUsers). */
   readonly evalUsers: number
+  /**
+   * Build the Deep Retrieval structure over the served vectors (overrides of the defaults chosen by
+   * catalog size), or false to skip it.
+   */
+  readonly deepRetrieval: DeepRetrievalOverrides | false
   readonly log?: (msg: string) => void
   readonly progress?: Progress
 }
@@ -67,6 +74,7 @@ export const DEFAULT_TRAINER_OPTIONS = {
   modelId: 'default',
   k: 10,
   evalUsers: 20_000,
+  deepRetrieval: {},
 } as const satisfies Omit<TrainerOptions, 'input' | 'out'>
 
 export interface TrainerResult {
@@ -126,6 +134,8 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   if (data.badRows > data.badRowSamples.length) log(`... ${data.badRows - data.badRowSamples.length} more bad rows`)
   log(`read ${data.count} interactions (${data.userIds.length} users, ${data.itemIds.length} items, ${data.badRows} bad rows, ${data.belowThreshold} below the rating threshold)`)
   t = lap('parseMs', t)
+  // Checked before any training: a shape the trainer cannot build is bad input.
+  const drOptions = opts.deepRetrieval === false ? null : deepRetrievalOptionsFor(data.itemIds.length, opts.deepRetrieval, opts.seed)
 
   const split = splitByTime(data)
   const { train } = split
@@ -198,6 +208,22 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   log(`codes: Hamming Recall@${opts.k} ${hamming.recall.toFixed(4)}, two-stage ${twoStage.recall.toFixed(4)} (${Math.round(codesMs)} ms)`)
   t = lap('codesMs', t)
 
+  const drStep = (model: MfModel, matrix: Csr, held: Csr | null, warm?: DeepRetrievalStepResult): DeepRetrievalStepResult | null => {
+    if (drOptions === null || opts.deepRetrieval === false) return null
+    const result = runDeepRetrievalStep({
+      dimension: d, userVectors: model.userVectors, itemVectors: model.itemVectors, train: matrix, test: held, options: drOptions,
+      log: (msg) => progress.update(msg), ...(opts.deepRetrieval.beam === undefined ? {} : { beam: opts.deepRetrieval.beam }), ...(warm ? { warmStart: warm.model } : {}),
+    })
+    progress.done()
+    return result
+  }
+  const dr = drStep(served.model, train, test)
+  if (dr?.evaluation) {
+    const e = dr.evaluation
+    log(`deep retrieval: ${e.beams.map((b) => `beam ${b.beam} Recall@${e.k} ${b.recall.toFixed(4)} (${(100 * b.catalogShare).toFixed(1)}% scored)`).join(', ')}; exhaustive ${e.exhaustive.recall.toFixed(4)}; serving beam ${dr.beam} (${Math.round(dr.trainMs)} ms)`)
+    t = lap('deepRetrievalMs', t)
+  }
+
   const reference = fullRecall ?? served.row.recall
   // Issue 3's targets; "real-valued" is the unhashed model when the report trained it (without
   // --fast), the served hashed model otherwise. The hashed/full ratio needs the full model.
@@ -215,6 +241,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   let exportModel = served.model
   let exportCodes = codes
   let exportMatrix = train
+  let exportDr = dr
   if (opts.refit) {
     exportMatrix = fullMatrix(data)
     const plan = planBudget(userCounts(exportMatrix), itemCounts(exportMatrix), opts.budget, opts.dedicatedShare)
@@ -223,6 +250,8 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     progress.done()
     exportCodes = await learnCodes(codeInput(exportModel, exportMatrix))
     progress.done()
+    // The structure routes the served vectors: retrained on the refit ones, from the evaluated structure.
+    if (dr) exportDr = { ...dr, model: drStep(exportModel, exportMatrix, null, dr)!.model }
     lap('refitMs', t)
   }
 
@@ -235,11 +264,12 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     targets,
     timings,
     served: servedName,
+    ...(dr?.evaluation ? { deepRetrieval: { ...dr.evaluation, shape: dr.model.network.shape, servedBeam: dr.beam, trainMs: Math.round(dr.trainMs), evalMs: Math.round(dr.evalMs), tensorBytes: drTensorBytes(dr) } } : {}),
   }
   const md = reportMarkdown(report)
   const svg = reportSvg(report)
 
-  const exported = exportBundleInput(data, meta, exportModel, exportCodes, exportMatrix, opts)
+  const exported = exportBundleInput(data, meta, exportModel, exportCodes, exportMatrix, opts, exportDr)
   const hnswStart = performance.now()
   timings.totalBeforeExportMs = Math.round(performance.now() - t0)
   const manifest = await writeBundle(opts.out, {
@@ -251,7 +281,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     training: {
       trainer: 'hashrec iALS over hybrid-hashed tables + learned binary codes',
       input: opts.input,
-      options: { seed: opts.seed, threads: opts.threads, dimension: d, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit },
+      options: { seed: opts.seed, threads: opts.threads, dimension: d, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit, deepRetrieval: dr ? dr.options : false },
       data: { interactions: data.count, users: nU, items: nI, badRows: data.badRows },
       eval: {
         split: report.split, metric: report.metric, served: servedName,
@@ -267,6 +297,10 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     },
   })
   timings.exportMs = Math.round(performance.now() - hnswStart)
+  if (exportDr) {
+    const bundleBytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0)
+    log(`deep retrieval: ${drTensorBytes(exportDr)} tensor bytes, ${(100 * drTensorBytes(exportDr) / bundleBytes).toFixed(1)}% of the bundle's ${bundleBytes} bytes`)
+  }
   timings.totalMs = Math.round(performance.now() - t0)
   log(`wrote ${join(opts.out, 'manifest.json')} in ${timings.totalMs} ms total`)
   return { report, manifest, timings }
@@ -276,8 +310,22 @@ function round4 (x: number): number {
   return Math.round(x * 10000) / 10000
 }
 
+function drStructure (dr: DeepRetrievalStepResult, catalog?: Int32Array): DeepRetrievalStructure {
+  const J = dr.model.network.shape.pathsPerItem
+  const keys = dr.model.itemKeys
+  if (catalog === undefined) return { network: dr.model.network, itemKeys: keys, beam: dr.beam }
+  // Catalog row order: row r holds internal item catalog[r].
+  const itemKeys = new Int32Array(keys.length)
+  for (let row = 0; row < catalog.length; row++) itemKeys.set(keys.subarray(catalog[row] * J, (catalog[row] + 1) * J), row * J)
+  return { network: dr.model.network, itemKeys, beam: dr.beam }
+}
+
+function drTensorBytes (dr: DeepRetrievalStepResult): number {
+  return Object.values(deepRetrievalTensors(drStructure(dr)).tensors).reduce((a, t) => a + t.data.byteLength, 0)
+}
+
 /** Bundle tensors in the bundle's row order: dedicated items first (the loader's dictionary is a catalog prefix), dedicated users only. */
-function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, model: MfModel, codes: { userCodes: Uint8Array, itemCodes: Uint8Array, userCodeProjection: Float32Array | null }, matrix: Csr, opts: TrainerOptions): Omit<Parameters<typeof writeBundle>[1], 'hnsw' | 'training' | 'extraFiles'> {
+function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, model: MfModel, codes: { userCodes: Uint8Array, itemCodes: Uint8Array, userCodeProjection: Float32Array | null }, matrix: Csr, opts: TrainerOptions, dr: DeepRetrievalStepResult | null): Omit<Parameters<typeof writeBundle>[1], 'hnsw' | 'training' | 'extraFiles'> {
   const d = model.dimension
   const bytes = opts.bits / 8
   const il = model.itemLayout
@@ -323,6 +371,7 @@ function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, mod
     items,
     users,
     tables: { user: ul.config, item: il.config },
+    ...(dr ? { deepRetrieval: drStructure(dr, catalog) } : {}),
     tensors: {
       itemCodes,
       userCodes,

@@ -211,6 +211,17 @@ export class EStep {
     }
   }
 
+  /** The summed gradient so far of every trained array (for checks; `step` applies it). */
+  gradients (): { readonly param: Float32Array, readonly grad: Float64Array }[] {
+    this.foldTableGradients()
+    return this.slots.map((s) => ({ param: s.p, grad: s.g }))
+  }
+
+  /** Recomputes the prefix tables after the weights were changed from outside. */
+  refreshTables (): void {
+    computePrefixTables(this.net, this.tables)
+  }
+
   /** One Adam step on the mean gradient over `pairs` pairs; clears the gradients and refreshes the tables. */
   step (pairs: number): void {
     if (pairs === 0) return

@@ -1,4 +1,4 @@
-/** A freshly initialised Deep Retrieval network (seeded): small Gaussian weights, zero biases. */
+/** Deep Retrieval networks for training: freshly initialised (seeded: small Gaussian weights, zero biases) or copied. */
 import { layerInputWidth, preActivationWidth, type DrLayer, type DrNetwork, type DrShape } from '../../search/deep-retrieval/network.js'
 import { createRng } from '../rng.js'
 
@@ -23,4 +23,13 @@ export function initNetwork (shape: DrShape, seed: number): DrNetwork {
     })
   }
   return { shape, layers, nodeEmbeddings: gauss(Math.max(0, shape.depth - 1) * shape.width * shape.embeddingDimension, 1 / Math.sqrt(Math.max(1, shape.embeddingDimension))) }
+}
+
+/** A deep copy (training changes weights in place). */
+export function cloneNetwork (net: DrNetwork): DrNetwork {
+  return {
+    shape: net.shape,
+    layers: net.layers.map((l) => ({ weight: Float32Array.from(l.weight), bias: Float32Array.from(l.bias), outWeight: l.outWeight && Float32Array.from(l.outWeight), outBias: l.outBias && Float32Array.from(l.outBias) })),
+    nodeEmbeddings: Float32Array.from(net.nodeEmbeddings),
+  }
 }

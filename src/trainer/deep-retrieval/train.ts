@@ -13,7 +13,7 @@ import { createRng } from '../rng.js'
 import { balancedHierarchicalPaths } from './balanced-kmeans.js'
 import { EStep } from './e-step.js'
 import { runMStep, userBeams, type MStepStats } from './m-step.js'
-import { initNetwork } from './network-init.js'
+import { cloneNetwork, initNetwork } from './network-init.js'
 import type { DeepRetrievalOptions } from './options.js'
 
 export interface DeepRetrievalInput {
@@ -42,7 +42,12 @@ export function shapeOf (opts: DeepRetrievalOptions, dimension: number): DrShape
   return { depth: opts.depth, width: opts.width, pathsPerItem: opts.pathsPerItem, embeddingDimension: opts.depth > 1 ? opts.embeddingDimension : 0, hidden: opts.hidden, inputDimension: dimension }
 }
 
-export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetrievalOptions, log: (msg: string) => void = () => {}): DeepRetrievalModel {
+/**
+ * `warmStart`: a structure trained on related vectors (the evaluated model, when the exported one
+ * is refit on all interactions) to start from instead of k-means and fresh weights; its shape
+ * must equal the options'.
+ */
+export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetrievalOptions, log: (msg: string) => void = () => {}, warmStart?: Pick<DeepRetrievalModel, 'network' | 'itemKeys'>): DeepRetrievalModel {
   const t0 = performance.now()
   const n = input.dimension
   const users = input.pairs.rows
@@ -50,9 +55,14 @@ export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetriev
   const shape = shapeOf(opts, n)
   let paths = 1
   for (let d = 0; d < shape.depth; d++) paths *= shape.width
-  const itemKeys = balancedHierarchicalPaths(input.itemVectors, items, n, { depth: shape.depth, width: shape.width, pathsPerItem: shape.pathsPerItem, seed: opts.seed })
+  if (warmStart && (JSON.stringify(warmStart.network.shape) !== JSON.stringify(shape) || warmStart.itemKeys.length !== items * shape.pathsPerItem)) {
+    throw new RangeError('the warm start structure has another shape or catalog')
+  }
+  const itemKeys = warmStart
+    ? Int32Array.from(warmStart.itemKeys)
+    : balancedHierarchicalPaths(input.itemVectors, items, n, { depth: shape.depth, width: shape.width, pathsPerItem: shape.pathsPerItem, seed: opts.seed })
   const initMs = performance.now() - t0
-  log(`deep retrieval: K=${shape.width} D=${shape.depth} J=${shape.pathsPerItem} hidden=${shape.hidden}: k-means init ${Math.round(initMs)} ms`)
+  log(`deep retrieval: K=${shape.width} D=${shape.depth} J=${shape.pathsPerItem} hidden=${shape.hidden}: ${warmStart ? 'warm start' : 'k-means init'} ${Math.round(initMs)} ms`)
 
   const unit = new Float32Array(users * n)
   const active: number[] = []
@@ -61,7 +71,7 @@ export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetriev
     if (normalizeInput(input.userVectors.subarray(u * n, (u + 1) * n), n, unit.subarray(u * n, (u + 1) * n))) active.push(u)
   }
   const activeUsers = Int32Array.from(active)
-  const net = initNetwork(shape, opts.seed)
+  const net = warmStart ? cloneNetwork(warmStart.network) : initNetwork(shape, opts.seed)
   const estep = new EStep(net, { learningRate: opts.learningRate, weightDecay: opts.weightDecay })
   const rng = createRng(opts.seed ^ 0x68e31da4)
   const losses: number[] = []
