@@ -3,6 +3,9 @@
  * benchmarks a synthetic catalog, and both run the same code.
  */
 import type { Model } from '../model-loader/model.js'
+import type { DeepRetrievalStructure } from '../model-loader/deep-retrieval-tensors.js'
+import { DR_LIMITS } from '../model-loader/deep-retrieval-format.js'
+import { createDeepRetrievalIndex, createDeepRetrievalSearch } from './deep-retrieval/engine.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
 import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
 import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE, MAX_HYBRID_CANDIDATES } from './hybrid.js'
@@ -15,13 +18,15 @@ export { EF_MAX } from './mips/hnsw-mips.js'
 
 export type SearchCatalog = Pick<Model, 'dimension' | 'codeBits' | 'codeWords' | 'itemCodes' | 'itemVectors' | 'itemNorms' | 'itemBias' | 'hnsw'> & {
   readonly itemCount: number
+  /** The learned Deep Retrieval structure, when the bundle has one. */
+  readonly deepRetrieval?: DeepRetrievalStructure | null
 }
 
 /** The loaded model as the engines see it. */
 export function searchCatalogOf (model: Model): SearchCatalog {
   return {
     dimension: model.dimension, codeBits: model.codeBits, codeWords: model.codeWords, itemCodes: model.itemCodes, itemVectors: model.itemVectors,
-    itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size,
+    itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size, deepRetrieval: model.deepRetrieval,
   }
 }
 
@@ -88,12 +93,39 @@ export interface SearchEnginesInfo {
     readonly rerankReady: boolean
     readonly rerankMemoryBytes: number
   }
+  /** The Deep Retrieval structure, null when the bundle has none. */
+  readonly deepRetrieval: {
+    readonly depth: number
+    readonly width: number
+    readonly pathsPerItem: number
+    /** Hidden units of each layer's map; 0 for linear layers. */
+    readonly hidden: number
+    readonly defaultBeam: number
+    readonly maxBeam: number
+    /** Non-empty paths, and the items on the most crowded one. */
+    readonly paths: number
+    readonly largestPath: number
+    readonly memoryBytes: number
+    readonly buildMs: number
+  } | null
+}
+
+/**
+ * A Deep Retrieval answer: the beam search's when its paths held k eligible items (the beam
+ * widened if needed), otherwise the hybrid's (or exact MIPS without a code) and `fallback` says so.
+ */
+export interface DrTopK extends TopK {
+  readonly fallback: 'hybrid' | 'mips' | null
+  /** The beam the search ended with. */
+  readonly beam: number
 }
 
 export interface SearchEngines {
   hamming (code: Uint32Array, opts: SearchOptions): TopK
   mips (vector: Float32Array, opts: SearchOptions): TopK
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
+  /** Deep Retrieval; null when the catalog has no structure. `code` (null when the query has none) serves the hybrid fallback. */
+  readonly dr: ((code: Uint32Array | null, vector: Float32Array, opts: SearchOptions) => DrTopK) | null
   readonly info: SearchEnginesInfo
   readonly stats: SearchStats
   /** Resolves when structures built in the background (the int8 copy) are done; results never depend on it. */
@@ -149,7 +181,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
   if (!(codesPerCandidate >= 0)) throw new RangeError(`hybridCodesPerCandidate must be >= 0, got ${codesPerCandidate}`)
-  const stats: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const stats: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0, drQueries: 0, drWidened: 0, drFallbacks: 0 }
   // Share of recent table queries that ran over budget. When most do (codes with large
   // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
   // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the
@@ -201,10 +233,32 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     return rerank(hammingTopK(code, c, opts.exclude, undefined, false), vector, opts.k)
   }
 
+  // The structure's derived data (prefix tables, path index) is built here, once per model.
+  const drStart = performance.now()
+  const drIndex = catalog.deepRetrieval ? createDeepRetrievalIndex(catalog.deepRetrieval.network, catalog.deepRetrieval.itemKeys, itemCount, catalog.deepRetrieval.beam) : null
+  const drBuildMs = performance.now() - drStart
+  const drSearch = drIndex ? createDeepRetrievalSearch(items, drIndex, rerank, DR_LIMITS.maxBeam) : null
+  const dr = drSearch === null
+    ? null
+    : (code: Uint32Array | null, vector: Float32Array, opts: SearchOptions): DrTopK => {
+        if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
+        const beam = Math.max(1, Math.min(DR_LIMITS.maxBeam, opts.beam ?? drIndex!.defaultBeam))
+        if (opts.k <= 0 || itemCount === 0) return { ...EMPTY_TOP_K, fallback: null, beam }
+        stats.drQueries++
+        const top = drSearch(vector, { k: opts.k, beam, exclude: opts.exclude })
+        if (drSearch.lastBeam > beam) stats.drWidened++
+        if (top !== null) return { ...top, fallback: null, beam: drSearch.lastBeam }
+        stats.drFallbacks++
+        return code === null
+          ? { ...mips(vector, opts), fallback: 'mips', beam: drSearch.lastBeam }
+          : { ...hybrid(code, vector, opts), fallback: 'hybrid', beam: drSearch.lastBeam }
+      }
+
   return {
     hamming,
     mips,
     hybrid,
+    dr,
     stats,
     whenReady: Promise.all([tablesBuilt, rerank.whenReady]).then(() => undefined),
     info: {
@@ -233,6 +287,21 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         get rerankReady (): boolean { return rerank.prefilterReady },
         rerankMemoryBytes: rerank.memoryBytes,
       },
+      deepRetrieval: drIndex === null
+        ? null
+        : {
+            ...pickShape(drIndex.network.shape),
+            defaultBeam: drIndex.defaultBeam,
+            maxBeam: DR_LIMITS.maxBeam,
+            paths: drIndex.paths.keys.length,
+            largestPath: drIndex.paths.largestPath,
+            memoryBytes: drIndex.paths.memoryBytes + drIndex.tables.flat().reduce((a, t) => a + t.byteLength, 0),
+            buildMs: drBuildMs,
+          },
     },
   }
+}
+
+function pickShape (s: { depth: number, width: number, pathsPerItem: number, hidden: number }): { depth: number, width: number, pathsPerItem: number, hidden: number } {
+  return { depth: s.depth, width: s.width, pathsPerItem: s.pathsPerItem, hidden: s.hidden }
 }

@@ -22,6 +22,8 @@ export interface SearchOptions {
   readonly ef?: number
   /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */
   readonly candidates?: number
+  /** Deep Retrieval: prefixes kept per layer of the beam search (default: the bundle's). */
+  readonly beam?: number
 }
 
 /**
@@ -47,4 +49,8 @@ export interface SearchStats {
   /** Hybrid searches on the bounded candidate stage, and those the bound cut short. */
   hybridQueries: number
   hybridBounded: number
+  /** Deep Retrieval searches, those whose beam was widened, and those that fell back to another method. */
+  drQueries: number
+  drWidened: number
+  drFallbacks: number
 }
