@@ -115,9 +115,13 @@ function splitBalanced (vectors: Float32Array, dim: number, members: Int32Array,
   return assignBalanced(vectors, dim, members, K, s, paths)
 }
 
+/** Clusters remembered per member, nearest first: m x K distances would take 400 MB at 1M x 100. */
+const PREFERENCES = 8
+
 /**
  * Capacity-constrained assignment to the current centroids: members by decreasing regret (second
- * best minus best distance) take their nearest cluster with room; capacity ceil(m / K).
+ * best minus best distance) take their nearest cluster with room; capacity ceil(m / K). Each member
+ * remembers its PREFERENCES nearest clusters; one whose remembered clusters are all full recomputes.
  */
 function assignBalanced (vectors: Float32Array, dim: number, members: Int32Array, K: number, s: SplitScratch, paths: number): Split {
   const m = members.length
@@ -127,30 +131,29 @@ function assignBalanced (vectors: Float32Array, dim: number, members: Int32Array
     for (let k = 0; k < dim; k++) q += centroids[c * dim + k] * centroids[c * dim + k]
     norms[c] = q
   }
-  // |x - c|^2 - |x|^2 = |c|^2 - 2 x.c: the member's own norm does not change its order.
-  const dist = new Float32Array(m * K)
+  const T = Math.min(K, Math.max(PREFERENCES, paths))
+  const prefC = new Int32Array(m * T)
+  const prefD = new Float32Array(m * T)
   const regret = new Float64Array(m)
-  const d4 = dim & ~3
+  const row = new Float64Array(K)
   for (let i = 0; i < m; i++) {
-    const vb = members[i] * dim
-    let best = Infinity
-    let second = Infinity
+    distancesTo(vectors, members[i] * dim, dim, centroids, norms, K, row)
+    // Insertion into the member's sorted T nearest.
+    let n = 0
+    const base = i * T
     for (let c = 0; c < K; c++) {
-      const cb = c * dim
-      let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-      let k = 0
-      for (; k < d4; k += 4) {
-        s0 += vectors[vb + k] * centroids[cb + k]
-        s1 += vectors[vb + k + 1] * centroids[cb + k + 1]
-        s2 += vectors[vb + k + 2] * centroids[cb + k + 2]
-        s3 += vectors[vb + k + 3] * centroids[cb + k + 3]
+      const dd = row[c]
+      if (n === T && dd >= prefD[base + T - 1]) continue
+      let at = n < T ? n++ : T - 1
+      while (at > 0 && prefD[base + at - 1] > dd) {
+        prefD[base + at] = prefD[base + at - 1]
+        prefC[base + at] = prefC[base + at - 1]
+        at--
       }
-      for (; k < dim; k++) s0 += vectors[vb + k] * centroids[cb + k]
-      const dd = norms[c] - 2 * ((s0 + s1) + (s2 + s3))
-      dist[i * K + c] = dd
-      if (dd < best) { second = best; best = dd } else if (dd < second) second = dd
+      prefD[base + at] = dd
+      prefC[base + at] = c
     }
-    regret[i] = second - best
+    regret[i] = T > 1 ? prefD[base + 1] - prefD[base] : 0
   }
   const order = Array.from({ length: m }, (_, i) => i)
   order.sort((a, b) => regret[b] - regret[a] || a - b)
@@ -159,35 +162,47 @@ function assignBalanced (vectors: Float32Array, dim: number, members: Int32Array
   const assignment = new Int32Array(m)
   for (const i of order) {
     let best = -1
-    let bestD = Infinity
-    for (let c = 0; c < K; c++) {
-      if (load[c] >= capacity) continue
-      const dd = dist[i * K + c]
-      if (dd < bestD) { bestD = dd; best = c }
+    for (let t = 0; t < T; t++) {
+      const c = prefC[i * T + t]
+      if (load[c] < capacity) { best = c; break }
+    }
+    if (best < 0) {
+      distancesTo(vectors, members[i] * dim, dim, centroids, norms, K, row)
+      let bestD = Infinity
+      for (let c = 0; c < K; c++) if (load[c] < capacity && row[c] < bestD) { bestD = row[c]; best = c }
     }
     assignment[i] = best
     load[best]++
   }
+  // The next-nearest clusters other than the assigned one, from the remembered preferences.
   const extra = paths - 1
   const alternatives = new Int32Array(m * Math.max(0, extra))
   if (extra > 0) {
-    // The next-nearest clusters by distance, skipping the assigned one: a short selection per member.
-    const taken = new Uint8Array(K)
     for (let i = 0; i < m; i++) {
-      taken.fill(0)
-      taken[assignment[i]] = 1
-      for (let j = 0; j < extra; j++) {
-        let best = -1
-        let bestD = Infinity
-        for (let c = 0; c < K; c++) {
-          if (taken[c] === 1) continue
-          const dd = dist[i * K + c]
-          if (dd < bestD) { bestD = dd; best = c }
-        }
-        taken[best] = 1
-        alternatives[i * extra + j] = best
+      let j = 0
+      for (let t = 0; t < T && j < extra; t++) {
+        const c = prefC[i * T + t]
+        if (c !== assignment[i]) alternatives[i * extra + j++] = c
       }
     }
   }
   return { assignment, alternatives }
+}
+
+/** |x - c|^2 - |x|^2 = |c|^2 - 2 x.c for every centroid: the member's own norm does not change its order. */
+function distancesTo (vectors: Float32Array, vb: number, dim: number, centroids: Float32Array, norms: Float64Array, K: number, out: Float64Array): void {
+  const d4 = dim & ~3
+  for (let c = 0; c < K; c++) {
+    const cb = c * dim
+    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
+    let k = 0
+    for (; k < d4; k += 4) {
+      s0 += vectors[vb + k] * centroids[cb + k]
+      s1 += vectors[vb + k + 1] * centroids[cb + k + 1]
+      s2 += vectors[vb + k + 2] * centroids[cb + k + 2]
+      s3 += vectors[vb + k + 3] * centroids[cb + k + 3]
+    }
+    for (; k < dim; k++) s0 += vectors[vb + k] * centroids[cb + k]
+    out[c] = norms[c] - 2 * ((s0 + s1) + (s2 + s3))
+  }
 }

@@ -38,6 +38,9 @@ export interface DeepRetrievalModel {
   }
 }
 
+const MIN_BATCH_USERS = 4
+const MAX_BATCH_USERS = 64
+
 export function shapeOf (opts: DeepRetrievalOptions, dimension: number): DrShape {
   return { depth: opts.depth, width: opts.width, pathsPerItem: opts.pathsPerItem, embeddingDimension: opts.depth > 1 ? opts.embeddingDimension : 0, hidden: opts.hidden, inputDimension: dimension }
 }
@@ -73,6 +76,7 @@ export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetriev
   const activeUsers = Int32Array.from(active)
   const net = warmStart ? cloneNetwork(warmStart.network) : initNetwork(shape, opts.seed)
   const estep = new EStep(net, { learningRate: opts.learningRate, weightDecay: opts.weightDecay })
+  const batchUsers = opts.batchUsers ?? Math.max(MIN_BATCH_USERS, Math.min(MAX_BATCH_USERS, Math.round(activeUsers.length / 256)))
   const rng = createRng(opts.seed ^ 0x68e31da4)
   const losses: number[] = []
   const eStep = (label: string): void => {
@@ -87,7 +91,7 @@ export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetriev
         const to = input.pairs.indptr[u + 1]
         loss += estep.accumulateUser(unit.subarray(u * n, (u + 1) * n), input.pairs.indices, from, to, itemKeys)
         batchPairs += to - from
-        if ((i + 1) % opts.batchUsers === 0 || i === activeUsers.length - 1) {
+        if ((i + 1) % batchUsers === 0 || i === activeUsers.length - 1) {
           estep.step(batchPairs)
           pairs += batchPairs
           batchPairs = 0
