@@ -5,13 +5,11 @@
  * eligible items even at the widest beam) is answered exhaustively, as the service would fall back,
  * and counts the whole catalog as scored.
  */
-import { exactMipsTopK } from '../../search/mips/brute-force.js'
 import { createHybridReranker } from '../../search/hybrid.js'
 import { createDeepRetrievalSearch, type DeepRetrievalIndex } from '../../search/deep-retrieval/engine.js'
-import { TopKHeap } from '../../search/top-k.js'
-import type { ExcludeSet } from '../../search/types.js'
 import type { Csr } from '../csr.js'
 import { evaluateRanked, type Metrics } from '../evaluate.js'
+import { createFullScan, csrRowExclusion } from './full-scan.js'
 
 export interface BeamPoint {
   readonly beam: number
@@ -46,39 +44,13 @@ export interface EvaluateInput {
   readonly exhaustive?: Pick<Metrics, 'recall' | 'ndcg'>
 }
 
-/** The user's training items as an exclusion set (a sorted CSR row). */
-function rowExclusion (m: Csr): ExcludeSet & { user: number } {
-  const set = {
-    user: 0,
-    get size () { return m.indptr[set.user + 1] - m.indptr[set.user] },
-    has (row: number): boolean {
-      let lo = m.indptr[set.user]
-      let hi = m.indptr[set.user + 1] - 1
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1
-        const x = m.indices[mid]
-        if (x === row) return true
-        if (x < row) lo = mid + 1
-        else hi = mid - 1
-      }
-      return false
-    },
-  }
-  return set
-}
-
 export function evaluateDeepRetrieval (input: EvaluateInput): DeepRetrievalEvaluation {
   const { dimension: n, userVectors, train, test, k } = input
   const items = { itemVectors: input.itemVectors, itemBias: null, dimension: n, itemCount: train.cols }
-  const exclude = rowExclusion(train)
-  const heap = new TopKHeap(k)
+  const exclude = csrRowExclusion(train)
+  const scan = createFullScan(items, train)
   const query = (u: number): Float32Array => userVectors.subarray(u * n, (u + 1) * n)
-  const exact = (u: number, out: Int32Array): number => {
-    exclude.user = u
-    const top = exactMipsTopK(items, query(u), k, exclude, heap)
-    out.set(top.rows)
-    return top.rows.length
-  }
+  const exact = (u: number, out: Int32Array): number => scan.topK(query(u), k, u, out)
   const exhaustive = input.exhaustive ?? evaluateRanked(train, test, k, exact)
   const rerank = createHybridReranker(items, false)
   const search = createDeepRetrievalSearch(items, input.index, rerank, input.maxBeam)

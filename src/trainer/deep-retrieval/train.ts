@@ -15,6 +15,7 @@ import { EStep } from './e-step.js'
 import { runMStep, userBeams, type MStepStats } from './m-step.js'
 import { cloneNetwork, initNetwork } from './network-init.js'
 import type { DeepRetrievalOptions } from './options.js'
+import { teacherPairs, unionPairs } from './teacher-pairs.js'
 
 export interface DeepRetrievalInput {
   readonly dimension: number
@@ -53,6 +54,11 @@ export function shapeOf (opts: DeepRetrievalOptions, dimension: number): DrShape
 export function trainDeepRetrieval (input: DeepRetrievalInput, opts: DeepRetrievalOptions, log: (msg: string) => void = () => {}, warmStart?: Pick<DeepRetrievalModel, 'network' | 'itemKeys'>): DeepRetrievalModel {
   const t0 = performance.now()
   const n = input.dimension
+  if (opts.pairs !== 'interactions') {
+    const teacher = teacherPairs(input.userVectors, input.itemVectors, n, input.pairs, opts.teacherPerUser)
+    log(`deep retrieval: ${teacher.indptr[teacher.rows]} teacher pairs (${Math.round(performance.now() - t0)} ms)`)
+    input = { ...input, pairs: opts.pairs === 'teacher' ? teacher : unionPairs(input.pairs, teacher) }
+  }
   const users = input.pairs.rows
   const items = input.pairs.cols
   const shape = shapeOf(opts, n)
