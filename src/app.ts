@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { checkedSerializerCompiler, plainSerializerCompiler } from './answer-json.js'
 import type { Config } from './config.js'
 import { HttpProblem } from './errors.js'
 import { loadModel as loadBundle } from './model-loader/load-bundle.js'
@@ -17,12 +18,12 @@ import modelStorePlugin from './plugins/model-store.js'
 import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
+import servingPlugin from './plugins/serving.js'
 import statePlugin from './plugins/state.js'
 import { memoizedQueryValidator } from './query-validation.js'
 import { lazyChildLogger } from './request-logger.js'
-import { createModelEngines } from './recommend/model-engines.js'
-import { answerJson } from './recommend/result-cache.js'
-import type { QueryEngines } from './recommend/types.js'
+import type { RecommenderEngines } from './recommend/types.js'
+import { createModelEngines } from './search/engines.js'
 import type { StateStore } from './state/types.js'
 import adminRoutes from './routes/admin.js'
 import docsRoutes from './routes/docs.js'
@@ -39,15 +40,10 @@ export interface AppOptions {
   /** The model to serve from the start; null serves nothing until a reload (and /readyz says 503). */
   readonly model: Model | null
   /** Builds the retrieval engines for a model, once per load (default: src/search/engines.ts). */
-  readonly createEngines?: (model: Model) => QueryEngines
+  readonly createEngines?: (model: Model) => RecommenderEngines
   readonly loadModel?: (dir: string) => Promise<Model>
   /** pino options, or false for none (tests). */
   readonly logger?: FastifyServerOptions['logger']
-  /**
-   * Check every response against its zod schema before sending (a 500 when one disagrees). On in
-   * tests and development; production serializes with JSON.stringify alone (VALIDATE_RESPONSES).
-   */
-  readonly validateResponses?: boolean
   /** 'generated' builds the spec from the zod schemas (the openapi agreement test). */
   readonly openapi?: 'static' | 'generated'
   /** Overrides of the load-shedding settings taken from config (tests: a short sample interval). */
@@ -55,15 +51,6 @@ export interface AppOptions {
   /** A real-time state store opened (and closed) by the caller; default: Redis from REDIS_URL, else in-process. */
   readonly stateStore?: StateStore
 }
-
-/**
- * Responses are produced by our own typed code (the handler's return type is the schema's output
- * type), so production skips re-validating them: with zod's encode pass the schema'd route cost
- * 1.56x a bare route's CPU per request against 1.08-1.21x without it (bench/http/overhead.ts,
- * hamming top-10 on the MovieLens model), more than the search itself. Answers a result cache
- * keeps are serialized once (answerJson).
- */
-export const plainSerializerCompiler = () => answerJson
 
 /** Accepted incoming request ids: short and printable, so a client cannot inject into the logs. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -115,7 +102,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(memoizedQueryValidator(validatorCompiler))
-  app.setSerializerCompiler(options.validateResponses ?? true ? serializerCompiler : plainSerializerCompiler)
+  // Every response checked against its zod schema (a 500 when one disagrees) in tests and
+  // development; production serializes without (VALIDATE_RESPONSES).
+  app.setSerializerCompiler(config.VALIDATE_RESPONSES ? checkedSerializerCompiler(serializerCompiler) : plainSerializerCompiler)
   // Bodies are JSON only: without this fastify parses text/plain and the body schema answers 400, not 415.
   app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
@@ -142,6 +131,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     warmUp: { users: config.WARM_UP_USERS, seconds: config.WARM_UP_SECONDS, k: config.WARM_UP_K, method: config.WARM_UP_METHOD },
   })
   await app.register(statePlugin, { config, store: options.stateStore })
+  await app.register(servingPlugin, { historyLength: config.HISTORY_LENGTH })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
   await app.register(rateLimitPlugin, { config })
   await app.register(docsPlugin, { mode: options.openapi ?? 'static' })

@@ -3,12 +3,11 @@
  * time, so tests build apps from literal objects). The message of a bad variable names it.
  */
 import { z } from 'zod'
-import { DEFAULT_HYBRID_CODES_PER_CANDIDATE } from './search/hybrid.js'
-import type { StateOptions } from './state/types.js'
+import {
+  DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE,
+  DEFAULT_K, DEFAULT_METHOD, DEFAULT_RESULT_CACHE_BYTES, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS, MAX_HISTORY_LENGTH, MAX_K, SEARCH_METHODS,
+} from './defaults.js'
 import { usableCpus } from './util/cpus.js'
-import { DEFAULT_FOLD_IN_CACHE_BYTES } from './recommend/fold-in-cache.js'
-import { DEFAULT_RESULT_CACHE_BYTES } from './recommend/result-cache.js'
-import { MAX_K, MethodSchema } from './routes/schemas.js'
 
 const Port = z.coerce.number().int().min(0).max(65_535)
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -33,7 +32,7 @@ export const ConfigSchema = z.object({
   /** close-with-grace delay: below Docker's default 10 s stop grace period so the drain finishes first. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
   /** Hybrid: Hamming candidates re-ranked by inner product. */
-  HYBRID_CANDIDATES: z.coerce.number().int().min(1).max(100_000).default(200),
+  HYBRID_CANDIDATES: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_HYBRID_CANDIDATES),
   /**
    * Hybrid on catalogs with multi-index tables (>= 32k items): codes compared per candidate before
    * the candidate stage stops and re-ranks the best it reached; 0 = exact Hamming top-C.
@@ -49,13 +48,13 @@ export const ConfigSchema = z.object({
   /** Every key (and the model channel) lives under this prefix, so services can share one Redis. */
   REDIS_KEY_PREFIX: z.string().min(1).max(128).default('hashrec:'),
   /** Budget of one Redis read on the request path; past it the request is served degraded from the model. */
-  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_STATE_TIMEOUT_MS),
   /** Budget of one event batch write (a MULTI of up to 1000 events): larger than a read's. */
   REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
   /** Distinct items kept per user in the recent history. */
-  HISTORY_LENGTH: z.coerce.number().int().min(1).max(10_000).default(200),
+  HISTORY_LENGTH: z.coerce.number().int().min(1).max(MAX_HISTORY_LENGTH).default(DEFAULT_HISTORY_LENGTH),
   /** A user's history lives this long after their last event. */
-  HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(30 * 24 * 3600),
+  HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_HISTORY_TTL_SECONDS),
   /**
    * Bytes of folded-in user vectors each worker keeps between a user's requests (a user whose
    * history has items beyond the training data costs a least-squares solve, ~0.3-2 ms); 0 = none.
@@ -75,10 +74,10 @@ export const ConfigSchema = z.object({
   /** Time budget of one warm-up, in seconds. */
   WARM_UP_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   /** The request warmed: top WARM_UP_K by WARM_UP_METHOD, seen items excluded (the API's defaults: 10, hybrid). */
-  WARM_UP_K: z.coerce.number().int().min(1).max(MAX_K).default(10),
-  WARM_UP_METHOD: MethodSchema.default('hybrid'),
+  WARM_UP_K: z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K),
+  WARM_UP_METHOD: z.enum(SEARCH_METHODS).default(DEFAULT_METHOD),
   /** Trending counts halve every this many seconds. */
-  TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(6 * 3600),
+  TRENDING_HALF_LIFE_SECONDS: z.coerce.number().min(1).default(DEFAULT_TRENDING_HALF_LIFE_SECONDS),
   /** Requests per RATE_LIMIT_WINDOW per client key (x-api-key header, else the client IP); off when unset. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).optional(),
   /** Rate limit window in milliseconds. */
@@ -135,8 +134,8 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>
 
-/** The state stores' settings (in-process, replicated or Redis) from the config. */
-export function stateOptions (config: Config): StateOptions {
+/** The state stores' settings (src/state/types.ts StateOptions: in-process, replicated or Redis) from the config. */
+export function stateOptions (config: Config): { historyLength: number, historyTtlSeconds: number, trendingHalfLifeSeconds: number, timeoutMs: number } {
   return {
     historyLength: config.HISTORY_LENGTH,
     historyTtlSeconds: config.HISTORY_TTL_SECONDS,

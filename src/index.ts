@@ -36,7 +36,7 @@ async function main (): Promise<void> {
     replicated = await openReplicatedStore(processChannel(), { ...stateOptions(config), id: cluster.worker!.id, writeTimeoutMs: config.REDIS_WRITE_TIMEOUT_MS, log: (msg, fields) => warn(msg, fields) })
   }
 
-  const app = await buildApp({ config, model: null, logger: loggerOptions(config), validateResponses: config.VALIDATE_RESPONSES, stateStore: replicated })
+  const app = await buildApp({ config, model: null, logger: loggerOptions(config), stateStore: replicated })
   const log = app.log
   warn = (msg, fields) => log.warn(fields ?? {}, msg)
   if (replicated) {

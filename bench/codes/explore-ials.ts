@@ -1,7 +1,7 @@
 import { loadSplit } from './data.js'
 import { trainIals } from './ials.js'
 import { evaluate, dotScorer, hammingScorer, twoStageScorer, topK } from './metrics.js'
-import { packCodes, signCodes } from '../../src/trainer/codes/pack.js'
+import { packCodes, signCodes } from '../../src/bundle-format/codes.js'
 
 const data = loadSplit('data/ml-latest-small/ratings.csv')
 console.log(data.users, data.items, data.train.indptr[data.users], data.test.indptr[data.users])

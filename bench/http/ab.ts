@@ -52,8 +52,10 @@ const apps: Array<{ close (): Promise<void> }> = []
 for (const [name, dir] of Object.entries(BUILDS)) {
   const { buildApp, loggerOptions } = await load<AppModule>(dir, 'app.js')
   const { createConfig } = await load<{ createConfig (o: Record<string, string>): unknown }>(dir, 'config.js')
-  // The service's defaults (LOG_LEVEL info, no per-request lines, no response validation), logs discarded.
-  const config = createConfig({ MODEL_DIR: modelDir })
+  // The service's defaults (LOG_LEVEL info, no per-request lines, no response validation), logs
+  // discarded; no load shedding, which on a busy shared machine would answer some requests 503.
+  const config = createConfig({ MODEL_DIR: modelDir, MAX_EVENT_LOOP_DELAY_MS: '0' })
+  // validateResponses: builds that predate VALIDATE_RESPONSES's single default took it as an option (on unless false).
   const app = await buildApp({ config, model, logger: loggerOptions(config, { write () {} }), validateResponses: false })
   await app.listen({ port: 0, host: '127.0.0.1' })
   ports[name] = (app.server.address() as AddressInfo).port

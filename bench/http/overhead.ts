@@ -1,14 +1,14 @@
 /**
- * The HTTP layer's per-request overhead (issue 5 target: validation and serialization within 30%
- * of a bare fastify route returning the same JSON). One child process serves four apps over the
- * same model and the same recommender instance:
+ * The HTTP layer's per-request overhead (the target: validation and serialization within 30% of
+ * a bare fastify route returning the same JSON). One child process serves four apps over the same
+ * model and the same recommender instance (the service's, whose answers carry their JSON):
  *   full   - the service app as `npm start` runs it (zod validation, zod-typed responses, problem+json
  *            errors, metrics and request-id hooks), logger off so log I/O is not measured;
  *   schema - fastify with the service's route schemas (zod params/querystring/response through
  *            fastify-type-provider-zod, the service's serializer) and nothing else: validation and
  *            serialization alone;
  *   bare   - fastify with one schemaless route that parses k/method by hand, calls the same
- *            recommender and lets fastify JSON.stringify the result;
+ *            recommender and sends its answer's JSON;
  *   static - fastify returning a precomputed JSON string (the floor: HTTP alone, no search).
  * autocannon runs in this process against each in turn, for several interleaved rounds, so noise
  * from the shared machine hits all alike. Reported per round and as medians: throughput and the
@@ -24,7 +24,8 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { validatorCompiler, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import { buildApp, plainSerializerCompiler } from '../../src/app.js'
+import { asReply, checkedSerializerCompiler, plainSerializerCompiler } from '../../src/answer-json.js'
+import { buildApp } from '../../src/app.js'
 import { createConfig } from '../../src/config.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
 import type { Model } from '../../src/model-loader/model.js'
@@ -63,26 +64,26 @@ async function benchModel (): Promise<Model> {
 async function serve (): Promise<void> {
   const model = await benchModel()
   const validate = args['validate-responses']
-  const full = await buildApp({ config: createConfig({}), model, validateResponses: validate })
+  const full = await buildApp({ config: createConfig({ VALIDATE_RESPONSES: validate ? 'true' : 'false' }), model })
   await full.ready()
   const rec = full.modelStore.active!
 
   const schema = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>()
   schema.setValidatorCompiler(validatorCompiler)
-  schema.setSerializerCompiler(validate ? serializerCompiler : plainSerializerCompiler)
+  schema.setSerializerCompiler(validate ? checkedSerializerCompiler(serializerCompiler) : plainSerializerCompiler)
   schema.get(ROUTE, {
     schema: { params: UserParamsSchema, querystring: RecommendQuerySchema, response: { 200: RecommendationResponseSchema, ...problems(400, 500, 503) } },
-  }, async (request) => rec.forUser(request.params.userId, request.query))
+  }, async (request) => asReply(rec.forUser(request.params.userId, request.query)))
 
   const bare = Fastify({ logger: false })
-  bare.get(ROUTE, async (request) => {
+  bare.get(ROUTE, async (request, reply) => {
     const q = request.query as Record<string, string | undefined>
     const method = q.method === 'mips' || q.method === 'hamming' ? q.method : 'hybrid'
-    return rec.forUser((request.params as { userId: string }).userId, { k: Number(q.k ?? 10), method })
+    return reply.type('application/json; charset=utf-8').send(rec.forUser((request.params as { userId: string }).userId, { k: Number(q.k ?? 10), method }).json)
   })
 
   const user = model.users.size > 0 ? model.users.idAt(0) : 'anyone'
-  const fixed = JSON.stringify(rec.forUser(user, { k: Number(args.k), method: args.method as 'hamming' }))
+  const fixed = rec.forUser(user, { k: Number(args.k), method: args.method as 'hamming' }).json
   const fixedApp = Fastify({ logger: false })
   fixedApp.get(ROUTE, async (_request, reply) => reply.type('application/json; charset=utf-8').send(fixed))
 

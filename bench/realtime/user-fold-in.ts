@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 import { createRecommender } from '../../src/recommend/recommender.js'
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/default' } } })

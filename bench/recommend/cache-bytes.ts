@@ -1,19 +1,18 @@
 /**
  * What one kept answer of the result cache costs on the heap, against what the cache's budget
- * counts for it (src/recommend/result-cache.ts). Loads a bundle, serves N distinct users once
- * through a recommender without a cache (so the id and title strings every answer shares are
- * already made), then through one with a budget large enough to keep them all, and compares the
- * heap after a full GC before and after (each answer serialized once, as a route does) with the
- * cache's own estimate.
+ * counts for it (src/recommend/result-cache.ts), in the service's answer form (src/answer-json.ts).
+ * Loads a bundle, serves N distinct users once through a recommender without a cache (so the id
+ * and title strings every answer shares are already made), then through one with a budget large
+ * enough to keep them all, and compares the heap after a full GC before and after with the cache's
+ * own estimate.
  *
  *   npm run bench:cache-bytes -- [--bundle .bench-tmp/load-1000000-100000/bundle] [--users 20000] [--k 10] [--method hybrid]
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 import { createRecommender } from '../../src/recommend/recommender.js'
-import { answerJson } from '../../src/recommend/result-cache.js'
-import type { RecommendationResult } from '../../src/recommend/types.js'
+import { ANSWER_JSON, type AnswerJson } from '../../src/answer-json.js'
 import type { SearchMethod } from '../../src/search/types.js'
 
 const { values: args } = parseArgs({
@@ -35,15 +34,14 @@ const n = Math.min(Number(args.users), model.users.size)
 const opts = { k: Number(args.k), method: args.method as SearchMethod }
 const ids = Array.from({ length: n }, (_, u) => model.users.idAt(u))
 
-const reference = createRecommender(model, engines, { resultCacheBytes: 0, foldInCacheBytes: 0 })
+const reference = createRecommender(model, engines, { resultCacheBytes: 0, foldInCacheBytes: 0, form: ANSWER_JSON })
 for (const id of ids) reference.forUser(id, opts)
-const cached = createRecommender(model, engines, { resultCacheBytes: 2 ** 34, foldInCacheBytes: 0 })
+const cached = createRecommender(model, engines, { resultCacheBytes: 2 ** 34, foldInCacheBytes: 0, form: ANSWER_JSON })
 // Keys and answers must outlive the measurement: the recommender holds them, this array holds the recommender.
-const sink: RecommendationResult[] = []
+const sink: AnswerJson[] = []
 const heap = (): number => { gc(); gc(); return process.memoryUsage().heapUsed }
 const before = heap()
-// Each answer serialized as the route does, so what a cache makes on first serialization counts too.
-for (const id of ids) answerJson(cached.forUser(id, opts))
+for (const id of ids) cached.forUser(id, opts)
 const after = heap()
 sink.push(cached.forUser(ids[0], opts))
 const s = cached.stats

@@ -1,15 +1,18 @@
 /**
  * What the result cache costs per operation at its default budget, under the traffic bench:http
- * sends: user ids drawn Zipf(1) over 100k users, a get per request, a keepAnswer and a put per
- * miss, with top-10 answers shaped like the 1M bundle's (ids, titles, float scores). Prints µs per
- * get, per put and per keepAnswer, the hit share and the entries kept, median of the rounds. No
- * bundle needed: the answers are built here, the cache code is the service's.
+ * sends: user ids drawn Zipf(1) over 100k users, a get per request, a keep (the service's answer
+ * form, src/answer-json.ts) and a put per miss, with top-10 answers shaped like the 1M bundle's
+ * (ids, titles, float scores). Prints µs per get, per put and per keep, the hit share and the
+ * entries kept, median of the rounds. No bundle needed: the answers are built here, the cache
+ * code is the service's.
  *
  *   npm run bench:cache-ops -- [--requests 600000] [--users 100000] [--budget 33554432] [--rounds 3]
  */
 import { parseArgs } from 'node:util'
 import { CheckedLru, IDS } from '../../src/recommend/checked-lru.js'
-import { DEFAULT_RESULT_CACHE_BYTES, keepAnswer, resultKey } from '../../src/recommend/result-cache.js'
+import { DEFAULT_RESULT_CACHE_BYTES } from '../../src/defaults.js'
+import { ANSWER_JSON, type AnswerJson } from '../../src/answer-json.js'
+import { resultKey } from '../../src/recommend/result-cache.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { createRng } from '../../src/trainer/rng.js'
 import { zipfCdf, zipfRank } from '../lib/zipf.js'
@@ -40,10 +43,10 @@ const cdf = zipfCdf(USERS)
 const NO_HISTORY: readonly string[] = Object.freeze([])
 const opts = { k: 10, method: 'hybrid' as const }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const rows: Record<string, number[]> = { get: [], put: [], keepAnswer: [], hits: [], entries: [] }
+const rows: Record<string, number[]> = { get: [], put: [], keep: [], hits: [], entries: [] }
 for (let round = 0; round < Number(args.rounds); round++) {
   const rand = createRng(round + 1).next
-  const cache = new CheckedLru<RecommendationResult, readonly string[]>(BUDGET, IDS)
+  const cache = new CheckedLru<AnswerJson, readonly string[]>(BUDGET, IDS)
   let getMs = 0
   let putMs = 0
   let keepMs = 0
@@ -58,7 +61,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
     if (hit !== undefined) continue
     const result = answerFor(user, rand)
     const t2 = performance.now()
-    const kept = keepAnswer(result)
+    const kept = ANSWER_JSON.keep(result)
     const t3 = performance.now()
     cache.put(key, NO_HISTORY, kept.answer, kept.bytes)
     putMs += performance.now() - t3
@@ -67,11 +70,11 @@ for (let round = 0; round < Number(args.rounds); round++) {
   }
   rows.get.push(1000 * getMs / REQUESTS)
   rows.put.push(1000 * putMs / puts)
-  rows.keepAnswer.push(1000 * keepMs / puts)
+  rows.keep.push(1000 * keepMs / puts)
   rows.hits.push(cache.hits / REQUESTS)
   rows.entries.push(cache.size)
 }
 console.log(`${REQUESTS} requests, Zipf(1) over ${USERS} users, budget ${BUDGET} bytes, median of ${args.rounds} rounds`)
-console.log('| get µs | put µs | keepAnswer µs | hits | entries kept |')
+console.log('| get µs | put µs | keep µs | hits | entries kept |')
 console.log('|---:|---:|---:|---:|---:|')
-console.log(`| ${median(rows.get).toFixed(2)} | ${median(rows.put).toFixed(2)} | ${median(rows.keepAnswer).toFixed(2)} | ${(100 * median(rows.hits)).toFixed(1)}% | ${median(rows.entries)} |`)
+console.log(`| ${median(rows.get).toFixed(2)} | ${median(rows.put).toFixed(2)} | ${median(rows.keep).toFixed(2)} | ${(100 * median(rows.hits)).toFixed(1)}% | ${median(rows.entries)} |`)

@@ -1,4 +1,4 @@
-import type { HnswConfig } from '../../src/model-loader/manifest.js'
+import type { HnswConfig } from '../../src/bundle-format/manifest.js'
 
 /** hnswlib's own defaults (M 16, efConstruction 200), so "hnswlib-node defaults" is this index at ef 10. */
 export const BENCH_HNSW: HnswConfig = { space: 'ip', M: 16, efConstruction: 200, efSearch: 64, randomSeed: 100 }

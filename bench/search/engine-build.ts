@@ -11,7 +11,7 @@
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 
 const { values } = parseArgs({
   options: {

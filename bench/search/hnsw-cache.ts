@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { HnswConfig } from '../../src/model-loader/manifest.js'
-import { buildHnswIndex, hnswIndexDimension, maxAugmentedNorm, readHnswIndex } from '../../src/search/hnsw-index.js'
+import type { HnswConfig } from '../../src/bundle-format/manifest.js'
+import { buildHnswIndex, hnswIndexDimension, maxAugmentedNorm, readHnswIndex } from '../../src/model-loader/hnsw-index.js'
 import type { HnswHandle } from '../../src/model-loader/model.js'
 
 export const BENCH_TMP = '.bench-tmp'

@@ -8,7 +8,7 @@
  * h_i = MurmurHash3_x86_32(utf8(id), seed_i) taken unsigned.
  */
 import { murmur3String } from './murmur3.js'
-import type { TableConfig } from '../model-loader/manifest.js'
+import type { TableConfig } from '../bundle-format/manifest.js'
 
 export type Resolution = 'dedicated' | 'hashed' | 'none'
 

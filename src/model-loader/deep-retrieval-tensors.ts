@@ -3,20 +3,12 @@
  * trainer (docs/model-bundle.md, "Deep Retrieval"). A bundle without the manifest's
  * `deepRetrieval` entry has no dr_* tensors and serves exactly as before.
  */
-import type { DrLayer, DrNetwork, DrShape } from '../search/deep-retrieval/network.js'
-import { layerInputWidth, preActivationWidth } from '../search/deep-retrieval/network.js'
 import { BundleError } from './errors.js'
-import { DR_LIMITS, DR_TENSOR_NAMES, DR_TENSOR_PREFIX, drTensorNames, type DeepRetrievalConfig } from './deep-retrieval-format.js'
-import { FILE_NAMES } from './manifest.js'
+import { DR_LIMITS, DR_TENSOR_NAMES, DR_TENSOR_PREFIX, drTensorNames, layerInputWidth, preActivationWidth, type DeepRetrievalConfig, type DeepRetrievalStructure, type DrLayer, type DrShape } from '../bundle-format/deep-retrieval.js'
+import { FILE_NAMES } from '../bundle-format/manifest.js'
 import type { TensorToWrite } from './safetensors.js'
 
-/** The structure as the Model holds it: the network, each item's path keys, the default beam. */
-export interface DeepRetrievalStructure {
-  readonly network: DrNetwork
-  /** items x J path keys c_1 K^(D-1) + ... + c_D. */
-  readonly itemKeys: Int32Array
-  readonly beam: number
-}
+export type { DeepRetrievalStructure }
 
 /** What the loader lends the reader: its checked tensor access. */
 export interface TensorAccess {

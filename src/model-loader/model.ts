@@ -1,7 +1,7 @@
 import type { HierarchicalNSW } from 'hnswlib-node'
 import type { HybridTable } from '../hashing/hybrid-table.js'
 import type { IdIndex, ItemMetaIndex } from './id-index.js'
-import type { CodeBits, FoldInConfig, Manifest } from './manifest.js'
+import type { CodeBits, FoldInConfig, Manifest } from '../bundle-format/manifest.js'
 import type { DeepRetrievalStructure } from './deep-retrieval-tensors.js'
 
 export interface ItemMeta {

@@ -6,29 +6,15 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { buildHnswIndex } from '../search/hnsw-index.js'
+import { buildHnswIndex } from './hnsw-index.js'
 import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
-import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from './manifest.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from '../bundle-format/manifest.js'
 import type { ItemMeta } from './model.js'
+import { TENSOR_NAMES } from '../bundle-format/tensors.js'
 import { deepRetrievalTensors, type DeepRetrievalStructure } from './deep-retrieval-tensors.js'
-
-export const TENSOR_NAMES = {
-  itemCodes: 'item_codes',
-  userCodes: 'user_codes',
-  itemEmbeddings: 'item_embeddings',
-  itemSharedEmbeddings: 'item_embeddings_shared',
-  userEmbeddings: 'user_embeddings',
-  userSharedEmbeddings: 'user_embeddings_shared',
-  itemBias: 'item_bias',
-  itemPopularity: 'item_popularity',
-  userCodeProjection: 'user_code_projection',
-  userSeenIndptr: 'user_seen_indptr',
-  userSeenItems: 'user_seen_items',
-  itemGram: 'item_gram',
-} as const
 
 export interface BundleItem extends ItemMeta {
   readonly id: string

@@ -8,8 +8,12 @@ import fp from 'fastify-plugin'
 import { BundleError } from '../model-loader/errors.js'
 import { HttpProblem, PROBLEMS, problemType, type Problem, type ProblemKey } from '../errors.js'
 import { IncompatibleQueryError, UnknownItemError } from '../recommend/errors.js'
+import { StateUnavailableError } from '../state/errors.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+/** Seconds a client waits before retrying what the state store refused: ioredis reconnects within ~1 s. */
+export const STATE_RETRY_AFTER_S = 1
 
 const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', params: 'path', body: 'body', headers: 'header' }
 
@@ -29,6 +33,7 @@ export function toHttpProblem (error: unknown): HttpProblem | null {
   if (error instanceof UnknownItemError) return new HttpProblem('unknownItem', error.message)
   if (error instanceof IncompatibleQueryError) return new HttpProblem('incompatibleQuery', error.message, [{ name: error.field, reason: error.message }])
   if (error instanceof BundleError) return new HttpProblem('invalidBundle', error.message)
+  if (error instanceof StateUnavailableError) return new HttpProblem('stateUnavailable', error.message)
   const e = error as Partial<FastifyError>
   if (Array.isArray(e.validation)) {
     const where = CONTEXT_NAMES[e.validationContext ?? ''] ?? String(e.validationContext ?? 'request')
@@ -65,6 +70,7 @@ export default fp(async (app) => {
     const known = toHttpProblem(error)
     if (known) {
       if (known.status >= 500) request.log.error({ err: error }, 'request failed')
+      if (known.key === 'stateUnavailable') reply.header('retry-after', String(STATE_RETRY_AFTER_S))
       return sendProblem(reply, problemOf(known, request))
     }
     request.log.error({ err: error }, 'unhandled error')

@@ -3,7 +3,7 @@
  * event is reported with its index and a reason, rather than one bad event failing a thousand.
  */
 import { z } from 'zod'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { EVENT_TYPES, type InteractionEvent } from '../state/types.js'
 
 export const MAX_EVENTS_PER_BATCH = 1000

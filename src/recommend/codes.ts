@@ -16,16 +16,6 @@ export function parseHexCode (hex: string, codeBits: number, out: Uint32Array): 
   return true
 }
 
-/** The inverse of parseHexCode, for responses and tests. */
-export function formatHexCode (words: Uint32Array, codeBits: number, offset = 0): string {
-  let s = ''
-  for (let b = 0; b < codeBits / 8; b++) {
-    const byte = (words[offset + (b >> 2)] >>> ((b & 3) * 8)) & 0xff
-    s += byte.toString(16).padStart(2, '0')
-  }
-  return s
-}
-
 /**
  * sign(v P) with P dimension x codeBits row-major (the bundle's `user_code_projection`): the code
  * of a user who has a vector (hashed tail, fold-in, raw) but no learned code. Zero maps to 1, the

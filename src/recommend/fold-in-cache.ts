@@ -12,9 +12,6 @@
  */
 import { CheckedLru, ROWS } from './checked-lru.js'
 
-/** Default budget of the folded-in vectors kept per recommender (FOLD_IN_CACHE_BYTES). */
-export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
-
 interface Solve {
   readonly vector: Float32Array
   readonly code: Uint32Array

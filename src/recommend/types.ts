@@ -1,28 +1,17 @@
-import type { SearchMethod, SearchOptions, SearchStats, TopK } from '../search/types.js'
+import type { SearchEngines } from '../search/engines.js'
+import type { SearchMethod } from '../search/types.js'
+import type { TrendingItem } from '../state/types.js'
 
-/** What the recommender needs from the retrieval engines (src/search/engines.ts builds them once per model). */
-export interface QueryEngines {
-  hamming (code: Uint32Array, opts: SearchOptions): TopK
-  mips (vector: Float32Array, opts: SearchOptions): TopK
-  hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
-  /** Which structures the engines chose (shown by GET /v1/model). */
-  readonly info?: unknown
-  /** Running counts since the engines were built (exported as Prometheus counters). */
-  readonly stats?: Readonly<SearchStats>
-  /** Resolves when structures built in the background are done (results never depend on them). */
-  readonly whenReady?: Promise<void>
-}
+/**
+ * What the recommender needs of the retrieval engines (src/search/engines.ts builds them once per
+ * model): the three searches, and what the engines report when they have it.
+ */
+export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mips' | 'hybrid'>, Partial<Pick<SearchEngines, 'info' | 'stats' | 'whenReady'>> {}
 
 export type ServedMethod = SearchMethod | 'popular'
 
 /** Where the query came from (documented per value in openapi.yaml). */
 export type QuerySource = 'dedicated' | 'hashed' | 'fold-in' | 'history' | 'vector' | 'code' | 'item' | 'none'
-
-/** An item of the real-time trending list with its time-decayed score. */
-export interface TrendingEntry {
-  readonly itemId: string
-  readonly score: number
-}
 
 /**
  * What the real-time layer knows about a request, fetched (asynchronously, under a time budget)
@@ -35,7 +24,7 @@ export interface RealtimeContext {
   /** Leave out the items the user interacted with (training data and history). Default true. */
   readonly excludeSeen?: boolean
   /** Trending items, best first: the cold-start fallback in place of the bundle's popularity order. */
-  readonly trending?: readonly TrendingEntry[]
+  readonly trending?: readonly TrendingItem[]
 }
 
 export interface RecommendOptions {

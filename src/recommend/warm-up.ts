@@ -14,6 +14,7 @@
 import type { Model } from '../model-loader/model.js'
 import type { SearchMethod } from '../search/types.js'
 import { nextTurn, runInSlices } from '../util/steps.js'
+import type { AnswerFacts } from './answer-form.js'
 import type { Recommender } from './recommender.js'
 import type { RecommendOptions } from './types.js'
 
@@ -72,7 +73,7 @@ export function usersByActivity (model: Model, limit: number): Int32Array {
  * the event loop every few milliseconds. Never rejects: an answer that throws (none is expected)
  * stops the warm-up, which only saves later work, and is reported.
  */
-export async function warmAnswers (rec: Recommender, options: WarmUpOptions, pause: () => Promise<void> = nextTurn): Promise<WarmUpReport> {
+export async function warmAnswers (rec: Pick<Recommender<AnswerFacts>, 'model' | 'stats' | 'warm'>, options: WarmUpOptions, pause: () => Promise<void> = nextTurn): Promise<WarmUpReport> {
   const started = performance.now()
   const budget = rec.stats.resultCacheBudgetBytes
   if (options.users <= 0 || budget <= 0 || rec.model.users.size === 0) return { answers: 0, ms: 0, stoppedBy: 'off' }

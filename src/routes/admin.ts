@@ -34,7 +34,7 @@ const admin: FastifyPluginAsyncZod<{ token: string }> = async (app, options) => 
   }, async (request) => {
     const outcome = await app.modelStore.reload(request.body.dir)
     request.log.info({ from: outcome.previous?.version ?? null, to: outcome.active.model.version, ms: Math.round(outcome.durationMs) }, 'model swapped')
-    // Every replica follows (src/plugins/state.ts); a replica that starts later loads the recorded one.
+    // Every replica follows (src/serving/model-rollout.ts); a replica that starts later loads the recorded one.
     const announced = await app.realtime.announce(outcome.active.model)
     return { previousVersion: outcome.previous?.version ?? null, durationMs: outcome.durationMs, announced, model: modelInfo(outcome.active) }
   })

@@ -5,23 +5,9 @@
  * either acknowledged and durable, or refused and the client retries it.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { Counter } from 'prom-client'
-import { HttpProblem } from '../errors.js'
-import { validateEvents } from '../realtime/events.js'
 import { EventsBodySchema, EventsResponseSchema, problems } from './schemas.js'
-import { activeRecommender } from './serve.js'
-
-/** Seconds a client waits before retrying a refused batch: ioredis reconnects within ~1 s. */
-export const EVENTS_RETRY_AFTER_S = 1
 
 const events: FastifyPluginAsyncZod = async (app) => {
-  const counted = new Counter({
-    name: 'hashrec_events_total',
-    help: 'Events by outcome: accepted (stored), rejected (invalid, reported per index), refused (state store unavailable, 503).',
-    labelNames: ['result'] as const,
-    registers: [app.metrics.registry],
-  })
-
   app.post('/v1/events', {
     schema: {
       operationId: 'recordEvents',
@@ -30,25 +16,7 @@ const events: FastifyPluginAsyncZod = async (app) => {
       body: EventsBodySchema,
       response: { 202: EventsResponseSchema, ...problems(400, 413, 415, 500, 503) },
     },
-  }, async (request, reply) => {
-    // The catalog of the serving model decides which item ids are known.
-    const items = activeRecommender(app).model.items
-    const { accepted, rejected } = validateEvents(request.body.events, (id) => items.rowOf(id) !== undefined, Date.now())
-    if (accepted.length > 0) {
-      try {
-        await app.realtime.recordEvents(accepted)
-      } catch (err) {
-        if (err instanceof HttpProblem && err.key === 'stateUnavailable') {
-          counted.labels('refused').inc(accepted.length)
-          reply.header('retry-after', String(EVENTS_RETRY_AFTER_S))
-        }
-        throw err
-      }
-      counted.labels('accepted').inc(accepted.length)
-    }
-    if (rejected.length > 0) counted.labels('rejected').inc(rejected.length)
-    return reply.code(202).send({ accepted: accepted.length, rejected })
-  })
+  }, async (request, reply) => reply.code(202).send(await app.serving.ingest(request.body.events)))
 }
 
 export default events

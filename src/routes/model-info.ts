@@ -1,10 +1,11 @@
 import type { z } from 'zod'
 import { DEFAULT_HNSW } from '../model-loader/load-bundle.js'
+import type { AnswerFacts } from '../recommend/answer-form.js'
 import type { Recommender } from '../recommend/recommender.js'
 import type { ModelInfoSchema } from './schemas.js'
 
 /** What GET /v1/model and the reload answer say about a model. */
-export function modelInfo (rec: Recommender): z.output<typeof ModelInfoSchema> {
+export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engines'>): z.output<typeof ModelInfoSchema> {
   const model = rec.model
   const m = model.manifest
   // The loader builds with DEFAULT_HNSW when the manifest names no parameters.

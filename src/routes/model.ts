@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { HttpProblem } from '../errors.js'
 import { modelInfo } from './model-info.js'
 import { ModelInfoSchema, problems } from './schemas.js'
-import { activeRecommender } from './serve.js'
 
 const model: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/model', {
@@ -11,7 +11,11 @@ const model: FastifyPluginAsyncZod = async (app) => {
       summary: 'The active model: id, version, counts, hashing, index parameters, training metrics, load time',
       response: { 200: ModelInfoSchema, ...problems(500, 503) },
     },
-  }, async () => modelInfo(activeRecommender(app)))
+  }, async () => {
+    const active = app.modelStore.active
+    if (active === null) throw new HttpProblem('notReady', 'no model is loaded yet')
+    return modelInfo(active)
+  })
 }
 
 export default model

@@ -5,13 +5,12 @@
  */
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
-import { ID_PATTERN, MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { DEFAULT_K, DEFAULT_METHOD, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 
-export const MAX_K = 1000
 export const MAX_EF = 10_000
 export const MAX_BATCH = 100
-export const MAX_LIST_IDS = 1000
 export const MAX_VECTOR = 4096
 
 /** User and item ids: 1..MAX_ID_BYTES bytes of UTF-8 (the bundle's own limit), no control characters. */
@@ -21,9 +20,9 @@ export const IdSchema = z.string()
   .regex(ID_PATTERN, 'must not contain control characters')
   .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, { message: `must be at most ${MAX_ID_BYTES} bytes of UTF-8` })
 
-export const MethodSchema = z.enum(['hybrid', 'hamming', 'mips'])
+export const MethodSchema = z.enum(SEARCH_METHODS)
 
-const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(10)
+const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K)
 const EfQuery = z.coerce.number().int().min(1).max(MAX_EF).optional()
 const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional()
   .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
@@ -31,7 +30,7 @@ const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional(
 
 export const RecommendQuerySchema = z.object({
   k: KQuery,
-  method: MethodSchema.default('hybrid'),
+  method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
   excludeSeen: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -39,7 +38,7 @@ export const RecommendQuerySchema = z.object({
 
 export const SimilarQuerySchema = z.object({
   k: KQuery,
-  method: MethodSchema.default('hybrid'),
+  method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
 })
@@ -53,8 +52,8 @@ export const RecommendBodySchema = z.object({
   itemIds: z.array(IdSchema).min(1).max(MAX_LIST_IDS).optional(),
   vector: z.array(z.number()).min(1).max(MAX_VECTOR).optional(),
   code: z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, 'hex digits, two per byte').max(32).optional(),
-  k: z.number().int().min(1).max(MAX_K).default(10),
-  method: MethodSchema.default('hybrid'),
+  k: z.number().int().min(1).max(MAX_K).default(DEFAULT_K),
+  method: MethodSchema.default(DEFAULT_METHOD),
   exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
   ef: z.number().int().min(1).max(MAX_EF).optional(),
   /** With userId: leave out the user's training items and recent history (default true). */

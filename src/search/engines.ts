@@ -3,12 +3,13 @@
  * benchmarks a synthetic catalog, and both run the same code.
  */
 import type { Model } from '../model-loader/model.js'
-import type { DeepRetrievalStructure } from '../model-loader/deep-retrieval-tensors.js'
-import { DR_LIMITS } from '../model-loader/deep-retrieval-format.js'
+import type { DeepRetrievalStructure } from '../bundle-format/deep-retrieval.js'
+import { DR_LIMITS } from '../bundle-format/deep-retrieval.js'
 import { createDeepRetrievalIndex, createDeepRetrievalSearch } from './deep-retrieval/engine.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
 import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
-import { createHybridReranker, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE, MAX_HYBRID_CANDIDATES } from './hybrid.js'
+import { DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE } from '../defaults.js'
+import { createHybridReranker, MAX_HYBRID_CANDIDATES } from './hybrid.js'
 import { exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
 import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
@@ -28,6 +29,11 @@ export function searchCatalogOf (model: Model): SearchCatalog {
     dimension: model.dimension, codeBits: model.codeBits, codeWords: model.codeWords, itemCodes: model.itemCodes, itemVectors: model.itemVectors,
     itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size, deepRetrieval: model.deepRetrieval,
   }
+}
+
+/** The engines over a loaded model, built once per load (never per request). */
+export function createModelEngines (model: Model, options: SearchEngineOptions = {}): SearchEngines {
+  return createSearchEngines(searchCatalogOf(model), options)
 }
 
 export interface SearchEngineOptions {

@@ -7,17 +7,9 @@ import { scoreRows, type MipsItems } from './mips/brute-force.js'
 import { createInt8Prefilter } from './mips/int8-prefilter.js'
 import { TopKHeap } from './top-k.js'
 import type { TopK } from './types.js'
+import { DEFAULT_HYBRID_CANDIDATES } from '../defaults.js'
 
-export const DEFAULT_HYBRID_CANDIDATES = 200
 export const MAX_HYBRID_CANDIDATES = 10_000
-/**
- * Codes the bounded candidate stage compares per candidate. bench:hybrid, 1M clustered codes, C=200
- * (00:34 UTC, load 1.2): 8 kept recall@10 against exact MIPS at the exact stage's 0.265 (overlap
- * 0.971 with the exact hybrid) and cut mean latency 369 -> 245 us and p99 2.76 -> 0.52 ms; 4 was
- * faster (mean 173 us) at 0.260 recall and 0.873 overlap. Learned codes (models/default, tables
- * forced) mostly finish under the bound or run out of probes first: recall 0.983 vs 0.988.
- */
-export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
 
 /**
  * Re-ranks `candidates` (Hamming rows, already free of exclusions) by exact score; returns the best

@@ -1,3 +1,5 @@
+import type { SEARCH_METHODS } from '../defaults.js'
+
 /**
  * The contract between the retrieval engines and their callers (HTTP layer, benchmarks, trainer
  * evaluation). Engines are plain TypeScript over the loaded Model's typed arrays.
@@ -20,7 +22,7 @@ export interface SearchOptions {
   readonly exclude?: ExcludeSet
   /** HNSW search breadth (mips, and hybrid never uses it). Clamped by the engine to [k, EF_MAX]. */
   readonly ef?: number
-  /** Hybrid: Hamming candidates re-ranked by inner product (default 200). */
+  /** Hybrid: Hamming candidates re-ranked by inner product (default DEFAULT_HYBRID_CANDIDATES). */
   readonly candidates?: number
   /** Deep Retrieval: prefixes kept per layer of the beam search (default: the bundle's). */
   readonly beam?: number
@@ -39,7 +41,7 @@ export interface TopK {
   readonly candidatesExamined: number
 }
 
-export type SearchMethod = 'hamming' | 'mips' | 'hybrid'
+export type SearchMethod = (typeof SEARCH_METHODS)[number]
 
 /** Running counts of the paths searches took since the engines were built (exported as Prometheus counters). */
 export interface SearchStats {

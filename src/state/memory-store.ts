@@ -151,40 +151,87 @@ export function raiseInTop (top: { readonly n: number, readonly list: Array<[str
 /** Expired histories are swept every this many writes, so memory tracks active users only. */
 const SWEEP_EVERY = 10_000
 
+/**
+ * Trending scores by era (decay.ts). Each era's top entries are kept exact through writes by
+ * raiseInTop, so a read costs a slice; the merged trending list is kept until the next write.
+ */
+class TrendingEras {
+  readonly eras = new Map<number, Map<string, number>>()
+  private version = 0
+  private readonly topMemo = new Map<number, { n: number, list: Array<[string, number]> }>()
+  private merged: { version: number, era: number, limit: number, list: ReadonlyArray<readonly [string, number]> } | undefined
+
+  constructor (private readonly halfLifeMs: number) {}
+
+  /** One event's weight for `itemId` at `timestamp`, in the era it falls in. */
+  add (itemId: string, weight: number, timestamp: number): void {
+    const era = eraOf(timestamp, this.halfLifeMs)
+    let scores = this.eras.get(era)
+    if (!scores) this.eras.set(era, scores = new Map())
+    const before = scores.get(itemId)
+    const score = (before ?? 0) + boost(weight, timestamp, era, this.halfLifeMs)
+    scores.set(itemId, score)
+    const memo = this.topMemo.get(era)
+    if (memo !== undefined && !raiseInTop(memo, itemId, score, before === undefined)) this.topMemo.delete(era)
+    this.version++
+  }
+
+  /** Drops the eras older than the previous one at time t: they no longer count. */
+  sweep (t: number): void {
+    const era = eraOf(t, this.halfLifeMs)
+    for (const e of this.eras.keys()) if (e < era - 1) { this.eras.delete(e); this.topMemo.delete(e) }
+  }
+
+  clear (): void {
+    this.eras.clear()
+    this.topMemo.clear()
+    this.version++
+  }
+
+  /** Raw scores of an era from a snapshot, added to what the era holds. */
+  load (era: number, scores: Iterable<readonly [string, number]>): void {
+    let m = this.eras.get(era)
+    if (!m) this.eras.set(era, m = new Map())
+    for (const [id, score] of scores) m.set(id, score)
+  }
+
+  /** The `limit` best items at time t, decayed to it. */
+  read (limit: number, t: number): TrendingItem[] {
+    const era = eraOf(t, this.halfLifeMs)
+    // Every request of a user without signal asks. The merge (a Map and a sort of up to 8 x limit
+    // entries, ~30 µs for trending(100) over 10k items: bench/realtime/trending.ts) is kept until
+    // the next write or era, and a read only scales the kept order to its time.
+    let m = this.merged
+    if (m === undefined || m.version !== this.version || m.era !== era || m.limit !== limit) {
+      this.merged = m = { version: this.version, era, limit, list: mergeRaw(this.top(era, limit * 4), this.top(era - 1, limit * 4), limit) }
+    }
+    return decayed(m.list, t, era, this.halfLifeMs)
+  }
+
+  private top (era: number, n: number): Array<[string, number]> {
+    const scores = this.eras.get(era)
+    if (!scores) return []
+    const memo = this.topMemo.get(era)
+    if (memo !== undefined && memo.n >= n) return memo.list.length > n ? memo.list.slice(0, n) : memo.list
+    const list = topByScore(scores, n)
+    this.topMemo.set(era, { n, list })
+    return list
+  }
+}
+
 export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryStore {
   const opts = { ...DEFAULT_STATE_OPTIONS, ...options }
   const now = opts.now ?? Date.now
   const halfLifeMs = opts.trendingHalfLifeSeconds * 1000
   const histories = new Map<string, History>()
-  const eras = new Map<number, Map<string, number>>()
+  const trending = new TrendingEras(halfLifeMs)
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
   let writes = 0
-  // Each era's top entries, kept exact through writes by raise(): a read costs a slice. The merged
-  // trending list is kept until the next write (scoresVersion).
-  let scoresVersion = 0
-  const topMemo = new Map<number, { n: number, list: Array<[string, number]> }>()
-  let merged: { version: number, era: number, limit: number, list: ReadonlyArray<readonly [string, number]> } | undefined
 
   function sweep (t: number): void {
     for (const [user, h] of histories) if (h.expiresAt <= t) histories.delete(user)
-    const era = eraOf(t, halfLifeMs)
-    for (const e of eras.keys()) if (e < era - 1) { eras.delete(e); topMemo.delete(e) }
-  }
-
-  function top (era: number, n: number): Array<[string, number]> {
-    const scores = eras.get(era)
-    if (!scores) return []
-    const memo = topMemo.get(era)
-    if (memo !== undefined && memo.n >= n) return memo.list.length > n ? memo.list.slice(0, n) : memo.list
-    const list = topByScore(scores, n)
-    topMemo.set(era, { n, list })
-    return list
-  }
-
-  function raise (era: number, itemId: string, score: number, isNew: boolean): void {
-    const memo = topMemo.get(era)
-    if (memo !== undefined && !raiseInTop(memo, itemId, score, isNew)) topMemo.delete(era)
+    trending.sweep(t)
   }
 
   function applyEvents (events: readonly InteractionEvent[], t: number): void {
@@ -201,15 +248,8 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       // Sorting the whole history for each event of a user at the cap cost more than the rest of
       // the event (bench:http events mix, WORKERS=2: applyEvents 5-6% of a worker's time).
       if (h.items.size > opts.historyLength) h.items.delete(oldestItem(h.items))
-      const era = eraOf(e.timestamp, halfLifeMs)
-      let scores = eras.get(era)
-      if (!scores) eras.set(era, scores = new Map())
-      const before = scores.get(e.itemId)
-      const score = (before ?? 0) + boost(EVENT_WEIGHTS[e.type], e.timestamp, era, halfLifeMs)
-      scores.set(e.itemId, score)
-      raise(era, e.itemId, score, before === undefined)
+      trending.add(e.itemId, EVENT_WEIGHTS[e.type], e.timestamp)
     }
-    scoresVersion++
     writes += events.length
     if (writes >= SWEEP_EVERY) { writes = 0; sweep(t) }
   }
@@ -219,7 +259,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     let entries = 0
     let yielded = 0
     const next = (): void => { part = { histories: [], eras: [], active, writes }; entries = 0; yielded++ }
-    for (const [era, scores] of eras) {
+    for (const [era, scores] of trending.eras) {
       let chunk: Array<[string, number]> = []
       for (const entry of scores) {
         chunk.push(entry)
@@ -242,16 +282,10 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
 
   function importParts (parts: readonly MemoryState[]): void {
     histories.clear()
-    eras.clear()
-    topMemo.clear()
-    scoresVersion++
+    trending.clear()
     for (const state of parts) {
       for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
-      for (const [era, scores] of state.eras) {
-        let m = eras.get(era)
-        if (!m) eras.set(era, m = new Map())
-        for (const [id, score] of scores) m.set(id, score)
-      }
+      for (const [era, scores] of state.eras) trending.load(era, scores)
       active = state.active
       writes = state.writes
     }
@@ -273,18 +307,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
       h.ordered ??= Object.freeze([...h.items].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id))
       return limit >= h.ordered.length ? h.ordered : h.ordered.slice(0, limit)
     },
-    trending (limit) {
-      const t = now()
-      const era = eraOf(t, halfLifeMs)
-      // Every request of a user without signal asks. The merge (a Map and a sort of up to 8 x limit
-      // entries, ~30 µs for trending(100) over 10k items: bench/realtime/trending.ts) is kept until
-      // the next write or era, and a read only scales the kept order to its time.
-      let m = merged
-      if (m === undefined || m.version !== scoresVersion || m.era !== era || m.limit !== limit) {
-        merged = m = { version: scoresVersion, era, limit, list: mergeRaw(top(era, limit * 4), top(era - 1, limit * 4), limit) }
-      }
-      return decayed(m.list, t, era, halfLifeMs)
-    },
+    trending: (limit) => trending.read(limit, now()),
   }
 
   return {

@@ -5,7 +5,7 @@
  * message crosses a process boundary, so both ends parse it with these schemas.
  */
 import { z } from 'zod'
-import { MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { ActiveModelSchema, EVENT_TYPES } from './types.js'
 
 /** Every message carries this tag, so other uses of the cluster channel pass through untouched. */

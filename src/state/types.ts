@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../defaults.js'
 
 export const EVENT_TYPES = ['view', 'click', 'purchase', 'rating'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -80,8 +81,8 @@ export interface StateOptions {
 }
 
 export const DEFAULT_STATE_OPTIONS: StateOptions = {
-  historyLength: 200,
-  historyTtlSeconds: 30 * 24 * 3600,
-  trendingHalfLifeSeconds: 6 * 3600,
-  timeoutMs: 50,
+  historyLength: DEFAULT_HISTORY_LENGTH,
+  historyTtlSeconds: DEFAULT_HISTORY_TTL_SECONDS,
+  trendingHalfLifeSeconds: DEFAULT_TRENDING_HALF_LIFE_SECONDS,
+  timeoutMs: DEFAULT_STATE_TIMEOUT_MS,
 }

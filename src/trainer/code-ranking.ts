@@ -3,6 +3,7 @@
  * index, as the service's engines break them) and the two-stage hybrid (Hamming top-N candidates
  * re-ranked by the exact inner product of the real-valued vectors).
  */
+import { packCodes } from '../bundle-format/codes.js'
 import type { Csr } from './csr.js'
 import { evaluateRanked, type Metrics } from './evaluate.js'
 
@@ -30,12 +31,7 @@ function popcount32 (x: number): number {
 /** Sign of the real factors, bit j = sign of coordinate j (needs bits <= dimension): the baseline learned codes must beat. */
 export function signCodesBaseline (vectors: Float32Array, rows: number, dimension: number, bits: number): Uint8Array {
   if (bits > dimension) throw new RangeError(`the sign() baseline needs bits <= dimension, got ${bits} > ${dimension}`)
-  const bytes = bits >> 3
-  const out = new Uint8Array(rows * bytes)
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < bits; j++) if (vectors[r * dimension + j] >= 0) out[r * bytes + (j >> 3)] |= 1 << (j & 7)
-  }
-  return out
+  return packCodes(vectors, rows, bits, dimension)
 }
 
 // Scratch for hammingTopN (bits <= 128): no allocation per ranked user.

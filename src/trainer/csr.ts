@@ -67,11 +67,6 @@ export function transposeCsr (m: Csr): Csr {
   return { rows: m.cols, cols: m.rows, indptr, indices, values }
 }
 
-/** Number of stored entries in row r. */
-export function rowLength (m: Csr, r: number): number {
-  return m.indptr[r + 1]! - m.indptr[r]!
-}
-
 /** Whether (r, c) is stored; binary search over the sorted row. */
 export function csrHas (m: Csr, r: number, c: number): boolean {
   let lo = m.indptr[r]!

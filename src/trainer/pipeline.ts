@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path'
 import { writeBundle, type BundleItem } from '../model-loader/write-bundle.js'
-import type { CodeBits, Manifest } from '../model-loader/manifest.js'
+import type { CodeBits, Manifest } from '../bundle-format/manifest.js'
+import { DEFAULT_HYBRID_CANDIDATES } from '../defaults.js'
 import type { ItemMeta } from '../model-loader/model.js'
 import { learnCodes } from './codes/learn-codes.js'
 import { evaluateHamming, evaluateTwoStage, signCodesBaseline } from './code-ranking.js'
@@ -18,8 +19,8 @@ import { readInteractions, type Interactions, type ReadOptions } from './read-in
 import { reportMarkdown, reportSvg, type Report, type VariantResult } from './report.js'
 import { fullMatrix, sampleTestUsers, splitByTime } from './split.js'
 import { createTableLayout, frequencyOrder, fullLayout, planBudget, tableSeeds, type BudgetPlan } from './table-layout.js'
-import { deepRetrievalOptionsFor, runDeepRetrievalStep, type DeepRetrievalOverrides, type DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
-import { deepRetrievalTensors, type DeepRetrievalStructure } from '../model-loader/deep-retrieval-tensors.js'
+import type { DeepRetrievalOverrides, DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
+import { createStructureStage, structureForBundle } from './deep-retrieval/trainer-stage.js'
 
 export interface TrainerOptions {
   readonly input: string
@@ -134,8 +135,8 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   if (data.badRows > data.badRowSamples.length) log(`... ${data.badRows - data.badRowSamples.length} more bad rows`)
   log(`read ${data.count} interactions (${data.userIds.length} users, ${data.itemIds.length} items, ${data.badRows} bad rows, ${data.belowThreshold} below the rating threshold)`)
   t = lap('parseMs', t)
-  // Checked before any training: a shape the trainer cannot build is bad input.
-  const drOptions = opts.deepRetrieval === false ? null : deepRetrievalOptionsFor(data.itemIds.length, opts.deepRetrieval, opts.seed)
+  // Checked before any training: a structure the trainer cannot build is bad input.
+  const structure = createStructureStage(opts.deepRetrieval, data.itemIds.length, opts.dimension, opts.seed, progress, log, timings)
 
   const split = splitByTime(data)
   const { train } = split
@@ -203,37 +204,12 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   const hamming = evaluateHamming(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits)
   variants.push(metricsRow(`learned codes ${opts.bits}-bit, Hamming`, 'codes', hamming, (nU + nI) * opts.bits / 32, codeBytes, performance.now() - e, codesMs))
   e = performance.now()
-  const twoStage = evaluateTwoStage(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits, served.model.userVectors, served.model.itemVectors, d, 200)
-  variants.push(metricsRow(`two-stage (Hamming top-200, ${servedName} re-rank)`, 'two-stage', twoStage, served.row.params + (nU + nI) * opts.bits / 32, served.row.bytes + codeBytes, performance.now() - e))
+  const twoStage = evaluateTwoStage(train, test, opts.k, codes.userCodes, codes.itemCodes, opts.bits, served.model.userVectors, served.model.itemVectors, d, DEFAULT_HYBRID_CANDIDATES)
+  variants.push(metricsRow(`two-stage (Hamming top-${DEFAULT_HYBRID_CANDIDATES}, ${servedName} re-rank)`, 'two-stage', twoStage, served.row.params + (nU + nI) * opts.bits / 32, served.row.bytes + codeBytes, performance.now() - e))
   log(`codes: Hamming Recall@${opts.k} ${hamming.recall.toFixed(4)}, two-stage ${twoStage.recall.toFixed(4)} (${Math.round(codesMs)} ms)`)
   t = lap('codesMs', t)
 
-  const drStep = (model: MfModel, matrix: Csr, held: Csr | null, warm?: DeepRetrievalStepResult): DeepRetrievalStepResult | null => {
-    if (drOptions === null || opts.deepRetrieval === false) return null
-    const result = runDeepRetrievalStep({
-      dimension: d, userVectors: model.userVectors, itemVectors: model.itemVectors, train: matrix, test: held, options: drOptions,
-      log: (msg) => progress.update(msg), ...(opts.deepRetrieval.beam === undefined ? {} : { beam: opts.deepRetrieval.beam }), ...(warm ? { warmStart: warm.model } : {}),
-    })
-    progress.done()
-    return result
-  }
-  const dr = drStep(served.model, train, test)
-  if (dr?.evaluation) {
-    const e = dr.evaluation
-    log(`deep retrieval: ${e.beams.map((b) => `beam ${b.beam} Recall@${e.k} ${b.recall.toFixed(4)} (${(100 * b.catalogShare).toFixed(1)}% scored)`).join(', ')}; exhaustive ${e.exhaustive.recall.toFixed(4)}; serving beam ${dr.beam} (${Math.round(dr.trainMs)} ms)`)
-    t = lap('deepRetrievalMs', t)
-  }
-
-  const reference = fullRecall ?? served.row.recall
-  // Issue 3's targets; "real-valued" is the unhashed model when the report trained it (without
-  // --fast), the served hashed model otherwise. The hashed/full ratio needs the full model.
-  const realName = fullRecall === null ? servedName : 'full MF'
-  const targets = [
-    { name: `real-valued MF (${realName}) Recall@10`, value: reference, target: 0.11 },
-    ...(fullRecall === null ? [] : [{ name: `${servedName} / full MF Recall@10`, value: served.row.recall / fullRecall, target: 0.97 }]),
-    { name: `${opts.bits}-bit Hamming / ${realName} Recall@10`, value: hamming.recall / reference, target: 0.8 },
-    { name: `two-stage / ${realName} Recall@10`, value: twoStage.recall / reference, target: 0.95 },
-  ].map((x) => ({ ...x, met: x.value >= x.target }))
+  const targets = qualityTargets(servedName, served.row.recall, fullRecall, opts.bits, hamming.recall, twoStage.recall)
 
   // By default the exported model is the evaluated one (what eval.json describes, and the 60 s
   // budget holds). --refit retrains the same configuration on every interaction, the held-out
@@ -241,7 +217,6 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   let exportModel = served.model
   let exportCodes = codes
   let exportMatrix = train
-  let exportDr = dr
   if (opts.refit) {
     exportMatrix = fullMatrix(data)
     const plan = planBudget(userCounts(exportMatrix), itemCounts(exportMatrix), opts.budget, opts.dedicatedShare)
@@ -250,10 +225,11 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     progress.done()
     exportCodes = await learnCodes(codeInput(exportModel, exportMatrix))
     progress.done()
-    // The structure routes the served vectors: retrained on the refit ones, from the evaluated structure.
-    if (dr) exportDr = { ...dr, model: drStep(exportModel, exportMatrix, null, dr)!.model }
     lap('refitMs', t)
   }
+  // The structure routes the served vectors: evaluated on the split's, retrained from it on the refit ones.
+  const dr = structure?.evaluated(served.model, train, test) ?? null
+  const exportDr = dr && structure!.exported(dr, exportModel, exportMatrix, opts.refit)
 
   const report: Report = {
     dataset: { input: opts.input, interactions: data.count, users: nU, items: nI, badRows: data.badRows, trainInteractions: train.indptr[train.rows], testInteractions: test.indptr[test.rows], evaluatedUsers: variants[0].users },
@@ -264,7 +240,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     targets,
     timings,
     served: servedName,
-    ...(dr?.evaluation ? { deepRetrieval: { ...dr.evaluation, shape: dr.model.network.shape, servedBeam: dr.beam, trainMs: Math.round(dr.trainMs), evalMs: Math.round(dr.evalMs), tensorBytes: drTensorBytes(dr) } } : {}),
+    ...(dr ? { deepRetrieval: structure!.report(dr) } : {}),
   }
   const md = reportMarkdown(report)
   const svg = reportSvg(report)
@@ -278,18 +254,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     foldIn: { alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent },
     // 'ip' beat the l2-mips reduction on this model at every ef (BENCHMARKS.md, retrieval engines).
     hnsw: { space: 'ip', M: 16, efConstruction: 200, efSearch: 64, randomSeed: 100, prebuild: true },
-    training: {
-      trainer: 'hashrec iALS over hybrid-hashed tables + learned binary codes',
-      input: opts.input,
-      options: { seed: opts.seed, threads: opts.threads, dimension: d, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit, deepRetrieval: dr ? dr.options : false },
-      data: { interactions: data.count, users: nU, items: nI, badRows: data.badRows },
-      eval: {
-        split: report.split, metric: report.metric, served: servedName,
-        variants: variants.map((v) => ({ name: v.name, recall: round4(v.recall), ndcg: round4(v.ndcg), params: v.params, bytes: v.bytes })),
-        targets: targets.map((x) => ({ ...x, value: round4(x.value) })),
-      },
-      timings,
-    },
+    training: trainingMetadata(opts, data, report, dr),
     extraFiles: {
       'eval.json': JSON.stringify(report, null, 2) + '\n',
       'eval.md': md,
@@ -297,31 +262,46 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     },
   })
   timings.exportMs = Math.round(performance.now() - hnswStart)
-  if (exportDr) {
-    const bundleBytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0)
-    log(`deep retrieval: ${drTensorBytes(exportDr)} tensor bytes, ${(100 * drTensorBytes(exportDr) / bundleBytes).toFixed(1)}% of the bundle's ${bundleBytes} bytes`)
-  }
   timings.totalMs = Math.round(performance.now() - t0)
   log(`wrote ${join(opts.out, 'manifest.json')} in ${timings.totalMs} ms total`)
   return { report, manifest, timings }
 }
 
+/**
+ * The quality targets the report checks: the real-valued model's Recall@10, and what hashing the
+ * tables and ranking by codes keep of it. "Real-valued" is the unhashed model when the report
+ * trained it (without --fast), the served hashed model otherwise; the hashed/full ratio needs the
+ * full model.
+ */
+function qualityTargets (servedName: string, servedRecall: number, fullRecall: number | null, bits: number, hammingRecall: number, twoStageRecall: number): Report['targets'] {
+  const reference = fullRecall ?? servedRecall
+  const realName = fullRecall === null ? servedName : 'full MF'
+  return [
+    { name: `real-valued MF (${realName}) Recall@10`, value: reference, target: 0.11 },
+    ...(fullRecall === null ? [] : [{ name: `${servedName} / full MF Recall@10`, value: servedRecall / fullRecall, target: 0.97 }]),
+    { name: `${bits}-bit Hamming / ${realName} Recall@10`, value: hammingRecall / reference, target: 0.8 },
+    { name: `two-stage / ${realName} Recall@10`, value: twoStageRecall / reference, target: 0.95 },
+  ].map((x) => ({ ...x, met: x.value >= x.target }))
+}
+
+/** The manifest's `training`: what was trained, on what, and how it evaluated (GET /v1/model shows it). */
+function trainingMetadata (opts: TrainerOptions, data: Interactions, report: Report, dr: DeepRetrievalStepResult | null): Record<string, unknown> {
+  return {
+    trainer: 'hashrec iALS over hybrid-hashed tables + learned binary codes',
+    input: opts.input,
+    options: { seed: opts.seed, threads: opts.threads, dimension: opts.dimension, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit, deepRetrieval: dr ? dr.options : false },
+    data: { interactions: data.count, users: data.userIds.length, items: data.itemIds.length, badRows: data.badRows },
+    eval: {
+      split: report.split, metric: report.metric, served: report.served,
+      variants: report.variants.map((v) => ({ name: v.name, recall: round4(v.recall), ndcg: round4(v.ndcg), params: v.params, bytes: v.bytes })),
+      targets: report.targets.map((x) => ({ ...x, value: round4(x.value) })),
+    },
+    timings: report.timings,
+  }
+}
+
 function round4 (x: number): number {
   return Math.round(x * 10000) / 10000
-}
-
-function drStructure (dr: DeepRetrievalStepResult, catalog?: Int32Array): DeepRetrievalStructure {
-  const J = dr.model.network.shape.pathsPerItem
-  const keys = dr.model.itemKeys
-  if (catalog === undefined) return { network: dr.model.network, itemKeys: keys, beam: dr.beam }
-  // Catalog row order: row r holds internal item catalog[r].
-  const itemKeys = new Int32Array(keys.length)
-  for (let row = 0; row < catalog.length; row++) itemKeys.set(keys.subarray(catalog[row] * J, (catalog[row] + 1) * J), row * J)
-  return { network: dr.model.network, itemKeys, beam: dr.beam }
-}
-
-function drTensorBytes (dr: DeepRetrievalStepResult): number {
-  return Object.values(deepRetrievalTensors(drStructure(dr)).tensors).reduce((a, t) => a + t.data.byteLength, 0)
 }
 
 /** Bundle tensors in the bundle's row order: dedicated items first (the loader's dictionary is a catalog prefix), dedicated users only. */
@@ -371,7 +351,7 @@ function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, mod
     items,
     users,
     tables: { user: ul.config, item: il.config },
-    ...(dr ? { deepRetrieval: drStructure(dr, catalog) } : {}),
+    ...(dr ? { deepRetrieval: structureForBundle(dr, catalog) } : {}),
     tensors: {
       itemCodes,
       userCodes,

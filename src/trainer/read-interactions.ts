@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { MAX_ID_BYTES } from '../model-loader/manifest.js'
+import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { GrowableFloat32, GrowableFloat64, GrowableInt32, IdInterner } from './growable.js'
 
 /** A log the trainer cannot use. The CLI prints the message and exits with status 2. */

@@ -4,7 +4,7 @@
  * it is served from.
  */
 import { HybridTable } from '../hashing/hybrid-table.js'
-import type { TableConfig } from '../model-loader/manifest.js'
+import type { TableConfig } from '../bundle-format/manifest.js'
 import { murmur3String } from '../hashing/murmur3.js'
 
 export interface TableLayout {

@@ -58,7 +58,7 @@ test('an unexpected failure is a generic 500 problem without the error\'s messag
 })
 
 test('recommendation routes answer 503 not-ready while no model is loaded', async () => {
-  const app = await buildApp({ config: createConfig({}), model: null })
+  const app = await buildApp({ config: createConfig({ VALIDATE_RESPONSES: 'true' }), model: null })
   try {
     assertProblem(await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' }), 503, 'not-ready')
     assertProblem(await app.inject({ method: 'GET', url: '/v1/model' }), 503, 'not-ready')

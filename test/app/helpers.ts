@@ -25,7 +25,7 @@ export async function createTestApp (t: TestContext, o: { bundle?: TestBundleOpt
   const version = o.bundle?.version ?? 'v1'
   await writeTestBundle(join(root, version), { ...o.bundle, version })
   const model = await loadModel(join(root, version))
-  const config = createConfig({ MODELS_ROOT: root, ADMIN_TOKEN: TEST_TOKEN, ...o.config })
+  const config = createConfig({ MODELS_ROOT: root, ADMIN_TOKEN: TEST_TOKEN, VALIDATE_RESPONSES: 'true', ...o.config })
   const app = await buildApp({ config, model, ...o.app })
   t.after(() => app.close())
   return { app, model, root }

@@ -9,7 +9,7 @@ import { operations } from './openapi-compare.js'
 
 async function generatedSpec (): Promise<unknown> {
   // Admin routes and CORS on, so every route the service can register is in the generated spec.
-  const config = createConfig({ ADMIN_TOKEN: 'a'.repeat(32), CORS_ORIGINS: 'https://shop.example' })
+  const config = createConfig({ ADMIN_TOKEN: 'a'.repeat(32), CORS_ORIGINS: 'https://shop.example', VALIDATE_RESPONSES: 'true' })
   const app = await buildApp({ config, model: null, createEngines: () => { throw new Error('no model in this test') }, openapi: 'generated' })
   await app.ready()
   const spec = app.swagger()
@@ -34,7 +34,7 @@ test('the agreement check fails when openapi.yaml drifts from a route', async ()
 })
 
 test('GET /openapi.yaml serves the contract file and /docs serves the interactive docs', async () => {
-  const config = createConfig({})
+  const config = createConfig({ VALIDATE_RESPONSES: 'true' })
   const app = await buildApp({ config, model: null, createEngines: () => { throw new Error('unused') } })
   const yaml = await app.inject({ method: 'GET', url: '/openapi.yaml' })
   assert.equal(yaml.statusCode, 200)

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { HybridTable, sharedRows } from '../../src/hashing/hybrid-table.js'
 import { murmur3String } from '../../src/hashing/murmur3.js'
-import type { TableConfig } from '../../src/model-loader/manifest.js'
+import type { TableConfig } from '../../src/bundle-format/manifest.js'
 
 function makeTable (aggregation: 'sum' | 'concat', k: number, b: number, d = 4): HybridTable {
   const width = aggregation === 'concat' ? d / 2 : d

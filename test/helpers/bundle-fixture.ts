@@ -5,9 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { packSigns } from '../../src/hashing/codes.js'
+import { packCodes } from '../../src/bundle-format/codes.js'
 import { createRng } from '../../src/trainer/rng.js'
-import type { CodeBits, HnswConfig, Manifest, TableConfig } from '../../src/model-loader/manifest.js'
+import type { CodeBits, HnswConfig, Manifest, TableConfig } from '../../src/bundle-format/manifest.js'
 import { writeBundle, type BundleInput } from '../../src/model-loader/write-bundle.js'
 import { randomStructure, type TestStructureOptions } from './deep-retrieval-fixture.js'
 
@@ -83,8 +83,8 @@ export function testBundleInput (o: TestBundleOptions = {}): BundleInput {
     users: Array.from({ length: users }, (_, i) => `u${i}`),
     tables: { user: table(users, userShared, [11, 22]), item: table(itemDedicated, itemShared, [33, 44]) },
     tensors: {
-      itemCodes: packSigns(gaussianArray(n * bits, rand), n, bits),
-      userCodes: packSigns(gaussianArray(users * bits, rand), users, bits),
+      itemCodes: packCodes(gaussianArray(n * bits, rand), n, bits),
+      userCodes: packCodes(gaussianArray(users * bits, rand), users, bits),
       itemEmbeddings: gaussianArray(itemDedicated * d, rand, 0.5),
       userEmbeddings: gaussianArray(users * d, rand, 0.5),
       ...(itemShared > 0 ? { itemSharedEmbeddings: gaussianArray(itemShared * width, rand, 0.5) } : {}),

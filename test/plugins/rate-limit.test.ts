@@ -33,7 +33,7 @@ test('with REDIS_URL the limit is shared by replicas', { skip: redis ? false : '
   t.after(() => deletePrefix(redis!.url, keyPrefix))
   const config = { RATE_LIMIT_MAX: 2, REDIS_URL: redis!.url, REDIS_KEY_PREFIX: keyPrefix }
   const { app: a, model, root } = await createTestApp(t, { config })
-  const b = await buildApp({ config: createConfig({ MODELS_ROOT: root, ...config }), model })
+  const b = await buildApp({ config: createConfig({ MODELS_ROOT: root, VALIDATE_RESPONSES: 'true', ...config }), model })
   t.after(() => b.close())
   assert.equal((await a.inject(get('carol'))).statusCode, 200)
   assert.equal((await b.inject(get('carol'))).statusCode, 200)

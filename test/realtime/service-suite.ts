@@ -167,7 +167,7 @@ export function defineServiceSuite (name: string, factory: StateHarnessFactory |
 
   it('two replicas on one state: an event on A excludes the item on B; a reload on A switches B', async (t, open) => {
     const a = await createTestApp(t, { bundle: BUNDLE, app: { stateStore: await open() } })
-    const b = await buildApp({ config: createConfig({ MODELS_ROOT: a.root, ADMIN_TOKEN: TEST_TOKEN }), model: a.model, stateStore: await open() })
+    const b = await buildApp({ config: createConfig({ MODELS_ROOT: a.root, ADMIN_TOKEN: TEST_TOKEN, VALIDATE_RESPONSES: 'true' }), model: a.model, stateStore: await open() })
     t.after(() => b.close())
     const first = await recommend(b, '/v1/users/u4/recommendations?k=3&method=mips')
     await postEvents(a.app, [{ userId: 'u4', itemId: first.items[0].id, type: 'click' }])

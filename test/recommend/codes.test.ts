@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { codeToHex, packSigns } from '../../src/hashing/codes.js'
-import { formatHexCode, majorityCode, parseHexCode, projectCode } from '../../src/recommend/codes.js'
+import { packCodes } from '../../src/bundle-format/codes.js'
+import { majorityCode, parseHexCode, projectCode } from '../../src/recommend/codes.js'
+import { codeToHex, formatHexCode } from '../helpers/codes.js'
 
 const BITS = fc.constantFrom(32, 64, 128)
 
 test('parseHexCode reads the hex of the bundle byte layout into the same words the loader views', () => {
   fc.assert(fc.property(BITS, fc.array(fc.float({ noNaN: true }), { minLength: 128, maxLength: 128 }), (bits, values) => {
-    const bytes = packSigns(values, 1, bits)
+    const bytes = packCodes(values, 1, bits)
     const words = new Uint32Array(bits / 32)
     assert.ok(parseHexCode(codeToHex(bytes, bits, 0), bits, words))
     // The loader views the packed bytes as little-endian uint32 words.

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { FoldInCache } from '../../src/recommend/fold-in-cache.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 import { createRecommender } from '../../src/recommend/recommender.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 

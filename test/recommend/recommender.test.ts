@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { IncompatibleQueryError, UnknownItemError } from '../../src/recommend/errors.js'
 import { createRecommender, type RecommenderOptions } from '../../src/recommend/recommender.js'

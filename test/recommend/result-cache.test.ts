@@ -2,9 +2,10 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 import { createRecommender, type Recommender } from '../../src/recommend/recommender.js'
-import { answerJson, resultKey, withBatchJson } from '../../src/recommend/result-cache.js'
+import { answerJson } from '../../src/answer-json.js'
+import { resultKey } from '../../src/recommend/result-cache.js'
 import { CheckedLru, IDS, ROWS } from '../../src/recommend/checked-lru.js'
 import type { RecommendationResult } from '../../src/recommend/types.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
@@ -200,28 +201,4 @@ test('a history that changes in place is seen: the cache keeps a copy of a mutab
   const [changed, cachedAnswer] = viaCache(rec, () => rec.forUser('u3', opts, { history: mutable }))
   assert.equal(cachedAnswer, false, 'a history changed in place is a new history')
   assert.deepEqual(changed, reference.forUser('u3', opts, { history: ['i30', 'i31', 'i32'] }))
-})
-
-test('a kept answer holds its items as its JSON: reading them, copying it or serializing it gives what a fresh search gives, and a batch of kept answers serializes as JSON.stringify would', async (t) => {
-  const { cached, fresh } = await pair(t)
-  const opts = { k: 6, method: 'hybrid' as const }
-  const users = ['u1', 'u2', 'somebody-new']
-  for (const u of users) cached.forUser(u, opts, { history: ['i3'] })
-  const hits = users.map((u) => viaCache(cached, () => cached.forUser(u, opts, { history: ['i3'] })))
-  for (const [i, [kept, hit]] of hits.entries()) {
-    const expected = fresh.forUser(users[i], opts, { history: ['i3'] })
-    assert.equal(hit, true)
-    assert.ok(Object.isFrozen(kept))
-    assert.deepEqual(kept.items, expected.items, 'items parse back exactly (scores round-trip through JSON)')
-    assert.notEqual(kept.items, kept.items, 'each read is its own copy, so a caller cannot change the kept answer')
-    assert.equal(answerJson(kept), JSON.stringify(expected))
-    assert.equal(JSON.stringify(kept), JSON.stringify(expected), 'plain serialization reads the items too')
-    const degraded = { ...kept, degraded: true }
-    assert.equal(answerJson(degraded), JSON.stringify({ ...expected, degraded: true }), 'a copy carries the items, not the kept JSON')
-  }
-  const batch = { modelVersion: 'v1', results: [hits[0][0], { error: { type: 'about:blank', title: 'x', status: 404 } }, fresh.forUser('u1', opts), hits[2][0]] }
-  const plain = JSON.stringify(batch)
-  assert.equal(answerJson(withBatchJson(batch)), plain)
-  assert.equal(JSON.stringify(batch), plain, 'the batch\'s own JSON is not enumerable')
-  assert.equal(answerJson(withBatchJson({ modelVersion: 'v1', results: [] })), '{"modelVersion":"v1","results":[]}')
 })

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import { createTestApp, TEST_TOKEN, type Problem } from '../app/helpers.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { ReloadResponseSchema } from '../../src/routes/schemas.js'
-import { createModelEngines } from '../../src/recommend/model-engines.js'
+import { createModelEngines } from '../../src/search/engines.js'
 
 const auth = { authorization: `Bearer ${TEST_TOKEN}` }
 

@@ -5,7 +5,7 @@ import { buildApp } from '../../src/app.js'
 import { createConfig } from '../../src/config.js'
 
 test('healthz is 200 while the process runs, model or not; readyz is 503 until a model is loaded', async () => {
-  const app = await buildApp({ config: createConfig({}), model: null })
+  const app = await buildApp({ config: createConfig({ VALIDATE_RESPONSES: 'true' }), model: null })
   try {
     assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' })
     const ready = await app.inject({ method: 'GET', url: '/readyz' })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createTestApp, dot, hammingScore, referenceTopK, type Problem } from '../app/helpers.js'
 import { BatchResponseSchema, RecommendationResponseSchema } from '../../src/routes/schemas.js'
-import { formatHexCode } from '../../src/recommend/codes.js'
+import { formatHexCode } from '../helpers/codes.js'
 import { createFoldInScratch, foldInVector } from '../../src/realtime/fold-in.js'
 
 test('POST with itemIds folds the items in: least-squares fold-in vector for mips, the items themselves excluded', async (t) => {

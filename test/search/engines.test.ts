@@ -6,7 +6,7 @@ import { BACKGROUND_MIN_ITEMS, createSearchEngines, type SearchCatalog } from '.
 import { rerankByInnerProduct } from '../../src/search/hybrid.js'
 import { exactMipsTopK, itemScore } from '../../src/search/mips/brute-force.js'
 import { TopKHeap } from '../../src/search/top-k.js'
-import { buildHnswIndex } from '../../src/search/hnsw-index.js'
+import { buildHnswIndex } from '../../src/model-loader/hnsw-index.js'
 import { makeCodes, naiveHammingTopK } from './helpers.js'
 
 function catalogOf (items: number, seed: number): SearchCatalog & { queryCodes: Uint32Array, queryVectors: Float32Array } {

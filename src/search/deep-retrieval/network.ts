@@ -12,47 +12,10 @@
  * earlier node's block once per model (`computePrefixTables`: K rows of the layer's width per
  * earlier layer); a prefix then costs a few row additions, not a matrix product.
  */
+import { layerInputWidth, preActivationWidth, type DrNetwork, type DrShape } from '../../bundle-format/deep-retrieval.js'
 
-export interface DrShape {
-  /** D: layers (nodes per path). */
-  readonly depth: number
-  /** K: nodes per layer. */
-  readonly width: number
-  /** J: paths each item sits on. */
-  readonly pathsPerItem: number
-  /** e: width of a node embedding. */
-  readonly embeddingDimension: number
-  /** Hidden ReLU units of each layer's map; 0 for a linear map. */
-  readonly hidden: number
-  /** Width of the user vector (the served model's dimension). */
-  readonly inputDimension: number
-}
-
-export interface DrLayer {
-  /** [out, inputDimension + d * embeddingDimension], row-major; out = hidden, or width when linear. */
-  readonly weight: Float32Array
-  /** [out] */
-  readonly bias: Float32Array
-  /** [width, hidden] and [width]: the output layer of an MLP; null when linear. */
-  readonly outWeight: Float32Array | null
-  readonly outBias: Float32Array | null
-}
-
-export interface DrNetwork {
-  readonly shape: DrShape
-  readonly layers: readonly DrLayer[]
-  /** [depth - 1, width, embeddingDimension]: the embedding of node c at layer j (the last layer's nodes are never an input). */
-  readonly nodeEmbeddings: Float32Array
-}
-
-/** Width of layer d's first map: the hidden units, or the K logits of a linear layer. */
-export function preActivationWidth (shape: DrShape): number {
-  return shape.hidden > 0 ? shape.hidden : shape.width
-}
-
-export function layerInputWidth (shape: DrShape, d: number): number {
-  return shape.inputDimension + d * shape.embeddingDimension
-}
+export { layerInputWidth, preActivationWidth }
+export type { DrLayer, DrNetwork, DrShape } from '../../bundle-format/deep-retrieval.js'
 
 /** K^d for d = 0..depth, as doubles (exact: K^D is bounded far below 2^53). */
 export function widthPowers (shape: DrShape): Float64Array {

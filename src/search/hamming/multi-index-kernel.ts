@@ -66,89 +66,18 @@ export const FLAG_GAVE_UP = 4
 export type KernelSearch = (k: number, entryLimit: number, bounded: number) => number
 
 export function instantiateMultiIndexKernel (layout: KernelLayout, memory: WasmMemory): KernelSearch {
+  return instantiate(multiIndexKernelModule(layout), memory).search as KernelSearch
+}
+
+/** The module of one index's search function (the layout's offsets and widths baked in as constants). */
+function multiIndexKernelModule (layout: KernelLayout): Uint8Array {
   const m = layout.tables.length
   const f = new FunctionBuilder([['k', I32], ['entryLimit', I32], ['bounded', I32]], [I32])
   for (const n of ['r', 'v', 'key', 'word', 'bits', 'bit', 'begin', 'end', 'p', 'd', 'tau', 'cnt', 'found', 'work', 'entries', 'reached', 'flags', 'cut', 'tmp', 'row', 'seen', 'exhausted', 'n', 'cp', 'i', 'o', 'accounted', 'touch']) f.local(n, I32)
   for (let j = 0; j < m; j++) f.local(`qs${j}`, I32)
   f.local('q', I64).local('c', I64)
 
-  const codeLoad = (): void => {
-    if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, 0)
-    else f.mem(OP.i64Load, 3, 0)
-  }
-  const stride = layout.codeWords * 4
-
-  /** Adds the i32 on the stack to work: those empty probes, each one unit; past the budget the query gives up where the first of them crossed it. */
-  const emptyProbes = (): void => {
-    f.get('work').op(OP.i32Add).set('work')
-    f.get('work').i32(layout.budget).op(OP.i32GtS).if(() => { f.i32(Math.min(layout.budget, 0x7ffffffe) + 1).set('work').i32(FLAG_GAVE_UP).set('flags').br('done') })
-  }
-  /** One probe's unit of work after its bucket (whose entries were added first, as the JavaScript loop counts). */
-  const probeDone = (): void => {
-    // Over the probe budget the neighbourhood is sparse: the caller scans instead.
-    f.add('work', 1).get('work').i32(layout.budget).op(OP.i32GtS).if(() => { f.i32(FLAG_GAVE_UP).set('flags').br('done') })
-  }
-  /** The bucket [begin, end) of table j: its entries compared, kept or cut; may leave the search ('done'). */
-  const bucket = (j: number): void => {
-    const t = layout.tables[j]
-    // Bounded mode cuts a bucket that would cross entryLimit.
-    f.get('entries').get('end').op(OP.i32Add).get('begin').op(OP.i32Sub).get('entryLimit').op(OP.i32GtS).tee('cut').if(() => {
-      f.get('entryLimit').get('entries').op(OP.i32Sub).tee('tmp').i32(0).op(OP.i32LtS).if(() => { f.i32(0).set('tmp') })
-      f.get('begin').get('tmp').op(OP.i32Add).set('end')
-    })
-    f.get('end').get('begin').op(OP.i32Sub).tee('tmp').get('work').op(OP.i32Add).set('work')
-    f.get('tmp').get('entries').op(OP.i32Add).set('entries')
-    f.get('begin').set('p')
-    f.block(`entries${j}`, () => {
-      f.loop(`entry${j}`, () => {
-        f.get('p').get('end').op(OP.i32GeU).brIf(`entries${j}`)
-        f.get('p').i32(stride).op(OP.i32Mul)
-        if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, t.codesOff)
-        else f.mem(OP.i64Load, 3, t.codesOff)
-        f.tee('c').get('q').op(OP.i64Xor).op(OP.i64Popcnt).op(OP.i32WrapI64).tee('d')
-        f.get('tau').op(OP.i32LeU).if(() => {
-          // Seen before iff an earlier probe reached it: a table before j within radius r, or one after j within r - 1.
-          f.i32(0)
-          for (let u = 0; u < m; u++) {
-            if (u === j) continue
-            const o = layout.tables[u]
-            f.get('c').i64(BigInt(o.start)).op(OP.i64ShrU).op(OP.i32WrapI64)
-            if (o.bits < 32) f.i32(2 ** o.bits - 1).op(OP.i32And)
-            f.get(`qs${u}`).op(OP.i32Xor).op(OP.i32Popcnt).get('r').op(u < j ? OP.i32LeU : OP.i32LtU).op(OP.i32Or)
-          }
-          f.op(OP.i32Eqz).if(() => {
-            f.add('reached', 1)
-            f.get('p').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, t.rowsOff).tee('row')
-            // excluded = bitmap[row >> 3] >> (row & 7) & 1
-            f.i32(3).op(OP.i32ShrU).mem(OP.i32Load8U, 0, layout.exclOff).get('row').i32(7).op(OP.i32And).op(OP.i32ShrU).i32(1).op(OP.i32And)
-            f.op(OP.i32Eqz).if(() => {
-              f.get('found').i32(2).op(OP.i32Shl).get('row').mem(OP.i32Store, 2, layout.foundRowsOff)
-              f.get('found').get('d').mem(OP.i32Store8, 0, layout.foundDistOff)
-              f.add('found', 1)
-              f.get('d').i32(2).op(OP.i32Shl).tee('tmp').get('tmp').mem(OP.i32Load, 2, layout.histOff).i32(1).op(OP.i32Add).mem(OP.i32Store, 2, layout.histOff)
-              f.add('cnt', 1)
-              // while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
-              f.block('shrunk', () => {
-                f.loop('shrink', () => {
-                  f.get('cnt').get('tau').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, layout.histOff).op(OP.i32Sub).tee('tmp')
-                  f.get('k').op(OP.i32LtS).brIf('shrunk')
-                  f.get('tmp').set('cnt').add('tau', -1).br('shrink')
-                })
-              })
-              f.get('found').i32(layout.capacity).op(OP.i32Eq).if(() => {
-                f.get('bounded').if(() => { f.i32(FLAG_STOPPED).set('flags') }, () => { f.i32(FLAG_GAVE_UP).set('flags') })
-                f.br('done')
-              })
-            })
-          })
-        })
-        f.add('p', 1).br(`entry${j}`)
-      })
-    })
-    f.get('reached').i32(layout.itemCount).op(OP.i32Eq).if(() => { f.i32(FLAG_COMPLETE).set('flags').br('done') })
-    f.get('cut').if(() => { f.i32(FLAG_STOPPED).set('flags').br('done') })
-  }
-  f.i32(layout.queryOff); codeLoad(); f.set('q')
+  f.i32(layout.queryOff); codeLoad(f, layout, 0); f.set('q')
   for (let j = 0; j < m; j++) f.i32(layout.qsubOff + 4 * j).mem(OP.i32Load, 2).set(`qs${j}`)
   f.i32(layout.codeBits).set('tau')
 
@@ -171,70 +100,11 @@ export function instantiateMultiIndexKernel (layout: KernelLayout, memory: WasmM
         f.block(`probes${j}`, () => {
           f.loop(`chunk${j}`, () => {
             f.i32(0).set('n').i32(0).set('cp')
-            f.block(`gathered${j}`, () => {
-              f.loop(`gather${j}`, () => {
-                f.get('v').i32(2 ** t.bits).op(OP.i32GeU).if(() => { f.i32(1).set('exhausted').br(`gathered${j}`) })
-                f.get(`qs${j}`).get('v').op(OP.i32Xor).tee('key')
-                // Per 32 buckets: [occupancy bits, non-empty buckets before them], 8 bytes.
-                f.i32(5).op(OP.i32ShrU).i32(3).op(OP.i32Shl).tee('word').mem(OP.i32Load, 2, t.occOff).set('bits')
-                f.get('key').i32(31).op(OP.i32And).set('bit')
-                // list[n] = [bucket index (rank before the word + popcount of the lower bits), position]
-                f.get('n').i32(3).op(OP.i32Shl).tee('tmp')
-                f.get('word').mem(OP.i32Load, 2, t.occOff + 4)
-                f.get('bits').i32(1).get('bit').op(OP.i32Shl).i32(1).op(OP.i32Sub).op(OP.i32And).op(OP.i32Popcnt).op(OP.i32Add)
-                f.mem(OP.i32Store, 2, layout.listOff)
-                f.get('tmp').get('cp').mem(OP.i32Store, 2, layout.listOff + 4)
-                f.get('bits').get('bit').op(OP.i32ShrU).i32(1).op(OP.i32And).get('n').op(OP.i32Add).set('n')
-                f.add('cp', 1)
-                // Radius 0 has the one probe.
-                f.get('v').op(OP.i32Eqz).if(() => { f.i32(1).set('exhausted').br(`gathered${j}`) })
-                // Next mask with the same number of bits: t = v | (v - 1); v = (t + 1) | (((~t & (t + 1)) - 1) >>> (ctz(v) + 1))
-                f.get('v').get('v').i32(1).op(OP.i32Sub).op(OP.i32Or).set('tmp')
-                f.get('tmp').i32(1).op(OP.i32Add)
-                f.get('tmp').i32(-1).op(OP.i32Xor).get('tmp').i32(1).op(OP.i32Add).op(OP.i32And).i32(1).op(OP.i32Sub)
-                f.get('v').op(OP.i32Ctz).i32(1).op(OP.i32Add).op(OP.i32ShrU)
-                f.op(OP.i32Or).set('v')
-                f.get('cp').i32(PROBE_CHUNK).op(OP.i32LtU).brIf(`gather${j}`)
-              })
-            })
-            // 2. Bounds of the listed buckets, in place of their index: [begin, end].
-            f.i32(0).set('i')
-            f.block(`bounded${j}`, () => {
-              f.loop(`bound${j}`, () => {
-                f.get('i').get('n').op(OP.i32GeU).brIf(`bounded${j}`)
-                f.get('i').i32(3).op(OP.i32Shl).tee('tmp').mem(OP.i32Load, 2, layout.listOff).i32(2).op(OP.i32Shl).tee('p')
-                f.mem(OP.i32Load, 2, t.startsOff).set('begin')
-                f.get('tmp').get('begin').mem(OP.i32Store, 2, layout.listBoundsOff)
-                f.get('tmp').get('p').mem(OP.i32Load, 2, t.startsOff + 4).mem(OP.i32Store, 2, layout.listBoundsOff + 4)
-                // The touch: the bucket's first code and row, loaded into a sum stored at the end.
-                f.get('touch').get('begin').i32(stride).op(OP.i32Mul)
-                if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, t.codesOff)
-                else f.mem(OP.i64Load, 3, t.codesOff)
-                f.op(OP.i32WrapI64).op(OP.i32Add)
-                f.get('begin').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, t.rowsOff).op(OP.i32Add).set('touch')
-                f.add('i', 1).br(`bound${j}`)
-              })
-            })
-            // 3. The buckets in probe order; `done` counts the chunk's probes accounted for.
-            f.i32(0).set('i').i32(0).set('accounted')
-            f.block(`taken${j}`, () => {
-              f.loop(`take${j}`, () => {
-                f.get('i').get('n').op(OP.i32GeU).brIf(`taken${j}`)
-                // The empty probes before this one, each one unit of work.
-                f.get('i').i32(3).op(OP.i32Shl).tee('tmp').mem(OP.i32Load, 2, layout.listOff + 4).tee('o')
-                f.get('accounted').op(OP.i32Sub)
-                emptyProbes()
-                f.get('tmp').mem(OP.i32Load, 2, layout.listBoundsOff).set('begin')
-                f.get('tmp').mem(OP.i32Load, 2, layout.listBoundsOff + 4).set('end')
-                bucket(j)
-                // This probe itself.
-                probeDone()
-                f.get('o').i32(1).op(OP.i32Add).set('accounted')
-                f.add('i', 1).br(`take${j}`)
-              })
-            })
+            gatherProbes(f, layout, j)
+            listedBounds(f, layout, j)
+            takeBuckets(f, layout, j)
             f.get('cp').get('accounted').op(OP.i32Sub)
-            emptyProbes()
+            emptyProbes(f, layout)
             f.get('exhausted').op(OP.i32Eqz).brIf(`chunk${j}`)
           })
         })
@@ -250,6 +120,165 @@ export function instantiateMultiIndexKernel (layout: KernelLayout, memory: WasmM
   f.i32(layout.outOff).get('work').mem(OP.i32Store, 2, 12)
   f.i32(layout.outOff).get('touch').mem(OP.i32Store, 2, 16)
   f.get('found')
+  return assembleModule([['search', f]])
+}
 
-  return instantiate(assembleModule([['search', f]]), memory).search as KernelSearch
+/** Loads the code at the address on the stack (plus `offset`) as an i64. */
+function codeLoad (f: FunctionBuilder, layout: KernelLayout, offset: number): void {
+  if (layout.codeWords === 1) f.mem(OP.i64Load32U, 2, offset)
+  else f.mem(OP.i64Load, 3, offset)
+}
+
+/** Adds the i32 on the stack to work: those empty probes, each one unit; past the budget the query gives up where the first of them crossed it. */
+function emptyProbes (f: FunctionBuilder, layout: KernelLayout): void {
+  f.get('work').op(OP.i32Add).set('work')
+  f.get('work').i32(layout.budget).op(OP.i32GtS).if(() => { f.i32(Math.min(layout.budget, 0x7ffffffe) + 1).set('work').i32(FLAG_GAVE_UP).set('flags').br('done') })
+}
+
+/** One probe's unit of work after its bucket (whose entries were added first, as the JavaScript loop counts). */
+function probeDone (f: FunctionBuilder, layout: KernelLayout): void {
+  // Over the probe budget the neighbourhood is sparse: the caller scans instead.
+  f.add('work', 1).get('work').i32(layout.budget).op(OP.i32GtS).if(() => { f.i32(FLAG_GAVE_UP).set('flags').br('done') })
+}
+
+/** Pass 1 over table j's next chunk of probes: occupancy words loaded, occupied buckets listed. */
+function gatherProbes (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  const t = layout.tables[j]
+  f.block(`gathered${j}`, () => {
+    f.loop(`gather${j}`, () => {
+      f.get('v').i32(2 ** t.bits).op(OP.i32GeU).if(() => { f.i32(1).set('exhausted').br(`gathered${j}`) })
+      f.get(`qs${j}`).get('v').op(OP.i32Xor).tee('key')
+      // Per 32 buckets: [occupancy bits, non-empty buckets before them], 8 bytes.
+      f.i32(5).op(OP.i32ShrU).i32(3).op(OP.i32Shl).tee('word').mem(OP.i32Load, 2, t.occOff).set('bits')
+      f.get('key').i32(31).op(OP.i32And).set('bit')
+      // list[n] = [bucket index (rank before the word + popcount of the lower bits), position]
+      f.get('n').i32(3).op(OP.i32Shl).tee('tmp')
+      f.get('word').mem(OP.i32Load, 2, t.occOff + 4)
+      f.get('bits').i32(1).get('bit').op(OP.i32Shl).i32(1).op(OP.i32Sub).op(OP.i32And).op(OP.i32Popcnt).op(OP.i32Add)
+      f.mem(OP.i32Store, 2, layout.listOff)
+      f.get('tmp').get('cp').mem(OP.i32Store, 2, layout.listOff + 4)
+      f.get('bits').get('bit').op(OP.i32ShrU).i32(1).op(OP.i32And).get('n').op(OP.i32Add).set('n')
+      f.add('cp', 1)
+      // Radius 0 has the one probe.
+      f.get('v').op(OP.i32Eqz).if(() => { f.i32(1).set('exhausted').br(`gathered${j}`) })
+      // Next mask with the same number of bits: t = v | (v - 1); v = (t + 1) | (((~t & (t + 1)) - 1) >>> (ctz(v) + 1))
+      f.get('v').get('v').i32(1).op(OP.i32Sub).op(OP.i32Or).set('tmp')
+      f.get('tmp').i32(1).op(OP.i32Add)
+      f.get('tmp').i32(-1).op(OP.i32Xor).get('tmp').i32(1).op(OP.i32Add).op(OP.i32And).i32(1).op(OP.i32Sub)
+      f.get('v').op(OP.i32Ctz).i32(1).op(OP.i32Add).op(OP.i32ShrU)
+      f.op(OP.i32Or).set('v')
+      f.get('cp').i32(PROBE_CHUNK).op(OP.i32LtU).brIf(`gather${j}`)
+    })
+  })
+}
+
+/** Pass 2: the listed buckets' bounds in place of their index, [begin, end], and a touch of each one's first code and row. */
+function listedBounds (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  const t = layout.tables[j]
+  const stride = layout.codeWords * 4
+  f.i32(0).set('i')
+  f.block(`bounded${j}`, () => {
+    f.loop(`bound${j}`, () => {
+      f.get('i').get('n').op(OP.i32GeU).brIf(`bounded${j}`)
+      f.get('i').i32(3).op(OP.i32Shl).tee('tmp').mem(OP.i32Load, 2, layout.listOff).i32(2).op(OP.i32Shl).tee('p')
+      f.mem(OP.i32Load, 2, t.startsOff).set('begin')
+      f.get('tmp').get('begin').mem(OP.i32Store, 2, layout.listBoundsOff)
+      f.get('tmp').get('p').mem(OP.i32Load, 2, t.startsOff + 4).mem(OP.i32Store, 2, layout.listBoundsOff + 4)
+      // The touch: the bucket's first code and row, loaded into a sum stored at the end.
+      f.get('touch').get('begin').i32(stride).op(OP.i32Mul)
+      codeLoad(f, layout, t.codesOff)
+      f.op(OP.i32WrapI64).op(OP.i32Add)
+      f.get('begin').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, t.rowsOff).op(OP.i32Add).set('touch')
+      f.add('i', 1).br(`bound${j}`)
+    })
+  })
+}
+
+/** Pass 3: the buckets in probe order; `accounted` counts the chunk's probes accounted for. */
+function takeBuckets (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  f.i32(0).set('i').i32(0).set('accounted')
+  f.block(`taken${j}`, () => {
+    f.loop(`take${j}`, () => {
+      f.get('i').get('n').op(OP.i32GeU).brIf(`taken${j}`)
+      // The empty probes before this one, each one unit of work.
+      f.get('i').i32(3).op(OP.i32Shl).tee('tmp').mem(OP.i32Load, 2, layout.listOff + 4).tee('o')
+      f.get('accounted').op(OP.i32Sub)
+      emptyProbes(f, layout)
+      f.get('tmp').mem(OP.i32Load, 2, layout.listBoundsOff).set('begin')
+      f.get('tmp').mem(OP.i32Load, 2, layout.listBoundsOff + 4).set('end')
+      bucket(f, layout, j)
+      // This probe itself.
+      probeDone(f, layout)
+      f.get('o').i32(1).op(OP.i32Add).set('accounted')
+      f.add('i', 1).br(`take${j}`)
+    })
+  })
+}
+
+/** The bucket [begin, end) of table j: its entries compared, kept or cut; may leave the search ('done'). */
+function bucket (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  const t = layout.tables[j]
+  const stride = layout.codeWords * 4
+  // Bounded mode cuts a bucket that would cross entryLimit.
+  f.get('entries').get('end').op(OP.i32Add).get('begin').op(OP.i32Sub).get('entryLimit').op(OP.i32GtS).tee('cut').if(() => {
+    f.get('entryLimit').get('entries').op(OP.i32Sub).tee('tmp').i32(0).op(OP.i32LtS).if(() => { f.i32(0).set('tmp') })
+    f.get('begin').get('tmp').op(OP.i32Add).set('end')
+  })
+  f.get('end').get('begin').op(OP.i32Sub).tee('tmp').get('work').op(OP.i32Add).set('work')
+  f.get('tmp').get('entries').op(OP.i32Add).set('entries')
+  f.get('begin').set('p')
+  f.block(`entries${j}`, () => {
+    f.loop(`entry${j}`, () => {
+      f.get('p').get('end').op(OP.i32GeU).brIf(`entries${j}`)
+      f.get('p').i32(stride).op(OP.i32Mul)
+      codeLoad(f, layout, t.codesOff)
+      f.tee('c').get('q').op(OP.i64Xor).op(OP.i64Popcnt).op(OP.i32WrapI64).tee('d')
+      f.get('tau').op(OP.i32LeU).if(() => {
+        unseenTest(f, layout, j)
+        f.op(OP.i32Eqz).if(() => keep(f, layout, j))
+      })
+      f.add('p', 1).br(`entry${j}`)
+    })
+  })
+  f.get('reached').i32(layout.itemCount).op(OP.i32Eq).if(() => { f.i32(FLAG_COMPLETE).set('flags').br('done') })
+  f.get('cut').if(() => { f.i32(FLAG_STOPPED).set('flags').br('done') })
+}
+
+/** Pushes whether code `c` (in table j) was seen before: an earlier probe reached it, a table before j within radius r or one after j within r - 1. */
+function unseenTest (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  f.i32(0)
+  for (let u = 0; u < layout.tables.length; u++) {
+    if (u === j) continue
+    const o = layout.tables[u]
+    f.get('c').i64(BigInt(o.start)).op(OP.i64ShrU).op(OP.i32WrapI64)
+    if (o.bits < 32) f.i32(2 ** o.bits - 1).op(OP.i32And)
+    f.get(`qs${u}`).op(OP.i32Xor).op(OP.i32Popcnt).get('r').op(u < j ? OP.i32LeU : OP.i32LtU).op(OP.i32Or)
+  }
+}
+
+/** A first-seen entry p of table j at distance d: kept unless its row is excluded, tau tightened; a full buffer leaves the search. */
+function keep (f: FunctionBuilder, layout: KernelLayout, j: number): void {
+  f.add('reached', 1)
+  f.get('p').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, layout.tables[j].rowsOff).tee('row')
+  // excluded = bitmap[row >> 3] >> (row & 7) & 1
+  f.i32(3).op(OP.i32ShrU).mem(OP.i32Load8U, 0, layout.exclOff).get('row').i32(7).op(OP.i32And).op(OP.i32ShrU).i32(1).op(OP.i32And)
+  f.op(OP.i32Eqz).if(() => {
+    f.get('found').i32(2).op(OP.i32Shl).get('row').mem(OP.i32Store, 2, layout.foundRowsOff)
+    f.get('found').get('d').mem(OP.i32Store8, 0, layout.foundDistOff)
+    f.add('found', 1)
+    f.get('d').i32(2).op(OP.i32Shl).tee('tmp').get('tmp').mem(OP.i32Load, 2, layout.histOff).i32(1).op(OP.i32Add).mem(OP.i32Store, 2, layout.histOff)
+    f.add('cnt', 1)
+    // while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
+    f.block('shrunk', () => {
+      f.loop('shrink', () => {
+        f.get('cnt').get('tau').i32(2).op(OP.i32Shl).mem(OP.i32Load, 2, layout.histOff).op(OP.i32Sub).tee('tmp')
+        f.get('k').op(OP.i32LtS).brIf('shrunk')
+        f.get('tmp').set('cnt').add('tau', -1).br('shrink')
+      })
+    })
+    f.get('found').i32(layout.capacity).op(OP.i32Eq).if(() => {
+      f.get('bounded').if(() => { f.i32(FLAG_STOPPED).set('flags') }, () => { f.i32(FLAG_GAVE_UP).set('flags') })
+      f.br('done')
+    })
+  })
 }

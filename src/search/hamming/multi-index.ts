@@ -22,9 +22,9 @@
 import { popcount32 } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { runAll, runInSlices } from '../../util/steps.js'
-import { tryCreateWasmMemory } from '../wasm/assembler.js'
+import { tryCreateWasmMemory, type WasmMemory } from '../wasm/assembler.js'
 import { createExclusionBitmap } from './exclusion-bitmap.js'
-import { FLAG_COMPLETE, FLAG_GAVE_UP, FLAG_STOPPED, instantiateMultiIndexKernel, PROBE_CHUNK } from './multi-index-kernel.js'
+import { FLAG_COMPLETE, FLAG_GAVE_UP, FLAG_STOPPED, instantiateMultiIndexKernel, PROBE_CHUNK, type KernelLayout, type KernelSearch, type KernelTable } from './multi-index-kernel.js'
 
 /** Offsets of 2^22 entries are 16 MB per table; beyond that the tables cost more than they save. */
 export const MAX_SUBSTRING_BITS = 22
@@ -98,9 +98,8 @@ export function buildMultiIndexHamming (itemCodes: Uint32Array, codeWords: numbe
   return runInSlices(multiIndexSteps(itemCodes, codeWords, itemCount, options))
 }
 
-function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions): Generator<void, MultiIndexHamming> {
-  const codeBits = codeWords * 32
-  const m = options.m ?? defaultSubstringCount(codeBits, itemCount)
+/** Each substring's width and first bit: m substrings of codeBits / m bits, the first codeBits % m one bit wider. */
+function substringLayout (codeBits: number, m: number): { substringBits: number[], starts: number[] } {
   if (!Number.isInteger(m) || m < 1 || m > codeBits) throw new RangeError(`m must be an integer in [1, ${codeBits}], got ${m}`)
   const substringBits: number[] = []
   const starts: number[] = []
@@ -111,15 +110,15 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     starts.push(start)
     start += len
   }
+  return { substringBits, starts }
+}
 
-  // Bucket starts for the non-empty buckets only, in bucket order (plus the end): at most N + 1
-  // entries where all 2^s offsets were 16 MB per 22-bit table. 1M clustered 64-bit codes (m = 3):
-  // tables 67 -> 39 MiB, build 565 -> 471 ms, exact top-200 174 -> 159 us CPU, bounded unchanged,
-  // identical answers (one process, interleaved rounds, 00:46 UTC, load 1.0).
+/** Per table: each item's substring (key), the items per bucket (count) and the non-empty buckets. */
+function * substringKeys (itemCodes: Uint32Array, codeWords: number, itemCount: number, substringBits: readonly number[], starts: readonly number[]): Generator<void, { keys: Uint32Array[], counts: Uint32Array[], nonEmpty: number[] }> {
   const keys: Uint32Array[] = []
   const counts: Uint32Array[] = []
   const nonEmpty: number[] = []
-  for (let j = 0; j < m; j++) {
+  for (let j = 0; j < substringBits.length; j++) {
     const count = new Uint32Array(2 ** substringBits[j])
     const key = new Uint32Array(itemCount)
     for (let i = 0; i < itemCount; i++) {
@@ -134,17 +133,15 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     counts.push(count)
     nonEmpty.push(n)
   }
+  return { keys, counts, nonEmpty }
+}
 
-  const budgetFraction = options.budgetFraction ?? DEFAULT_BUDGET_FRACTION
-  const budget = Math.max(1024, Math.floor(itemCount * budgetFraction))
-  const capacity = Math.min(itemCount, budget) + 1
-
-  // Codes of up to 64 bits are searched by the WebAssembly kernel, so the tables and the search's
-  // scratch live in its memory (views below); wider codes keep plain arrays and the loop here.
-  const useKernel = (options.kernel ?? 'wasm') === 'wasm' && (codeWords === 1 || codeWords === 2) && itemCount > 0
+/** Where the tables and the search's scratch sit in the kernel's memory (byte offsets), and the bytes they take. */
+function memoryLayout (substringBits: readonly number[], starts: readonly number[], nonEmpty: readonly number[], codeWords: number, itemCount: number, capacity: number): { tables: KernelTable[], scratch: ScratchLayout, bytes: number } {
+  const codeBits = codeWords * 32
   let cursor = 0
   const place = (bytes: number): number => { const at = Math.ceil(cursor / 8) * 8; cursor = at + bytes; return at }
-  const offsets = substringBits.map((bits, j) => ({
+  const tables = substringBits.map((bits, j) => ({
     occOff: place(Math.ceil(2 ** bits / 32) * 8),
     startsOff: place((nonEmpty[j] + 1) * 4),
     rowsOff: place(itemCount * 4),
@@ -154,7 +151,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
   }))
   const scratch = {
     queryOff: place(8),
-    qsubOff: place(m * 4),
+    qsubOff: place(substringBits.length * 4),
     histOff: place((codeBits + 1) * 4),
     foundRowsOff: place(capacity * 4),
     foundDistOff: place(capacity),
@@ -163,33 +160,47 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
     listBoundsOff: place(PROBE_CHUNK * 8),
     outOff: place(20),
   }
-  const memory = useKernel ? tryCreateWasmMemory(cursor, options.maxKernelMemoryBytes) : null
-  const u32 = (off: number, length: number): Uint32Array => memory ? new Uint32Array(memory.buffer, off, length) : new Uint32Array(length)
-  const i32 = (off: number, length: number): Int32Array => memory ? new Int32Array(memory.buffer, off, length) : new Int32Array(length)
-  const u8 = (off: number, length: number): Uint8Array => memory ? new Uint8Array(memory.buffer, off, length) : new Uint8Array(length)
+  return { tables, scratch, bytes: cursor }
+}
 
-  const bucketStarts: Uint32Array[] = []
-  const tableRows: Int32Array[] = []
-  // Each table keeps the codes themselves in bucket order next to the rows: a candidate's distance
-  // then reads memory the probe just touched instead of a random line of itemCodes.
-  const tableCodes: Uint32Array[] = []
-  // Per 32 buckets, [occupancy bits, non-empty buckets before them] side by side: a probe's test
-  // and the index of its start (rank + popcount of the lower bits) come from one cache line. Most
-  // probes at radius >= 2 hit empty buckets and stop at the bit test.
-  const occupied: Uint32Array[] = []
-  for (let j = 0; j < m; j++) {
-    const buckets = 2 ** substringBits[j]
-    const count = counts[j]
-    const key = keys[j]
-    const words = Math.ceil(buckets / 32)
-    const occ = u32(offsets[j].occOff, words * 2)
+type ScratchLayout = Omit<KernelLayout, 'codeWords' | 'codeBits' | 'itemCount' | 'tables' | 'capacity' | 'budget'>
+
+/** Typed arrays in the kernel's memory at the given offsets, or plain ones without a kernel. */
+class Views {
+  constructor (private readonly memory: WasmMemory | null) {}
+  u32 (off: number, length: number): Uint32Array { return this.memory ? new Uint32Array(this.memory.buffer, off, length) : new Uint32Array(length) }
+  i32 (off: number, length: number): Int32Array { return this.memory ? new Int32Array(this.memory.buffer, off, length) : new Int32Array(length) }
+  u8 (off: number, length: number): Uint8Array { return this.memory ? new Uint8Array(this.memory.buffer, off, length) : new Uint8Array(length) }
+}
+
+/** The built tables: per table its bucket starts, rows and codes in bucket order, and occupancy words. */
+interface Tables {
+  readonly bucketStarts: Uint32Array[]
+  readonly tableRows: Int32Array[]
+  /** Each table keeps the codes themselves in bucket order next to the rows: a candidate's distance then reads memory the probe just touched instead of a random line of itemCodes. */
+  readonly tableCodes: Uint32Array[]
+  /**
+   * Per 32 buckets, [occupancy bits, non-empty buckets before them] side by side: a probe's test
+   * and the index of its start (rank + popcount of the lower bits) come from one cache line. Most
+   * probes at radius >= 2 hit empty buckets and stop at the bit test.
+   */
+  readonly occupied: Uint32Array[]
+}
+
+function * fillTables (itemCodes: Uint32Array, codeWords: number, itemCount: number, keyed: { keys: Uint32Array[], counts: Uint32Array[], nonEmpty: number[] }, layout: readonly KernelTable[], views: Views): Generator<void, Tables> {
+  const tables: Tables = { bucketStarts: [], tableRows: [], tableCodes: [], occupied: [] }
+  for (let j = 0; j < layout.length; j++) {
+    const buckets = 2 ** layout[j].bits
+    const count = keyed.counts[j]
+    const key = keyed.keys[j]
+    const occ = views.u32(layout[j].occOff, Math.ceil(buckets / 32) * 2)
     let filled = 0
     for (let b = 0; b < buckets; b++) {
       if ((b & 31) === 0) occ[(b >>> 5) * 2 + 1] = filled
       if (count[b] !== 0) { occ[(b >>> 5) * 2] |= 1 << (b & 31); filled++ }
       if ((b + 1) % (4 * BUILD_SLICE) === 0) yield
     }
-    const bucketStart = u32(offsets[j].startsOff, nonEmpty[j] + 1)
+    const bucketStart = views.u32(layout[j].startsOff, keyed.nonEmpty[j] + 1)
     // count becomes each bucket's fill position (running start).
     for (let b = 0, idx = 0, at = 0; b < buckets; b++) {
       const c = count[b]
@@ -198,78 +209,153 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
       count[b] = at
       at += c
     }
-    bucketStart[nonEmpty[j]] = itemCount
-    const rows = i32(offsets[j].rowsOff, itemCount)
-    const codes = u32(offsets[j].codesOff, itemCount * codeWords)
+    bucketStart[keyed.nonEmpty[j]] = itemCount
+    const rows = views.i32(layout[j].rowsOff, itemCount)
+    const codes = views.u32(layout[j].codesOff, itemCount * codeWords)
     for (let i = 0; i < itemCount; i++) {
       const at = count[key[i]]++
       rows[at] = i
       for (let w = 0; w < codeWords; w++) codes[at * codeWords + w] = itemCodes[i * codeWords + w]
       if ((i + 1) % BUILD_SLICE === 0) yield
     }
-    bucketStarts.push(bucketStart)
-    tableRows.push(rows)
-    tableCodes.push(codes)
-    occupied.push(occ)
+    tables.bucketStarts.push(bucketStart)
+    tables.tableRows.push(rows)
+    tables.tableCodes.push(codes)
+    tables.occupied.push(occ)
   }
-  keys.length = 0
-  counts.length = 0
+  return tables
+}
 
-  const foundRows = i32(scratch.foundRowsOff, capacity)
-  const foundDist = u8(scratch.foundDistOff, capacity)
-  const hist = i32(scratch.histOff, codeBits + 1)
-  const grouped = new Int32Array(capacity)
-  const groupStart = new Int32Array(codeBits + 2)
-  const groupFill = new Int32Array(codeBits + 2)
-  const qsub = i32(scratch.qsubOff, m)
+function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount: number, options: MultiIndexOptions): Generator<void, MultiIndexHamming> {
+  const codeBits = codeWords * 32
+  const m = options.m ?? defaultSubstringCount(codeBits, itemCount)
+  const { substringBits, starts } = substringLayout(codeBits, m)
+  // Bucket starts for the non-empty buckets only, in bucket order (plus the end): at most N + 1
+  // entries where all 2^s offsets were 16 MB per 22-bit table. 1M clustered 64-bit codes (m = 3):
+  // tables 67 -> 39 MiB, build 565 -> 471 ms, exact top-200 174 -> 159 µs CPU, bounded unchanged,
+  // identical answers (one process, interleaved rounds).
+  const keyed = yield * substringKeys(itemCodes, codeWords, itemCount, substringBits, starts)
+  const budgetFraction = options.budgetFraction ?? DEFAULT_BUDGET_FRACTION
+  const budget = Math.max(1024, Math.floor(itemCount * budgetFraction))
+  const capacity = Math.min(itemCount, budget) + 1
+  // Codes of up to 64 bits are searched by the WebAssembly kernel, so the tables and the search's
+  // scratch live in its memory (views); wider codes keep plain arrays and the JavaScript loop.
+  const useKernel = (options.kernel ?? 'wasm') === 'wasm' && (codeWords === 1 || codeWords === 2) && itemCount > 0
+  const layout = memoryLayout(substringBits, starts, keyed.nonEmpty, codeWords, itemCount, capacity)
+  const memory = useKernel ? tryCreateWasmMemory(layout.bytes, options.maxKernelMemoryBytes) : null
+  const views = new Views(memory)
+  const tables = yield * fillTables(itemCodes, codeWords, itemCount, keyed, layout.tables, views)
+  keyed.keys.length = 0
+  keyed.counts.length = 0
   const kernel = memory
-    ? instantiateMultiIndexKernel({ codeWords: codeWords as 1 | 2, codeBits, itemCount, tables: offsets, ...scratch, capacity, budget: Math.min(budget, 0x7fffffff) }, memory)
+    ? instantiateMultiIndexKernel({ codeWords: codeWords as 1 | 2, codeBits, itemCount, tables: layout.tables, ...layout.scratch, capacity, budget: Math.min(budget, 0x7fffffff) }, memory)
     : null
-  const queryView = u32(scratch.queryOff, 2)
-  const out = i32(scratch.outOff, 4)
-  const excluded = createExclusionBitmap(u8(scratch.exclOff, (itemCount + 7) >> 3), itemCount)
-  const sum = (arrays: ArrayBufferView[]): number => arrays.reduce((acc, x) => acc + x.byteLength, 0)
-  const memoryBytes = memory
-    ? memory.buffer.byteLength + grouped.byteLength
-    : sum(bucketStarts) + sum(occupied) + sum(tableRows) + sum(tableCodes) + foundRows.byteLength + foundDist.byteLength + grouped.byteLength
+  return new MultiIndexSearch({ m, codeWords, codeBits, itemCount, substringBits, starts, budget, capacity, tables, scratch: layout.scratch, views, kernel, memory })
+}
 
-  let lastWork = 0
-  let lastExact = true
-  return {
-    m,
-    kernel: kernel !== null ? 'wasm' : 'js',
-    substringBits,
-    memoryBytes,
-    get lastWork (): number { return lastWork },
-    get lastExact (): boolean { return lastExact },
-    search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true): TopK | null {
-      if (k <= 0 || itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
-      if (kernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return kernelSearch(query, k, exclude, maxCodes, ordered)
-      return loopSearch(query, k, exclude, maxCodes, ordered)
-    },
+interface SearchParts {
+  readonly m: number
+  readonly codeWords: number
+  readonly codeBits: number
+  readonly itemCount: number
+  readonly substringBits: readonly number[]
+  readonly starts: readonly number[]
+  readonly budget: number
+  readonly capacity: number
+  readonly tables: Tables
+  readonly scratch: ScratchLayout
+  readonly views: Views
+  readonly kernel: KernelSearch | null
+  readonly memory: WasmMemory | null
+}
+
+class MultiIndexSearch implements MultiIndexHamming {
+  readonly m: number
+  readonly kernel: 'wasm' | 'js'
+  readonly substringBits: readonly number[]
+  readonly memoryBytes: number
+  lastWork = 0
+  lastExact = true
+  private readonly codeWords: number
+  private readonly codeBits: number
+  private readonly itemCount: number
+  private readonly starts: readonly number[]
+  private readonly budget: number
+  private readonly tables: Tables
+  private readonly runKernel: KernelSearch | null
+  private readonly foundRows: Int32Array
+  private readonly foundDist: Uint8Array
+  private readonly hist: Int32Array
+  private readonly grouped: Int32Array
+  private readonly groupStart: Int32Array
+  private readonly groupFill: Int32Array
+  private readonly qsub: Int32Array
+  private readonly queryView: Uint32Array
+  private readonly out: Int32Array
+  private readonly excluded: ReturnType<typeof createExclusionBitmap>
+
+  constructor (p: SearchParts) {
+    const { scratch, views, capacity, codeBits, itemCount } = p
+    this.m = p.m
+    this.kernel = p.kernel !== null ? 'wasm' : 'js'
+    this.substringBits = p.substringBits
+    this.codeWords = p.codeWords
+    this.codeBits = codeBits
+    this.itemCount = itemCount
+    this.starts = p.starts
+    this.budget = p.budget
+    this.tables = p.tables
+    this.runKernel = p.kernel
+    this.foundRows = views.i32(scratch.foundRowsOff, capacity)
+    this.foundDist = views.u8(scratch.foundDistOff, capacity)
+    this.hist = views.i32(scratch.histOff, codeBits + 1)
+    this.grouped = new Int32Array(capacity)
+    this.groupStart = new Int32Array(codeBits + 2)
+    this.groupFill = new Int32Array(codeBits + 2)
+    this.qsub = views.i32(scratch.qsubOff, p.m)
+    this.queryView = views.u32(scratch.queryOff, 2)
+    this.out = views.i32(scratch.outOff, 4)
+    this.excluded = createExclusionBitmap(views.u8(scratch.exclOff, (itemCount + 7) >> 3), itemCount)
+    const sum = (arrays: ArrayBufferView[]): number => arrays.reduce((acc, x) => acc + x.byteLength, 0)
+    const t = p.tables
+    this.memoryBytes = p.memory
+      ? p.memory.buffer.byteLength + this.grouped.byteLength
+      : sum(t.bucketStarts) + sum(t.occupied) + sum(t.tableRows) + sum(t.tableCodes) + this.foundRows.byteLength + this.foundDist.byteLength + this.grouped.byteLength
   }
 
-  function kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
-    hist.fill(0)
-    for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
-    queryView[0] = query[0]
-    queryView[1] = codeWords === 2 ? query[1] : 0
-    const listed = excluded.mark(exclude)
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true): TopK | null {
+    if (k <= 0 || this.itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
+    if (this.runKernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return this.kernelSearch(query, k, exclude, maxCodes, ordered)
+    return this.loopSearch(query, k, exclude, maxCodes, ordered)
+  }
+
+  private querySubstrings (query: Uint32Array): void {
+    this.hist.fill(0)
+    for (let j = 0; j < this.m; j++) this.qsub[j] = extract(query, 0, this.starts[j], this.substringBits[j])
+  }
+
+  private kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+    this.querySubstrings(query)
+    this.queryView[0] = query[0]
+    this.queryView[1] = this.codeWords === 2 ? query[1] : 0
+    const listed = this.excluded.mark(exclude)
     const bounded = maxCodes !== undefined
-    const found = kernel!(k, bounded ? Math.max(1, maxCodes) : 0x7fffffff, bounded ? 1 : 0)
-    if (listed) excluded.clear(exclude!)
+    const found = this.runKernel!(k, bounded ? Math.max(1, maxCodes) : 0x7fffffff, bounded ? 1 : 0)
+    if (listed) this.excluded.clear(exclude!)
+    const out = this.out
     const flags = out[2]
-    lastWork = out[3]
-    if ((flags & FLAG_GAVE_UP) !== 0) { lastExact = true; return null }
+    this.lastWork = out[3]
+    if ((flags & FLAG_GAVE_UP) !== 0) { this.lastExact = true; return null }
     const stopped = (flags & FLAG_STOPPED) !== 0
-    lastExact = !stopped
+    this.lastExact = !stopped
     if (stopped && found < k) return null
-    return rank(found, (flags & FLAG_COMPLETE) !== 0 ? codeBits : out[0], k, ordered)
+    return this.rank(found, (flags & FLAG_COMPLETE) !== 0 ? this.codeBits : out[0], k, ordered)
   }
 
-  function loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
-    hist.fill(0)
-    for (let j = 0; j < m; j++) qsub[j] = extract(query, 0, starts[j], substringBits[j])
+  private loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+    this.querySubstrings(query)
+    const { m, codeWords, codeBits, itemCount, substringBits, starts, budget, qsub, hist, foundRows, foundDist } = this
+    const { bucketStarts, tableRows, tableCodes, occupied } = this.tables
     let found = 0
     let work = 0
     // Distinct items reached, excluded ones included; counted exactly while fewer than k are kept
@@ -335,7 +421,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
               cnt++
               while (cnt - hist[tau] >= k) { cnt -= hist[tau]; tau-- }
               if (found === foundRows.length) {
-                if (!bounded) { lastWork = work; return null }
+                if (!bounded) { this.lastWork = work; return null }
                 stopped = true
                 break search
               }
@@ -346,7 +432,7 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
           // Over the probe budget the query's neighbourhood is sparse (mostly empty buckets): the
           // linear scan answers it exactly, bounded mode or not. The entry bound is for dense
           // neighbourhoods, where the first entries reached are near ones.
-          if (++work > budget) { lastWork = work; lastExact = true; return null }
+          if (++work > budget) { this.lastWork = work; this.lastExact = true; return null }
           if (v === 0) break
           const t = v | (v - 1)
           v = (t + 1) | (((~t & (t + 1)) - 1) >>> (32 - Math.clz32(v & -v)))
@@ -355,11 +441,11 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
         if (cnt >= k && tau <= m * r + j) break search
       }
     }
-    lastWork = work
-    lastExact = !stopped
+    this.lastWork = work
+    this.lastExact = !stopped
     // Cut short before k items were reached: no ranking to return, the caller scans instead.
     if (stopped && found < k) return null
-    return rank(found, complete ? codeBits : tau, k, ordered)
+    return this.rank(found, complete ? codeBits : tau, k, ordered)
   }
 
   /**
@@ -368,7 +454,8 @@ function * multiIndexSteps (itemCodes: Uint32Array, codeWords: number, itemCount
    * to pick its lowest rows: enough for a caller that re-ranks the set (the hybrid), and sorting
    * every distance group was a third of the bounded candidate stage on 1M codes.
    */
-  function rank (found: number, kth: number, k: number, ordered: boolean): TopK {
+  private rank (found: number, kth: number, k: number, ordered: boolean): TopK {
+    const { hist, groupStart, groupFill, grouped, foundDist, foundRows, codeBits } = this
     // Rank (distance, row) by a counting sort on distance (hist counts every kept row), then rows
     // ascending within each distance: a comparison sort of all kept rows was ~12% of a bounded
     // hybrid query on 1M codes. Only distances up to the one that completes the top K are placed.

@@ -7,7 +7,7 @@
  * we over-fetch k + |exclude| labels instead and widen the fetch if exclusions still eat into the
  * k; when the exclusions are a large share of the catalog the exact scan is cheaper.
  */
-import { augmentQuery } from '../hnsw-index.js'
+import { augmentQuery } from '../../model-loader/hnsw-index.js'
 import type { HnswHandle } from '../../model-loader/model.js'
 import { TopKHeap } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'

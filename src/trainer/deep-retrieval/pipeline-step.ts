@@ -5,7 +5,7 @@
  */
 import type { Csr } from '../csr.js'
 import { createDeepRetrievalIndex } from '../../search/deep-retrieval/engine.js'
-import { DR_LIMITS } from '../../model-loader/deep-retrieval-format.js'
+import { DR_LIMITS } from '../../bundle-format/deep-retrieval.js'
 import { TrainerInputError } from '../read-interactions.js'
 import { sampleTestUsers } from '../split.js'
 import { evaluateDeepRetrieval, type DeepRetrievalEvaluation } from './evaluate.js'

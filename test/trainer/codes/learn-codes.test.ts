@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { csrFromPairs, csrHas } from '../../../src/trainer/csr.js'
 import { createRng, fitScale, learnCodes, sideStats, updateSideStats, withTeacherPositives, type LearnCodesInput, type LearnedCodes } from '../../../src/trainer/codes/learn-codes.js'
-import { unpackCodes } from '../../../src/trainer/codes/pack.js'
+import { unpackCodes } from '../../../src/bundle-format/codes.js'
 import { plantedClusters, type Planted } from './planted.js'
 
 const PLANTED = { clusters: 6, usersPerCluster: 30, itemsPerCluster: 30, perUser: 10, dim: 32, noise: 1, seed: 7 }

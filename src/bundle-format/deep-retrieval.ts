@@ -56,3 +56,53 @@ export const DeepRetrievalSchema = z.object({
   beam: z.number().int().min(1).max(DR_LIMITS.maxBeam),
 }).strict()
 export type DeepRetrievalConfig = z.infer<typeof DeepRetrievalSchema>
+
+/** The Deep Retrieval user model's shape (src/search/deep-retrieval/network.ts computes with it). */
+export interface DrShape {
+  /** D: layers (nodes per path). */
+  readonly depth: number
+  /** K: nodes per layer. */
+  readonly width: number
+  /** J: paths each item sits on. */
+  readonly pathsPerItem: number
+  /** e: width of a node embedding. */
+  readonly embeddingDimension: number
+  /** Hidden ReLU units of each layer's map; 0 for a linear map. */
+  readonly hidden: number
+  /** Width of the user vector (the served model's dimension). */
+  readonly inputDimension: number
+}
+
+export interface DrLayer {
+  /** [out, inputDimension + d * embeddingDimension], row-major; out = hidden, or width when linear. */
+  readonly weight: Float32Array
+  /** [out] */
+  readonly bias: Float32Array
+  /** [width, hidden] and [width]: the output layer of an MLP; null when linear. */
+  readonly outWeight: Float32Array | null
+  readonly outBias: Float32Array | null
+}
+
+export interface DrNetwork {
+  readonly shape: DrShape
+  readonly layers: readonly DrLayer[]
+  /** [depth - 1, width, embeddingDimension]: the embedding of node c at layer j (the last layer's nodes are never an input). */
+  readonly nodeEmbeddings: Float32Array
+}
+
+/** Width of layer d's first map: the hidden units, or the K logits of a linear layer. */
+export function preActivationWidth (shape: DrShape): number {
+  return shape.hidden > 0 ? shape.hidden : shape.width
+}
+
+export function layerInputWidth (shape: DrShape, d: number): number {
+  return shape.inputDimension + d * shape.embeddingDimension
+}
+
+/** The structure as the Model holds it: the network, each item's path keys, the default beam. */
+export interface DeepRetrievalStructure {
+  readonly network: DrNetwork
+  /** items x J path keys c_1 K^(D-1) + ... + c_D. */
+  readonly itemKeys: Int32Array
+  readonly beam: number
+}

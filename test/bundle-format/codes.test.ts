@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { packCodes, signCodes, unpackCodes } from '../../../src/trainer/codes/pack.js'
+import { packCodes, signCodes, unpackCodes } from '../../src/bundle-format/codes.js'
 
 test('packCodes puts bit j of a code in byte j >> 3 at position j & 7, LSB first, 1 for +1', () => {
   const bits = 32

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DeepRetrievalSchema } from './deep-retrieval-format.js'
+import { DeepRetrievalSchema } from './deep-retrieval.js'
 
 /** The bundle format this loader reads. A bundle with any other value is refused. */
 export const FORMAT_VERSION = 1 as const
@@ -112,4 +112,3 @@ export const ManifestSchema = z.object({
 }).strict()
 
 export type Manifest = z.infer<typeof ManifestSchema>
-export type ManifestInput = z.input<typeof ManifestSchema>

@@ -9,7 +9,7 @@
  */
 import { open } from 'node:fs/promises'
 import hnswlib from 'hnswlib-node'
-import type { HnswConfig } from '../model-loader/manifest.js'
+import type { HnswConfig } from '../bundle-format/manifest.js'
 
 const { HierarchicalNSW } = hnswlib
 

@@ -1,0 +1,47 @@
+/**
+ * Defaults and limits that more than one layer reads: the configuration from the environment, the
+ * HTTP schemas and the domain modules (search, recommend, state). Each is defined here once, and
+ * this module imports nothing, so every layer can read it without importing another.
+ */
+
+/** The retrieval methods a request may ask for. */
+export const SEARCH_METHODS = ['hybrid', 'hamming', 'mips'] as const
+/** The API's default request (and the request warmed before a model serves): top 10 by hybrid. */
+export const DEFAULT_METHOD = 'hybrid'
+export const DEFAULT_K = 10
+/** Largest k a request may ask for. */
+export const MAX_K = 1000
+/** Most ids in a request's list (a session's item ids, an exclude list); the recommender sizes its session buffer by it. */
+export const MAX_LIST_IDS = 1000
+
+/** Hybrid: Hamming candidates re-ranked by inner product (HYBRID_CANDIDATES). */
+export const DEFAULT_HYBRID_CANDIDATES = 200
+/**
+ * Codes the hybrid's bounded candidate stage compares per candidate (HYBRID_CODES_PER_CANDIDATE).
+ * bench:hybrid, 1M clustered codes, C = 200: 8 kept recall@10 against exact MIPS at the exact
+ * stage's 0.265 (overlap 0.971 with the exact hybrid) and cut mean latency 369 -> 245 µs and p99
+ * 2.76 -> 0.52 ms; 4 was faster (mean 173 µs) at 0.260 recall and 0.873 overlap. Learned codes
+ * (models/default, tables forced) mostly finish under the bound or run out of probes first:
+ * recall 0.983 against 0.988.
+ */
+export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
+
+/** Folded-in user vectors kept per model (FOLD_IN_CACHE_BYTES): src/recommend/fold-in-cache.ts. */
+export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
+/**
+ * Whole answers kept per model (RESULT_CACHE_BYTES): ~95k top-10 answers with titles at ~1.4 KB
+ * each (npm run bench:cache-bytes). A budget is a ceiling, not an allocation: a small model's few
+ * users take little. On the 1M bench (100k Zipf users, a minute's warm-up) 128 MiB answered 95-96%
+ * from the cache against 85% at 32 MiB, for ~20-40 MiB more RSS per worker (BENCHMARKS.md).
+ */
+export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
+
+/** Distinct items kept per user in the recent history (HISTORY_LENGTH), and its upper bound. */
+export const DEFAULT_HISTORY_LENGTH = 200
+export const MAX_HISTORY_LENGTH = 10_000
+/** A user's history lives this long after their last event (HISTORY_TTL_SECONDS). */
+export const DEFAULT_HISTORY_TTL_SECONDS = 30 * 24 * 3600
+/** Trending counts halve every this many seconds (TRENDING_HALF_LIFE_SECONDS). */
+export const DEFAULT_TRENDING_HALF_LIFE_SECONDS = 6 * 3600
+/** Budget of one state store read on the request path (REDIS_TIMEOUT_MS). */
+export const DEFAULT_STATE_TIMEOUT_MS = 50

@@ -1,0 +1,117 @@
+/**
+ * A user's answer: their items (training interactions, then recent history) excluded, a history
+ * with items beyond the training data folded in (the solve kept in the fold-in cache), else the
+ * learned row or the hashed tail, else the fallback.
+ */
+import { MAX_HISTORY_LENGTH } from '../defaults.js'
+import type { Model } from '../model-loader/model.js'
+import type { ExcludeSet } from '../search/types.js'
+import { excludeRows, type SeenRows } from './exclusion.js'
+import type { Fallback } from './fallback.js'
+import type { FoldInCache } from './fold-in-cache.js'
+import type { Query } from './query.js'
+import { searchAnswer } from './search-answer.js'
+import type { RealtimeContext, RecommendationResult, RecommenderEngines, RecommendOptions } from './types.js'
+
+/** A user as the model sees them, looked up once per request. */
+export interface UserLookup {
+  readonly id: string
+  /** Their dedicated row, when they have one. */
+  readonly row: number | undefined
+  /**
+   * The fallback (trending, else popular) is their answer: the model has no vector for them (no
+   * dedicated row, no shared rows for other ids) and their history holds no catalog item. The one
+   * place this is decided: the serving layer reads trending items for these users only.
+   */
+  readonly fallback: boolean
+}
+
+export class UserAnswers {
+  /** A history's catalog rows in order, before deduplication against the training items. */
+  readonly historyRows: Int32Array
+  /** Ids without a dedicated row still get a vector from the shared rows of the user table. */
+  private readonly hashedUsers: boolean
+
+  constructor (
+    private readonly model: Model,
+    private readonly engines: RecommenderEngines,
+    private readonly query: Query,
+    private readonly seen: SeenRows,
+    private readonly fallback: Fallback,
+    private readonly folded: FoldInCache,
+    private readonly candidates: number,
+  ) {
+    this.hashedUsers = model.userTable.config.sharedRows > 0
+    this.historyRows = new Int32Array(seen.rows.length)
+  }
+
+  /** Rows a user's items can take: their most training interactions plus a full history. */
+  static capacity (model: Model): number {
+    const seen = model.userSeen
+    let maxSeen = 0
+    if (seen) for (let u = 0; u + 1 < seen.indptr.length; u++) maxSeen = Math.max(maxSeen, seen.indptr[u + 1] - seen.indptr[u])
+    return maxSeen + MAX_HISTORY_LENGTH
+  }
+
+  /** True when the model alone has a vector for this user (a dedicated row or hashed rows). */
+  hasSignal (userId: string): boolean {
+    return this.hashedUsers || this.model.users.rowOf(userId) !== undefined
+  }
+
+  lookUp (userId: string, history: readonly string[]): UserLookup {
+    const row = this.model.users.rowOf(userId)
+    return { id: userId, row, fallback: row === undefined && !this.hashedUsers && this.catalogRows(history) === 0 }
+  }
+
+  /** The catalog rows of a history, in order (ids outside the catalog skipped), into historyRows; returns how many. */
+  catalogRows (history: readonly string[] | undefined): number {
+    let h = 0
+    if (history !== undefined) {
+      const rows = this.historyRows
+      for (let i = 0; i < history.length && h < rows.length; i++) {
+        const row = this.model.items.rowOf(history[i])
+        if (row !== undefined) rows[h++] = row
+      }
+    }
+    return h
+  }
+
+  /** The user's answer from their training items and historyRows[0, h), their history's catalog rows. */
+  answer (user: UserLookup, h: number, opts: RecommendOptions, context: RealtimeContext): RecommendationResult {
+    const { model, seen, query } = this
+    const gen = seen.next()
+    const rows = seen.rows
+    let n = 0
+    const training = model.userSeen
+    if (user.row !== undefined && training !== null) {
+      for (let p = training.indptr[user.row]; p < training.indptr[user.row + 1]; p++) {
+        const row = training.items[p]
+        if (seen.mark(row, gen)) rows[n++] = row
+      }
+    }
+    let fresh = 0
+    for (let i = 0; i < h && fresh < MAX_HISTORY_LENGTH; i++) {
+      const row = this.historyRows[i]
+      if (!seen.mark(row, gen)) continue
+      rows[n++] = row
+      fresh++
+    }
+    const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : seen.exclusion(gen, n, opts.exclude, model.items)
+    // Fold-in only when the history adds items the model was not trained on: otherwise the
+    // learned row already is the least-squares answer for these items (up to training noise).
+    if (fresh > 0) {
+      if (this.folded.get(user.id, rows, n, query.vector, query.code)) return this.search(query.restored('history'), opts, exclude)
+      if (query.fromFoldIn(rows, n, 'history')) {
+        this.folded.put(user.id, rows, n, query.vector, query.code)
+        return this.search(query, opts, exclude)
+      }
+    }
+    const q = query.fromUser(user.id, user.row)
+    if (q === null) return this.fallback.answer('none', opts, exclude, context.trending)
+    return this.search(q, opts, exclude)
+  }
+
+  private search (q: Query, opts: RecommendOptions, exclude: ExcludeSet): RecommendationResult {
+    return searchAnswer(this.model, this.engines, q, opts, exclude, this.candidates)
+  }
+}
