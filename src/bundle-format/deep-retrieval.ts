@@ -4,6 +4,7 @@
  * it, never each other through it.
  */
 import { z } from 'zod'
+import { MAX_DR_BEAM } from '../defaults.js'
 
 export const DR_TENSOR_NAMES = {
   itemPaths: 'dr_item_paths',
@@ -34,11 +35,8 @@ export const DR_LIMITS = {
   maxPathsPerItem: 16,
   maxEmbeddingDimension: 1024,
   maxHidden: 4096,
-  /**
-   * Widest beam a request may ask for, and how far a search widens before it gives up: a beam
-   * costs width logits (and a log-softmax) per kept prefix and layer.
-   */
-  maxBeam: 1024,
+  /** Widest beam a request (or a bundle's default) may ask for. */
+  maxBeam: MAX_DR_BEAM,
 } as const
 
 export const DeepRetrievalSchema = z.object({

@@ -2,7 +2,7 @@
  * Whole recommendations kept between requests. A frontend asks for the same user's top-K again
  * and again (page views, refreshes, a carousel and a page that both ask), and with Zipf-like
  * traffic most requests come from users asked for recently; on a 1M-item catalog each one is a
- * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, exclude,
+ * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, beam, exclude,
  * excludeSeen), the user id (which fixes their training items) and their recent history in order,
  * so entries are keyed by the first three and kept in a CheckedLru with the history's ids: a hit
  * is the answer a search gave for the same inputs (and a fresh search gives it again: the engines
@@ -23,7 +23,7 @@ import type { RecommendOptions } from './types.js'
  * no id can end where another begins.
  */
 export function resultKey (kind: 'u' | 'i' | 'p', id: string, opts: RecommendOptions, excludeSeen: boolean): string {
-  let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
+  let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${opts.beam ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
   if (opts.exclude !== undefined) for (const x of opts.exclude) key += `|${x.length}:${x}`
   return key
 }

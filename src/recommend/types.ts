@@ -6,7 +6,7 @@ import type { TrendingItem } from '../state/types.js'
  * What the recommender needs of the retrieval engines (src/search/engines.ts builds them once per
  * model): the three searches, and what the engines report when they have it.
  */
-export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mips' | 'hybrid'>, Partial<Pick<SearchEngines, 'info' | 'stats' | 'whenReady'>> {}
+export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mips' | 'hybrid'>, Partial<Pick<SearchEngines, 'dr' | 'info' | 'stats' | 'whenReady'>> {}
 
 export type ServedMethod = SearchMethod | 'popular'
 
@@ -33,6 +33,8 @@ export interface RecommendOptions {
   /** Item ids to leave out; ids outside the catalog are ignored (a frontend's list may be stale). */
   readonly exclude?: readonly string[]
   readonly ef?: number
+  /** Deep Retrieval's beam (default: the bundle's). */
+  readonly beam?: number
 }
 
 export interface RecommendedItem {
@@ -50,7 +52,7 @@ export interface RecommendationResult {
   fallback?: 'popular' | 'trending'
   /** The state store failed or timed out: served from the model alone (no history, fold-in or trending). */
   degraded?: boolean
-  /** Why `method` differs from `requestedMethod` (no code for this query, no vector for a code). */
+  /** Why `method` differs from `requestedMethod` (no code for this query, no vector for a code, no Deep Retrieval structure or too few items on its paths). */
   methodNote?: string
   source: QuerySource
   candidatesExamined: number

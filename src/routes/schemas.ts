@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
 import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
-import { DEFAULT_K, DEFAULT_METHOD, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
+import { DEFAULT_K, DEFAULT_METHOD, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 
 export const MAX_EF = 10_000
@@ -24,6 +24,8 @@ export const MethodSchema = z.enum(SEARCH_METHODS)
 
 const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K)
 const EfQuery = z.coerce.number().int().min(1).max(MAX_EF).optional()
+/** Deep Retrieval's beam (method=dr); the bundle's default when absent. */
+const BeamQuery = z.coerce.number().int().min(1).max(MAX_DR_BEAM).optional()
 const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional()
   .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
   .pipe(z.array(IdSchema).max(MAX_LIST_IDS).optional())
@@ -33,6 +35,7 @@ export const RecommendQuerySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
+  beam: BeamQuery,
   excludeSeen: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 })
 
@@ -41,6 +44,7 @@ export const SimilarQuerySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
+  beam: BeamQuery,
 })
 
 export const UserParamsSchema = z.object({ userId: IdSchema })
@@ -56,6 +60,7 @@ export const RecommendBodySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
   ef: z.number().int().min(1).max(MAX_EF).optional(),
+  beam: z.number().int().min(1).max(MAX_DR_BEAM).optional(),
   /** With userId: leave out the user's training items and recent history (default true). */
   excludeSeen: z.boolean().optional(),
 }).strict().refine(
@@ -93,7 +98,7 @@ export const RecommendedItemSchema = z.object({
 
 export const RecommendationResponseSchema = z.object({
   modelVersion: z.string(),
-  method: z.enum(['hybrid', 'hamming', 'mips', 'popular']),
+  method: z.enum([...SEARCH_METHODS, 'popular']),
   requestedMethod: MethodSchema,
   fallback: z.enum(['popular', 'trending']).optional(),
   methodNote: z.string().optional(),

@@ -116,7 +116,7 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
   }
 
   function bodyServed (rec: Recommender<A>, body: BodyQuery, state: RequestState): Served<A> {
-    const opts: RecommendOptions = { k: body.k, method: body.method, exclude: body.exclude, ef: body.ef }
+    const opts: RecommendOptions = { k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, beam: body.beam }
     if (body.userId !== undefined) return userServed(rec, opts, state)
     const started = performance.now()
     const session = body.itemIds !== undefined ? { itemIds: body.itemIds } : body.vector !== undefined ? { vector: body.vector } : { code: body.code! }
