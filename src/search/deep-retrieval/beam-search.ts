@@ -9,7 +9,7 @@
  * since an empty path is a place an item may move to.
  */
 import { TopKHeap } from '../top-k.js'
-import { createLogitScratch, logSoftmaxInPlace, prefixLogits, preActivationWidth, userBase, widthPowers, type DrNetwork, type LogitScratch } from './network.js'
+import { createLogitScratch, logSumExp, prefixLogits, preActivationWidth, userBase, widthPowers, type DrNetwork, type LogitScratch } from './network.js'
 
 export class BeamSearch {
   /** The last search's paths, best first: keys[0, count) and their log-probabilities. */
@@ -55,18 +55,23 @@ export class BeamSearch {
       heap.reset(b)
       const bits = allowed === null ? null : allowed[d]
       for (let i = 0; i < count; i++) {
+        // Prefixes come best first and a child never scores above its prefix (log p <= 0): once a
+        // prefix is below the kth best child so far, so is every later one and all their children.
+        const s0 = curScores[i]
+        if (s0 < heap.threshold) break
         const prefix = curKeys[i]
         prefixLogits(this.net, this.tables, this.base[d], d, prefix, this.powers, this.scratch, logits)
-        logSoftmaxInPlace(logits, K)
+        const base = s0 - logSumExp(logits, K)
         this.expanded++
-        const s0 = curScores[i]
         const keyBase = prefix * K
+        let threshold = heap.threshold
         for (let c = 0; c < K; c++) {
-          const s = s0 + logits[c]
-          if (s < heap.threshold) continue
+          const s = base + logits[c]
+          if (s < threshold) continue
           const key = keyBase + c
           if (bits !== null && (bits[key >>> 5] & (1 << (key & 31))) === 0) continue
           heap.push(key, s)
+          threshold = heap.threshold
         }
       }
       count = heap.drainInto(d === depth - 1 ? this.keys : curKeys, d === depth - 1 ? this.scores : curScores)
