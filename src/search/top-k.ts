@@ -93,7 +93,7 @@ export class TopKHeap {
   }
 
   /** Best first into `rows`/`scores` (capacity >= length); empties the heap and returns how many. No allocation. */
-  drainInto (rows: Int32Array, scores: Float64Array): number {
+  drainInto (rows: Int32Array, scores: Float64Array | Float32Array): number {
     const n = this.size
     for (let out = n - 1; out >= 0; out--) {
       rows[out] = this.rows[0]
@@ -110,19 +110,9 @@ export class TopKHeap {
 
   /** Best first; empties the heap. */
   drain (candidatesExamined: number): TopK {
-    const n = this.size
-    const rows = new Int32Array(n)
-    const scores = new Float32Array(n)
-    for (let out = n - 1; out >= 0; out--) {
-      rows[out] = this.rows[0]
-      scores[out] = this.scores[0]
-      this.size--
-      if (this.size > 0) {
-        this.rows[0] = this.rows[this.size]
-        this.scores[0] = this.scores[this.size]
-        this.siftDown(0)
-      }
-    }
+    const rows = new Int32Array(this.size)
+    const scores = new Float32Array(this.size)
+    this.drainInto(rows, scores)
     return { rows, scores, candidatesExamined }
   }
 }

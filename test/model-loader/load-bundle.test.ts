@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { codeBit } from '../helpers/codes.js'
 import { BundleError } from '../../src/model-loader/errors.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { encodeSafetensors, parseSafetensors, viewTensor } from '../../src/model-loader/safetensors.js'
 import { tempDir, testBundleInput, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
+import { editManifest, editTensors, rejects, rewrite } from '../helpers/bundle-edit.js'
 import { writeBundle } from '../../src/model-loader/write-bundle.js'
 
 async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestBundleOptions = {}): Promise<string> {
@@ -15,46 +14,6 @@ async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestB
   t.after(cleanup)
   await writeTestBundle(join(dir, 'b'), o)
   return join(dir, 'b')
-}
-
-async function readManifest (dir: string): Promise<Record<string, any>> {
-  return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
-}
-
-/** Replaces a file and re-records its size and checksum, so the loader reaches the deeper check. */
-async function rewrite (dir: string, name: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(join(dir, name), data)
-  const m = await readManifest(dir)
-  m.files[name] = { bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, sha256: createHash('sha256').update(data).digest('hex') }
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
-}
-
-async function editManifest (dir: string, edit: (m: Record<string, any>) => void): Promise<void> {
-  const m = await readManifest(dir)
-  edit(m)
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m))
-}
-
-/** Re-encodes the tensors file after `edit` changes the decoded tensors. */
-async function editTensors (dir: string, edit: (t: Record<string, { dtype: 'F32' | 'U8' | 'F16' | 'I32', shape: number[], data: ArrayBufferView }>) => void): Promise<void> {
-  const bytes = await readFile(join(dir, 'tensors.safetensors'))
-  const st = parseSafetensors(bytes)
-  const tensors: Record<string, { dtype: any, shape: number[], data: ArrayBufferView }> = {}
-  for (const [name, info] of st.tensors) {
-    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : info.dtype === 'I32' ? Int32Array : Uint8Array
-    tensors[name] = { dtype: info.dtype, shape: [...info.shape], data: viewTensor(bytes, info, ctor as typeof Uint8Array).slice() }
-  }
-  edit(tensors)
-  await rewrite(dir, 'tensors.safetensors', encodeSafetensors(tensors))
-}
-
-async function rejects (dir: string, file: string, pattern: RegExp, options = {}): Promise<void> {
-  await assert.rejects(loadModel(dir, options), (err: unknown) => {
-    assert.ok(err instanceof BundleError, `expected BundleError, got ${String(err)}`)
-    assert.equal(err.file, file)
-    assert.match(err.message, pattern)
-    return true
-  })
 }
 
 test('loadModel round-trips a fully dedicated bundle: ids, titles, codes, vectors (zero-copy), norms', async (t) => {

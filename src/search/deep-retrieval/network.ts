@@ -13,6 +13,7 @@
  * earlier layer); a prefix then costs a few row additions, not a matrix product.
  */
 import { layerInputWidth, preActivationWidth, type DrNetwork, type DrShape } from '../../bundle-format/deep-retrieval.js'
+import { dotAt } from '../mips/brute-force.js'
 
 export { layerInputWidth, preActivationWidth }
 export type { DrLayer, DrNetwork, DrShape } from '../../bundle-format/deep-retrieval.js'
@@ -58,24 +59,11 @@ export function computePrefixTables (net: DrNetwork, into?: Float32Array[][]): F
 export function userBase (net: DrNetwork, u: Float32Array, base: Float32Array[]): void {
   const n = net.shape.inputDimension
   const out = preActivationWidth(net.shape)
-  const n4 = n & ~3
   for (let d = 0; d < net.shape.depth; d++) {
     const { weight: w, bias } = net.layers[d]
     const inW = layerInputWidth(net.shape, d)
     const b = base[d]
-    for (let o = 0; o < out; o++) {
-      const wb = o * inW
-      let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-      let k = 0
-      for (; k < n4; k += 4) {
-        s0 += w[wb + k] * u[k]
-        s1 += w[wb + k + 1] * u[k + 1]
-        s2 += w[wb + k + 2] * u[k + 2]
-        s3 += w[wb + k + 3] * u[k + 3]
-      }
-      for (; k < n; k++) s0 += w[wb + k] * u[k]
-      b[o] = bias[o] + (s0 + s1) + (s2 + s3)
-    }
+    for (let o = 0; o < out; o++) b[o] = bias[o] + dotAt(w, o * inW, u, n)
   }
 }
 
@@ -111,20 +99,7 @@ export function prefixLogits (net: DrNetwork, tables: Float32Array[][], base: Fl
   const h = scratch.h
   for (let o = 0; o < hidden; o++) h[o] = z[o] > 0 ? z[o] : 0
   const { outWeight: w, outBias: b } = net.layers[d]
-  const h4 = hidden & ~3
-  for (let c = 0; c < K; c++) {
-    const wb = c * hidden
-    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-    let k = 0
-    for (; k < h4; k += 4) {
-      s0 += w![wb + k] * h[k]
-      s1 += w![wb + k + 1] * h[k + 1]
-      s2 += w![wb + k + 2] * h[k + 2]
-      s3 += w![wb + k + 3] * h[k + 3]
-    }
-    for (; k < hidden; k++) s0 += w![wb + k] * h[k]
-    logits[c] = b![c] + (s0 + s1) + (s2 + s3)
-  }
+  for (let c = 0; c < K; c++) logits[c] = b![c] + dotAt(w!, c * hidden, h, hidden)
 }
 
 /**

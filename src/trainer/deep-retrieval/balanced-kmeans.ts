@@ -10,6 +10,7 @@
  * second-best centroid choose first, each taking its nearest cluster with room. An item's further
  * J - 1 paths are its parent group's next-nearest last-layer clusters.
  */
+import { dotAt } from '../../search/mips/brute-force.js'
 import { createRng } from '../rng.js'
 
 export interface BalancedTreeOptions {
@@ -191,18 +192,6 @@ function assignBalanced (vectors: Float32Array, dim: number, members: Int32Array
 
 /** |x - c|^2 - |x|^2 = |c|^2 - 2 x.c for every centroid: the member's own norm does not change its order. */
 function distancesTo (vectors: Float32Array, vb: number, dim: number, centroids: Float32Array, norms: Float64Array, K: number, out: Float64Array): void {
-  const d4 = dim & ~3
-  for (let c = 0; c < K; c++) {
-    const cb = c * dim
-    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
-    let k = 0
-    for (; k < d4; k += 4) {
-      s0 += vectors[vb + k] * centroids[cb + k]
-      s1 += vectors[vb + k + 1] * centroids[cb + k + 1]
-      s2 += vectors[vb + k + 2] * centroids[cb + k + 2]
-      s3 += vectors[vb + k + 3] * centroids[cb + k + 3]
-    }
-    for (; k < dim; k++) s0 += vectors[vb + k] * centroids[cb + k]
-    out[c] = norms[c] - 2 * ((s0 + s1) + (s2 + s3))
-  }
+  const member = vectors.subarray(vb, vb + dim)
+  for (let c = 0; c < K; c++) out[c] = norms[c] - 2 * dotAt(centroids, c * dim, member, dim)
 }
