@@ -154,6 +154,7 @@ test('a Deep Retrieval shape the trainer cannot build fails as bad input before 
     const input = join(dir, 'log.csv')
     await writeFile(input, syntheticLog({ users: 20, items: 30, clusters: 2, perUser: 5, seed: 1 }).csv)
     await assert.rejects(runTrainer({ ...DEFAULT_TRAINER_OPTIONS, input, out: join(dir, 'b'), threads: 1, deepRetrieval: { width: 300, depth: 3 }, log: () => {} }), (err: unknown) => err instanceof TrainerInputError && /exceeds the trainer's/.test(err.message))
+    await assert.rejects(runTrainer({ ...DEFAULT_TRAINER_OPTIONS, input, out: join(dir, 'b'), threads: 1, deepRetrieval: { width: 2, pathsPerItem: 3 }, log: () => {} }), (err: unknown) => err instanceof TrainerInputError && /3 paths per item need at least as many nodes per layer, got 2/.test(err.message))
   })
 })
 

@@ -58,9 +58,10 @@ export const DR_TRAIN_MAX_PATHS = 2 ** 24
 export function deepRetrievalOptionsFor (items: number, overrides: DeepRetrievalOverrides, seed: number): DeepRetrievalOptions {
   const defaults = defaultDeepRetrievalOptions(items, seed)
   const width = overrides.width ?? defaults.width
-  const o = { ...defaults, pathsPerItem: Math.min(defaults.pathsPerItem, width ** (overrides.depth ?? defaults.depth)), ...overrides, seed }
+  const o = { ...defaults, pathsPerItem: Math.min(defaults.pathsPerItem, width), ...overrides, seed }
   if (o.width ** o.depth > DR_TRAIN_MAX_PATHS) throw new TrainerInputError(`Deep Retrieval: width^depth = ${o.width}^${o.depth} exceeds the trainer's ${DR_TRAIN_MAX_PATHS} paths`)
-  if (o.pathsPerItem > o.width ** o.depth) throw new TrainerInputError(`Deep Retrieval: ${o.pathsPerItem} paths per item but only ${o.width ** o.depth} paths`)
+  // The k-means start puts an item's further paths on its last-layer siblings.
+  if (o.pathsPerItem > o.width) throw new TrainerInputError(`Deep Retrieval: ${o.pathsPerItem} paths per item need at least as many nodes per layer, got ${o.width}`)
   return o
 }
 
