@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's script runs in the browser.
+    files: ['demo/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     // Tests edit manifests and JSON freely to build corrupt bundles; `any` is the honest type there.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -1,9 +1,9 @@
 /**
  * Recommendation answers as the HTTP layer sends them: each answer's JSON is made once, when it
  * is computed. The result cache keeps answers in this form (src/recommend/answer-form.ts), so a
- * hit is sent as the string it kept: one string of heap per answer instead of ~25 objects, which
- * holds ~1.8x the answers in the same budget and leaves the major GC far fewer objects to mark
- * (heap per kept answer: npm run bench:cache-bytes, BENCHMARKS.md).
+ * hit is sent as the string it kept: one string of heap per answer instead of the result's ~25
+ * objects and their JSON, which holds ~1.8x the answers in the same budget and leaves the major
+ * GC far fewer objects to mark (heap per kept answer: npm run bench:cache-bytes, BENCHMARKS.md).
  */
 import type { FastifySerializerCompiler } from 'fastify'
 import type { Problem } from './errors.js'

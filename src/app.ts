@@ -11,6 +11,7 @@ import { HttpProblem } from './errors.js'
 import { loadModel as loadBundle } from './model-loader/load-bundle.js'
 import type { Model } from './model-loader/model.js'
 import corsPlugin from './plugins/cors.js'
+import demoPlugin from './plugins/demo.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { problemOf, sendProblem, toHttpProblem } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -19,7 +20,7 @@ import pressurePlugin, { type PressureOptions } from './plugins/pressure.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import readinessPlugin from './plugins/readiness.js'
 import servingPlugin from './plugins/serving.js'
-import statePlugin from './plugins/state.js'
+import statePlugin, { type RealtimeState } from './plugins/state.js'
 import { memoizedQueryValidator } from './query-validation.js'
 import { lazyChildLogger } from './request-logger.js'
 import type { RecommenderEngines } from './recommend/types.js'
@@ -58,8 +59,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /**
  * Request ids made here: 72 random bits per app (12 base64url characters, drawn once) and a
  * counter, so ids are unique across workers, replicas and restarts. A UUID per request built its
- * string from ~20 concatenations, ~0.6 KB of garbage per request (sampled allocation profile,
- * session 7) for the scavenger to sweep on a path where a kept answer costs tens of microseconds.
+ * string from ~20 concatenations, ~0.6 KB of garbage per request (sampled allocation profile of
+ * the app answering one user over and over) for the scavenger to sweep on a path where a kept
+ * answer costs tens of microseconds.
  */
 export function requestIdSource (): () => string {
   const prefix = `${randomBytes(9).toString('base64url')}-`
@@ -129,17 +131,20 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     foldInCacheBytes: config.FOLD_IN_CACHE_BYTES,
     resultCacheBytes: config.RESULT_CACHE_BYTES,
     warmUp: { users: config.WARM_UP_USERS, seconds: config.WARM_UP_SECONDS, k: config.WARM_UP_K, method: config.WARM_UP_METHOD },
+    // The state store opens after the first model is activated; recommenders read its rules from then on.
+    rules: () => (app as { realtime?: RealtimeState }).realtime?.store.rules,
   })
   await app.register(statePlugin, { config, store: options.stateStore })
   await app.register(servingPlugin, { historyLength: config.HISTORY_LENGTH })
   await app.register(corsPlugin, { origins: config.CORS_ORIGINS })
   await app.register(rateLimitPlugin, { config })
   await app.register(docsPlugin, { mode: options.openapi ?? 'static' })
+  await app.register(demoPlugin)
 
   await app.register(userRoutes)
   await app.register(recommendationRoutes)
   await app.register(eventRoutes)
-  await app.register(itemRoutes)
+  await app.register(itemRoutes, { token: config.ADMIN_TOKEN })
   await app.register(modelRoutes)
   if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN })
   await app.register(healthRoutes)

@@ -57,7 +57,8 @@ export const ConfigSchema = z.object({
   HISTORY_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_HISTORY_TTL_SECONDS),
   /**
    * Bytes of folded-in user vectors each worker keeps between a user's requests (a user whose
-   * history has items beyond the training data costs a least-squares solve, ~0.3-2 ms); 0 = none.
+   * history has items beyond the training data costs a least-squares solve: p50 0.138 ms, p99
+   * 0.804 ms on MovieLens, bench/realtime/user-fold-in.ts); 0 = none.
    */
   FOLD_IN_CACHE_BYTES: z.coerce.number().int().min(0).max(2 ** 40).default(DEFAULT_FOLD_IN_CACHE_BYTES),
   /**
@@ -91,8 +92,8 @@ export const ConfigSchema = z.object({
   /**
    * Log every request (fastify's "incoming request" and "request completed" lines at info). Off by
    * default: two JSON lines per request cost 21-28% of the 1M bench's throughput (22.5k -> 16.3k
-   * and 19.1k -> 15.0k req/s in two A/Bs, session 10), and /metrics already counts and times
-   * every request.
+   * and 19.1k -> 15.0k req/s in two npm run bench:http A/Bs, BENCHMARKS.md), and /metrics already
+   * counts and times every request.
    * Failures (5xx) are logged with their request id either way.
    */
   LOG_REQUESTS: Bool.default(false),

@@ -24,21 +24,22 @@ export const MAX_DR_BEAM = 1024
 export const DEFAULT_HYBRID_CANDIDATES = 200
 /**
  * Codes the hybrid's bounded candidate stage compares per candidate (HYBRID_CODES_PER_CANDIDATE).
- * bench:hybrid, 1M clustered codes, C = 200: 8 kept recall@10 against exact MIPS at the exact
- * stage's 0.265 (overlap 0.971 with the exact hybrid) and cut mean latency 369 -> 245 µs and p99
- * 2.76 -> 0.52 ms; 4 was faster (mean 173 µs) at 0.260 recall and 0.873 overlap. Learned codes
- * (models/default, tables forced) mostly finish under the bound or run out of probes first:
- * recall 0.983 against 0.988.
+ * npm run bench:hybrid, 1M clustered codes, C = 200: 8 kept recall@10 against exact MIPS at the
+ * exact stage's 0.265 (overlap 0.971 with the exact hybrid) and cut the mean query 117.8 -> 72.4 µs
+ * and p99 1,169 -> 153 µs; 4 was faster (mean 55.8 µs) at 0.260 recall and 0.873 overlap. Learned
+ * codes (models/default, tables forced) mostly finish under the bound or run out of probes first:
+ * recall 0.985 against 0.991 (BENCHMARKS.md).
  */
 export const DEFAULT_HYBRID_CODES_PER_CANDIDATE = 8
 
 /** Folded-in user vectors kept per model (FOLD_IN_CACHE_BYTES): src/recommend/fold-in-cache.ts. */
 export const DEFAULT_FOLD_IN_CACHE_BYTES = 16 * 1024 * 1024
 /**
- * Whole answers kept per model (RESULT_CACHE_BYTES): ~95k top-10 answers with titles at ~1.4 KB
- * each (npm run bench:cache-bytes). A budget is a ceiling, not an allocation: a small model's few
- * users take little. On the 1M bench (100k Zipf users, a minute's warm-up) 128 MiB answered 95-96%
- * from the cache against 85% at 32 MiB, for ~20-40 MiB more RSS per worker (BENCHMARKS.md).
+ * Whole answers kept per model (RESULT_CACHE_BYTES): ~104k top-10 answers with titles at the 1,288
+ * bytes the budget counts for each on models/default (npm run bench:cache-bytes). A budget is a
+ * ceiling, not an allocation: a small model's few users take little. On the 1M bench (100k Zipf
+ * users, a minute's warm-up) 128 MiB answered 95.8% from the cache against 85.3% at 32 MiB, for
+ * ~45 MiB more RSS per worker (BENCHMARKS.md).
  */
 export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
 

@@ -2,8 +2,8 @@
  * Per-request loggers made when a request first logs. fastify gives every request a pino child
  * carrying its request id, and pino serializes the child's bindings to a string when it is made.
  * With per-request lines off (LOG_REQUESTS, the default) almost no request logs anything, yet the
- * child cost ~0.8 µs of a 1M worker's ~40 µs cache hit (CPU profile of bench:http, session 11:
- * pino's child and asChindings). This logger holds the parent and the bindings and makes the real
+ * child cost ~0.8 µs of a 1M worker's ~40 µs cache hit (CPU profile of a 1M worker under
+ * `npm run bench:http -- --profile`: pino's child and asChindings). This logger holds the parent and the bindings and makes the real
  * child on its first call, so a failing request's lines still carry its id.
  */
 import type { FastifyBaseLogger } from 'fastify'

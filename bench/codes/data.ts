@@ -1,5 +1,5 @@
 /**
- * Measurement-only loader for ml-latest-small and the issue-3 split (per user, the latest 20% of
+ * Measurement-only loader for ml-latest-small and the trainer's split (per user, the latest 20% of
  * interactions by timestamp are test). The pipeline's own parser lives in src/trainer; this copy
  * keeps the codes bench independent of work in progress there.
  */

@@ -1,5 +1,5 @@
 /**
- * Recall@10 / NDCG@10 on the issue-3 split: ranking over all items the user did not interact with
+ * Recall@10 / NDCG@10 on the trainer's split: ranking over all items the user did not interact with
  * in train, recall = hits / min(10, |test|), averaged over users with test items.
  */
 import type { Csr } from '../../src/trainer/csr.js'

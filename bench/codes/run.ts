@@ -3,7 +3,7 @@
  *   [--runs 3] [--variants '[{"sweeps":0}]'] [--cache .bench-tmp/codes-ials.bin]
  *   [--real ials|pipeline] [--budget 0.1]
  *
- * Recall@10 / NDCG@10 on the issue-3 split of: the real-valued model (a throwaway iALS, or the
+ * Recall@10 / NDCG@10 on the trainer's split of: the real-valued model (a throwaway iALS, or the
  * cached vectors of a previous run), sign() of the real factors (the baseline), the learned codes
  * ranked by Hamming distance (ties: lower item row), and the two-stage hybrid (Hamming top-200
  * re-ranked by inner product); then the spread of the metrics over --runs runs with --threads.

@@ -2,7 +2,8 @@
  * The baseline for `npm run bench:http`: bare fastify (no schemas, hooks, logger or search) that
  * answers each route hashrec serves with a pre-serialized body of the same bytes hashrec sent for
  * it, in its own process, with the same WORKERS cluster layout. Its throughput is the ceiling of
- * fastify + node's HTTP stack on this machine; hashrec's ratio to it is the issue-7 target.
+ * fastify + node's HTTP stack on this machine, and hashrec's throughput target is a ratio to it
+ * (at least 0.6 on the 1M bundle with p99 <= 10 ms and no errors, BENCHMARKS.md).
  *
  *   PORT=... WORKERS=1 BODIES=/path/bodies.json node --import tsx bench/http/bare-server.ts
  */

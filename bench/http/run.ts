@@ -1,5 +1,5 @@
 /**
- * Throughput under load (issue 7). In one run:
+ * Throughput under load. In one run:
  *   1. starts hashrec (`src/index.ts`, as `npm start` runs it minus the build) on the synthetic
  *      1M-item bundle and on models/default, each with WORKERS=1 and WORKERS=2, each its own process
  *      tree on its own port; and bare fastify (bench/http/bare-server.ts) answering every route
@@ -388,7 +388,7 @@ async function main (): Promise<void> {
     const duration = Number(args.duration)
     for (let round = 0; round < Number(args.rounds); round++) {
       // Each round starts one server later: the first cell after the warm-ups (or after the others'
-      // cells) follows the longest idle spell, and measured up to ~15% slower (session 10), so no
+      // cells) follows the longest idle spell, and measured up to ~15% slower, so no
       // server takes that place every round.
       const order = servers.map((_, i) => servers[(i + round) % servers.length])
       for (const mix of mixes) {

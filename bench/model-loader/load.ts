@@ -1,5 +1,5 @@
 /**
- * Bundle load benchmark (issue: model bundle v1). Writes a synthetic bundle once (cached under
+ * Bundle load benchmark. Writes a synthetic bundle once (cached under
  * .bench-tmp/), then in alternating fresh processes measures (a) reading its bytes and (b) loadModel,
  * and reports the ratio and resident memory against the raw tensor + index bytes.
  *

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:train [-- --threads 2 --runs 1 --refit]`: the full report on ml-latest-small
- * (every variant of issue 3) with wall and CPU time, for BENCHMARKS.md. With --runs > 1 it repeats
+ * (every variant the report compares) with wall and CPU time, for BENCHMARKS.md. With --runs > 1 it repeats
  * the run (different output dirs) and prints the spread of each variant's Recall@10, the
  * multi-thread tolerance.
  */

@@ -1,4 +1,5 @@
-// Steady load: a constant arrival rate of the production mix.
+// Steady load (default duration 5m, DURATION): a constant arrival rate (RATE, default 200/s) of the
+// production mix.
 //   k6 run -e BASE_URL=... -e RATE=500 -e DURATION=5m loadtest/k6/load.js
 import { constantRateOptions, mixedIteration } from './lib.js'
 

@@ -1,4 +1,5 @@
-// Smoke: one user, every request kind, a minute; fails on any error. Run before the others.
+// Smoke (default duration 30s): one user, every request kind in turn; fails on any error. Run it
+// before the others.
 //   k6 run -e BASE_URL=http://localhost:8080 loadtest/k6/smoke.js
 import { sleep } from 'k6'
 import { batchRecommendations, postEvents, sessionRecommendations, similarItems, thresholds, userRecommendations } from './lib.js'

@@ -1,4 +1,5 @@
-// Short soak: a moderate rate for half an hour, to catch leaks and latency creep.
+// Short soak (default duration 30m, DURATION): a moderate rate (RATE, default 100/s) for half an
+// hour, to catch leaks and latency creep.
 //   k6 run -e BASE_URL=... -e RATE=100 -e DURATION=30m loadtest/k6/soak.js
 import { constantRateOptions, mixedIteration } from './lib.js'
 

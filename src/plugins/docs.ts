@@ -12,6 +12,23 @@ import { parse } from 'yaml'
 
 /** openapi.yaml at the repository root: two levels up from both src/plugins and dist/plugins. */
 export const OPENAPI_PATH = new URL('../../openapi.yaml', import.meta.url)
+/** package.json beside it: the API's title and version come from it, so a release bumps one place. */
+export const PACKAGE_PATH = new URL('../../package.json', import.meta.url)
+
+/** The document as served: openapi.yaml with the title and version of package.json. */
+export interface ServedDocument {
+  openapi: string
+  info: { title: string, version: string }
+  paths: Record<string, never>
+  components?: { securitySchemes?: Record<string, never> }
+}
+
+export function servedDocument (text: string): ServedDocument {
+  const pkg = JSON.parse(readFileSync(PACKAGE_PATH, 'utf8')) as { name: string, version: string }
+  const document = parse(text) as ServedDocument
+  document.info = { ...document.info, title: pkg.name, version: pkg.version }
+  return document
+}
 
 export interface DocsOptions {
   readonly mode: 'static' | 'generated'
@@ -27,10 +44,10 @@ declare module 'fastify' {
 export default fp<DocsOptions>(async (app, options) => {
   const text = readFileSync(OPENAPI_PATH, 'utf8')
   app.decorate('openapiText', text)
+  const document = servedDocument(text)
   if (options.mode === 'static') {
-    await app.register(swagger, { mode: 'static', specification: { document: parse(text) } })
+    await app.register(swagger, { mode: 'static', specification: { document } })
   } else {
-    const document = parse(text) as { openapi: string, info: { title: string, version: string }, components?: { securitySchemes?: Record<string, never> } }
     await app.register(swagger, {
       openapi: { openapi: document.openapi, info: document.info, components: { securitySchemes: document.components?.securitySchemes ?? {} } },
       transform: jsonSchemaTransform,

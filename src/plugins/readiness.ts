@@ -1,6 +1,6 @@
 /**
  * Readiness checks: `/readyz` answers 200 only when a model is active and every registered
- * dependency check resolves. Plugins that open a dependency (Redis, in a later issue) add theirs.
+ * dependency check resolves. Plugins that open a dependency (Redis, the cluster's state replica) add theirs.
  */
 import fp from 'fastify-plugin'
 

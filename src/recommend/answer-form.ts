@@ -2,7 +2,7 @@
  * The form a recommender returns and keeps its answers in. The domain's own is the plain result
  * (PLAIN_ANSWERS: tests, benchmarks, embedders); the HTTP layer passes one that holds each answer
  * as its response body (src/answer-json.ts), so an answer kept by the result cache is sent as it
- * was kept and takes one string of heap rather than ~25 objects.
+ * was kept and takes one string of heap.
  */
 import type { RecommendationResult } from './types.js'
 

@@ -55,6 +55,8 @@ export const IDS: InputsCheck<readonly string[]> = {
 interface Entry<V, I> {
   readonly key: string
   inputs: I
+  /** What else the value was computed from, as one number (the result cache: the catalog rules' epoch). */
+  stamp: number
   value: V
   bytes: number
   /** Read (or replaced) since the hand last passed it: spared once by the eviction scan. */
@@ -89,10 +91,10 @@ export class CheckedLru<V, I> {
   /** False for a zero budget: callers skip building keys. */
   get enabled (): boolean { return this.budgetBytes > 0 }
 
-  /** The value kept for `key` when its inputs equal `inputs`, else undefined (a miss). */
-  get (key: string, inputs: I): V | undefined {
+  /** The value kept for `key` when its inputs equal `inputs` (and its stamp `stamp`), else undefined (a miss). */
+  get (key: string, inputs: I, stamp = 0): V | undefined {
     const e = this.entries.get(key)
-    if (e === undefined || !this.check.equal(e.inputs, inputs)) { this.misses++; return undefined }
+    if (e === undefined || e.stamp !== stamp || !this.check.equal(e.inputs, inputs)) { this.misses++; return undefined }
     // CLOCK, an approximation of LRU: a hit only sets a bit (moving the entry to the end of the
     // Map on every hit cost ~6% of a 1M worker's CPU under the bench:http user mix); eviction gives
     // used entries a second chance instead.
@@ -107,7 +109,7 @@ export class CheckedLru<V, I> {
    * estimated size. A replaced entry keeps its place in the ring, marked used: its key was just
    * asked for.
    */
-  put (key: string, inputs: I, value: V, valueBytes: number): void {
+  put (key: string, inputs: I, value: V, valueBytes: number, stamp = 0): void {
     const bytes = ENTRY_OVERHEAD_BYTES + 2 * key.length + this.check.bytes(inputs) + valueBytes
     const old = this.entries.get(key)
     if (old !== undefined) {
@@ -120,6 +122,7 @@ export class CheckedLru<V, I> {
       old.bytes = 0
       this.evictFor(bytes)
       old.inputs = this.check.keep(inputs)
+      old.stamp = stamp
       old.value = value
       old.bytes = bytes
       old.used = true
@@ -128,7 +131,7 @@ export class CheckedLru<V, I> {
     }
     if (bytes > this.budgetBytes) return
     this.evictFor(bytes)
-    const e: Entry<V, I> = { key, inputs: this.check.keep(inputs), value, bytes, used: false, dead: false }
+    const e: Entry<V, I> = { key, inputs: this.check.keep(inputs), stamp, value, bytes, used: false, dead: false }
     this.entries.set(key, e)
     this.push(e)
     this.bytes += bytes

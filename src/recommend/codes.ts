@@ -3,6 +3,7 @@
  * viewed as little-endian uint32 words: bit j sits in word j >> 5 at position j & 31 (byte j >> 3,
  * position j & 7, as written by the trainer).
  */
+import { packCode } from '../bundle-format/codes.js'
 
 /** Parses the bundle's byte layout in hex (byte 0 first, two digits per byte) into `out` words. */
 export function parseHexCode (hex: string, codeBits: number, out: Uint32Array): boolean {
@@ -29,8 +30,7 @@ export function projectCode (vector: Float32Array, projection: Float32Array, dim
     const row = i * codeBits
     for (let j = 0; j < codeBits; j++) acc[j] += v * projection[row + j]
   }
-  out.fill(0)
-  for (let j = 0; j < codeBits; j++) if (acc[j] >= 0) out[j >> 5] |= 1 << (j & 31)
+  packCode(acc, 0, codeBits, out, 0)
 }
 
 /**
@@ -51,6 +51,7 @@ export function majorityCode (codes: Uint32Array, codeWords: number, rows: Array
       }
     }
   }
-  out.fill(0)
-  for (let j = 0; j < bits; j++) if (2 * counts[j] >= count) out[j >> 5] |= 1 << (j & 31)
+  // Each bit's margin, ones minus zeros: >= 0 is a majority of ones or a tie.
+  for (let j = 0; j < bits; j++) counts[j] = 2 * counts[j] - count
+  packCode(counts, 0, bits, out, 0)
 }

@@ -7,13 +7,16 @@
  * per-model scratch buffers are never shared between two requests in flight.
  */
 import { DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HYBRID_CANDIDATES, DEFAULT_RESULT_CACHE_BYTES } from '../defaults.js'
+import type { CatalogView } from '../catalog/catalog-view.js'
 import type { Model } from '../model-loader/model.js'
+import type { RuleBook } from '../state/item-rules.js'
 import { PLAIN_ANSWERS, type AnswerFacts, type AnswerForm } from './answer-form.js'
 import { CheckedLru, IDS } from './checked-lru.js'
 import { UnknownItemError } from './errors.js'
 import { excludeRows, SeenRows } from './exclusion.js'
 import { Fallback } from './fallback.js'
 import { FoldInCache } from './fold-in-cache.js'
+import { Listing } from './listing.js'
 import { Query } from './query.js'
 import { resultKey } from './result-cache.js'
 import { searchAnswer } from './search-answer.js'
@@ -37,6 +40,8 @@ export interface RecommenderOptions<A extends AnswerFacts = RecommendationResult
   readonly resultCacheBytes?: number
   /** The form answers are returned and kept in (src/recommend/answer-form.ts); plain results by default. */
   readonly form?: AnswerForm<A>
+  /** The process's catalog rules (src/state/item-rules.ts), or a function giving them once the state store is open. */
+  readonly rules?: RuleBook | (() => RuleBook | undefined)
 }
 
 /** Plain counters read by the metrics at scrape time. */
@@ -67,6 +72,8 @@ export interface Answer<A> {
 export interface Recommender<A extends AnswerFacts = RecommendationResult> {
   readonly model: Model
   readonly engines: RecommenderEngines
+  /** The catalog rules applied to this model (availability, tags, boosts, filters); synced at each request. */
+  readonly catalog: CatalogView
   /** The user as this model sees them, with their recent history: whether the fallback is their answer. */
   lookUpUser (userId: string, history: readonly string[]): UserLookup
   /**
@@ -102,10 +109,12 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
   // Scratch reused by every query on this model: a reload builds a new recommender with its own.
   const query = new Query(model)
   const seen = new SeenRows(model.items.size, UserAnswers.capacity(model))
-  const fallback = new Fallback(model, seen)
+  const listing = new Listing(model, options.rules ?? (() => undefined), candidates)
+  const catalog = listing.catalog
+  const fallback = new Fallback(model, seen, listing)
   const folded = new FoldInCache(options.foldInCacheBytes ?? DEFAULT_FOLD_IN_CACHE_BYTES)
-  const users = new UserAnswers(model, engines, query, seen, fallback, folded, candidates)
-  const sessions = new SessionAnswers(model, engines, query, fallback, candidates)
+  const users = new UserAnswers(model, engines, query, seen, fallback, folded, listing)
+  const sessions = new SessionAnswers(model, engines, query, fallback, listing)
   const itemRow = new Int32Array(1)
   const answerBudget = options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES
   const answers = new CheckedLru<A, readonly string[]>(answerBudget, IDS)
@@ -115,11 +124,12 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
   function computed (result: RecommendationResult, key: string | undefined, inputs: readonly string[]): Answer<A> {
     if (key === undefined) return { result: form.of(result), cached: false }
     const kept = form.keep(result)
-    answers.put(key, inputs, kept.answer, kept.bytes)
+    answers.put(key, inputs, kept.answer, kept.bytes, catalog.epoch)
     return { result: kept.answer, cached: false }
   }
 
   function userAnswer (user: UserLookup, opts: RecommendOptions, context: RealtimeContext = NO_CONTEXT): Answer<A> {
+    catalog.sync()
     if (!answers.enabled) return computed(users.answer(user, users.catalogRows(context.history), opts, context), undefined, NO_HISTORY)
     // With the user id (which fixes the training items) and the request, the history's ids in
     // order are all an answer depends on: a kept answer is checked against them alone, with no
@@ -131,7 +141,8 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
     if (fallback && context.trending !== undefined && context.trending.length > 0) return computed(users.answer(user, 0, opts, context), undefined, NO_HISTORY)
     const key = resultKey(fallback ? 'p' : 'u', fallback ? '' : user.id, opts, context.excludeSeen !== false)
     const inputs = fallback ? NO_HISTORY : history
-    const kept = answers.get(key, inputs)
+    // A kept answer is stale once a catalog rule changed since it was computed (the view's epoch).
+    const kept = answers.get(key, inputs, catalog.epoch)
     if (kept !== undefined) return { result: kept, cached: true }
     const result = users.answer(user, fallback ? 0 : users.catalogRows(history), opts, context)
     // A fallback for a user with signal (a degenerate fold-in) is not kept either.
@@ -141,20 +152,22 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
   function similarAnswer (itemId: string, opts: RecommendOptions): Answer<A> {
     const row = model.items.rowOf(itemId)
     if (row === undefined) throw new UnknownItemError(itemId)
+    catalog.sync()
     const key = answers.enabled ? resultKey('i', itemId, opts, true) : undefined
     if (key !== undefined) {
-      const kept = answers.get(key, NO_HISTORY)
+      const kept = answers.get(key, NO_HISTORY, catalog.epoch)
       if (kept !== undefined) return { result: kept, cached: true }
     }
     itemRow[0] = row
     const exclude = excludeRows(model.items, opts.exclude, itemRow, 1)
-    return computed(searchAnswer(model, engines, query.fromItem(row), opts, exclude, candidates), key, NO_HISTORY)
+    return computed(searchAnswer(model, engines, query.fromItem(row), opts, exclude, listing, { rows: itemRow, count: 1 }), key, NO_HISTORY)
   }
 
   const lookUpUser = (userId: string, history: readonly string[]): UserLookup => users.lookUp(userId, history)
   return {
     model,
     engines,
+    catalog,
     stats: {
       get foldInSolved () { return folded.misses },
       get foldInCached () { return folded.hits },
@@ -172,7 +185,7 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
     forUser: (userId, opts, context) => userAnswer(lookUpUser(userId, context?.history ?? NO_HISTORY), opts, context).result,
     similarAnswer,
     similarItems: (itemId, opts) => similarAnswer(itemId, opts).result,
-    forSession: (session: SessionQuery, opts, context = NO_CONTEXT) => form.of(sessions.answer(session, opts, context)),
+    forSession: (session: SessionQuery, opts, context = NO_CONTEXT) => { catalog.sync(); return form.of(sessions.answer(session, opts, context)) },
     hasSignal: (userId) => users.hasSignal(userId),
     warm (userId, opts) {
       const before = answers.misses

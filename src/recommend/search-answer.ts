@@ -1,23 +1,12 @@
 /**
- * A query's answer by search: the method the query can be served by, the engines' ranking, and
- * the ranked rows shaped into items (external ids, scores, ranks, titles).
+ * A query's answer by search: the method the query can be served by, the engines' ranking under
+ * the request's filters, the final page (listing.ts), and its items.
  */
 import type { Model } from '../model-loader/model.js'
-import type { ExcludeSet, SearchMethod, SearchOptions, TopK } from '../search/types.js'
+import type { ExcludeSet, SearchMethod, TopK } from '../search/types.js'
+import { NO_BASIS, type Basis, type Listing } from './listing.js'
 import type { Query } from './query.js'
-import type { RecommendationResult, RecommendedItem, RecommendOptions, RecommenderEngines } from './types.js'
-
-/** The item of `row` at `rank` (1-based), with its title when the bundle has one (decoded once, cached by the model). */
-export function itemAt (model: Model, row: number, score: number, rank: number): RecommendedItem {
-  const title = model.itemMeta.title(row)
-  return title === undefined ? { id: model.items.idAt(row), score, rank } : { id: model.items.idAt(row), score, rank, title }
-}
-
-function shape (model: Model, top: TopK): RecommendedItem[] {
-  const out: RecommendedItem[] = new Array(top.rows.length)
-  for (let i = 0; i < top.rows.length; i++) out[i] = itemAt(model, top.rows[i], top.scores[i], i + 1)
-  return out
-}
+import type { RecommendationResult, RecommendOptions, RecommenderEngines } from './types.js'
 
 /** The method a query can be served by, and why it differs from the requested one. */
 function servedMethod (engines: RecommenderEngines, q: Query, requested: SearchMethod): { method: SearchMethod, note?: string } {
@@ -38,15 +27,15 @@ function servedMethod (engines: RecommenderEngines, q: Query, requested: SearchM
  * a model without a structure by hybrid; a Deep Retrieval search whose widest beam still held fewer
  * than k eligible items is served by hybrid (mips without a code). The answer says why (`methodNote`).
  */
-export function searchAnswer (model: Model, engines: RecommenderEngines, q: Query, opts: RecommendOptions, exclude: ExcludeSet, candidates: number): RecommendationResult {
+export function searchAnswer (model: Model, engines: RecommenderEngines, q: Query, opts: RecommendOptions, exclude: ExcludeSet, listing: Listing, basis: Basis = NO_BASIS): RecommendationResult {
   let { method, note } = servedMethod(engines, q, opts.method)
-  const search: SearchOptions = { k: opts.k, exclude, ef: opts.ef, candidates, beam: opts.beam }
+  const search = listing.searchOptions(opts, exclude)
   let top: TopK
   if (method === 'dr') {
     const dr = engines.dr!(q.hasCode ? q.code : null, q.vector, search)
     if (dr.fallback !== null) {
       method = dr.fallback
-      note = `the Deep Retrieval beam held fewer than ${opts.k} eligible items even widened to ${dr.beam}: served by ${dr.fallback}`
+      note = `the Deep Retrieval beam held fewer than ${search.k} eligible items even widened to ${dr.beam}: served by ${dr.fallback}`
     }
     top = dr
   } else {
@@ -54,14 +43,15 @@ export function searchAnswer (model: Model, engines: RecommenderEngines, q: Quer
       ? engines.hamming(q.code, search)
       : method === 'mips' ? engines.mips(q.vector, search) : engines.hybrid(q.code, q.vector, search)
   }
+  const page = listing.page(top, opts)
   const result: RecommendationResult = {
     modelVersion: model.version,
     method,
     requestedMethod: opts.method,
     source: q.source,
     candidatesExamined: top.candidatesExamined,
-    items: shape(model, top),
+    items: listing.items(page, opts, basis),
   }
   if (note !== undefined) result.methodNote = note
-  return result
+  return listing.measure(result, page.rows, opts)
 }

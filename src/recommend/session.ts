@@ -7,6 +7,7 @@ import type { Model } from '../model-loader/model.js'
 import { IncompatibleQueryError } from './errors.js'
 import { excludeRows } from './exclusion.js'
 import type { Fallback } from './fallback.js'
+import type { Listing } from './listing.js'
 import type { Query } from './query.js'
 import { searchAnswer } from './search-answer.js'
 import type { RealtimeContext, RecommendationResult, RecommenderEngines, RecommendOptions, SessionQuery } from './types.js'
@@ -20,7 +21,7 @@ export class SessionAnswers {
     private readonly engines: RecommenderEngines,
     private readonly query: Query,
     private readonly fallback: Fallback,
-    private readonly candidates: number,
+    private readonly listing: Listing,
   ) {}
 
   answer (session: SessionQuery, opts: RecommendOptions, context: RealtimeContext): RecommendationResult {
@@ -29,12 +30,12 @@ export class SessionAnswers {
     const exclude = excludeRows(model.items, opts.exclude)
     if ('vector' in session) {
       if (session.vector.length !== model.dimension) throw new IncompatibleQueryError('vector', `vector has ${session.vector.length} components, the model's dimension is ${model.dimension}`)
-      return searchAnswer(model, this.engines, query.fromVector(session.vector), opts, exclude, this.candidates)
+      return searchAnswer(model, this.engines, query.fromVector(session.vector), opts, exclude, this.listing)
     }
     if (!query.fromCode(session.code)) {
       throw new IncompatibleQueryError('code', `code must be ${model.codeBits / 4} hex digits (${model.codeBits} bits, bundle byte order), got ${session.code.length}`)
     }
-    return searchAnswer(model, this.engines, query, opts, exclude, this.candidates)
+    return searchAnswer(model, this.engines, query, opts, exclude, this.listing)
   }
 
   /**
@@ -55,6 +56,6 @@ export class SessionAnswers {
     const exclude = excludeRows(model.items, opts.exclude, rows, n)
     if (n === 0) return this.fallback.answer('fold-in', opts, exclude, context.trending)
     if (!query.fromFoldIn(rows, n, 'fold-in')) query.fromMean(rows, n)
-    return searchAnswer(model, this.engines, query, opts, exclude, this.candidates)
+    return searchAnswer(model, this.engines, query, opts, exclude, this.listing, { rows, count: n })
   }
 }

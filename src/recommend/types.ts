@@ -1,3 +1,4 @@
+import type { FilterSpec } from '../catalog/catalog-view.js'
 import type { SearchEngines } from '../search/engines.js'
 import type { SearchMethod } from '../search/types.js'
 import type { TrendingItem } from '../state/types.js'
@@ -27,7 +28,8 @@ export interface RealtimeContext {
   readonly trending?: readonly TrendingItem[]
 }
 
-export interface RecommendOptions {
+/** A request's options; the filters (tags, excludeTags, allowedItemIds) are FilterSpec's (src/catalog). */
+export interface RecommendOptions extends FilterSpec {
   readonly k: number
   readonly method: SearchMethod
   /** Item ids to leave out; ids outside the catalog are ignored (a frontend's list may be stale). */
@@ -35,6 +37,16 @@ export interface RecommendOptions {
   readonly ef?: number
   /** Deep Retrieval's beam (default: the bundle's). */
   readonly beam?: number
+  /** Present when the request pages: the page [offset, offset + k) of one ranking (src/recommend/ranking.ts). */
+  readonly offset?: number
+  /** MMR trade-off in [0, 1] (src/recommend/diversity.ts); 0 or absent keeps the engines' order. */
+  readonly diversity?: number
+  /** Add each item's reason (src/recommend/explain.ts). */
+  readonly explain?: boolean
+  /** Add each item's effective tags. */
+  readonly withTags?: boolean
+  /** Add the answer's mean pairwise similarity. */
+  readonly measureDiversity?: boolean
 }
 
 export interface RecommendedItem {
@@ -42,6 +54,10 @@ export interface RecommendedItem {
   score: number
   rank: number
   title?: string
+  /** Shared with the catalog view (never modified): typed mutable only to fit the response schema. */
+  tags?: string[]
+  reason?: 'similar' | 'profile' | 'trending' | 'popular'
+  because?: { id: string, title?: string }
 }
 
 export interface RecommendationResult {
@@ -57,6 +73,7 @@ export interface RecommendationResult {
   source: QuerySource
   candidatesExamined: number
   items: RecommendedItem[]
+  meanPairwiseSimilarity?: number
 }
 
 /** A session user: recent item ids (fold-in), a raw vector, or a hex code. Exactly one is set. */

@@ -9,6 +9,7 @@ import type { ExcludeSet } from '../search/types.js'
 import { excludeRows, type SeenRows } from './exclusion.js'
 import type { Fallback } from './fallback.js'
 import type { FoldInCache } from './fold-in-cache.js'
+import type { Basis, Listing } from './listing.js'
 import type { Query } from './query.js'
 import { searchAnswer } from './search-answer.js'
 import type { RealtimeContext, RecommendationResult, RecommenderEngines, RecommendOptions } from './types.js'
@@ -39,7 +40,7 @@ export class UserAnswers {
     private readonly seen: SeenRows,
     private readonly fallback: Fallback,
     private readonly folded: FoldInCache,
-    private readonly candidates: number,
+    private readonly listing: Listing,
   ) {
     this.hashedUsers = model.userTable.config.sharedRows > 0
     this.historyRows = new Int32Array(seen.rows.length)
@@ -97,21 +98,22 @@ export class UserAnswers {
       fresh++
     }
     const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : seen.exclusion(gen, n, opts.exclude, model.items)
+    const basis = this.listing.userBasis(opts, this.historyRows, h, rows, n)
     // Fold-in only when the history adds items the model was not trained on: otherwise the
     // learned row already is the least-squares answer for these items (up to training noise).
     if (fresh > 0) {
-      if (this.folded.get(user.id, rows, n, query.vector, query.code)) return this.search(query.restored('history'), opts, exclude)
+      if (this.folded.get(user.id, rows, n, query.vector, query.code)) return this.search(query.restored('history'), opts, exclude, basis)
       if (query.fromFoldIn(rows, n, 'history')) {
         this.folded.put(user.id, rows, n, query.vector, query.code)
-        return this.search(query, opts, exclude)
+        return this.search(query, opts, exclude, basis)
       }
     }
     const q = query.fromUser(user.id, user.row)
     if (q === null) return this.fallback.answer('none', opts, exclude, context.trending)
-    return this.search(q, opts, exclude)
+    return this.search(q, opts, exclude, basis)
   }
 
-  private search (q: Query, opts: RecommendOptions, exclude: ExcludeSet): RecommendationResult {
-    return searchAnswer(this.model, this.engines, q, opts, exclude, this.candidates)
+  private search (q: Query, opts: RecommendOptions, exclude: ExcludeSet, basis: Basis): RecommendationResult {
+    return searchAnswer(this.model, this.engines, q, opts, exclude, this.listing, basis)
   }
 }

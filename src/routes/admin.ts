@@ -2,25 +2,13 @@
  * Operator routes. Registered only when ADMIN_TOKEN is configured; every request must carry
  * `Authorization: Bearer <token>`, checked before the body is parsed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { HttpProblem } from '../errors.js'
+import { requireBearer } from './bearer.js'
 import { modelInfo } from './model-info.js'
 import { problems, ReloadBodySchema, ReloadResponseSchema } from './schemas.js'
 
-// Comparing digests makes the comparison constant time in the token's length as well as its bytes.
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest()
-
 const admin: FastifyPluginAsyncZod<{ token: string }> = async (app, options) => {
-  const expected = digest(options.token)
-  app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null
-    if (match === null || !timingSafeEqual(digest(match[1]), expected)) {
-      reply.header('www-authenticate', 'Bearer realm="hashrec-admin"')
-      throw new HttpProblem('unauthorized', match === null ? 'an Authorization: Bearer header is required' : 'the bearer token is not valid')
-    }
-  })
+  app.addHook('onRequest', requireBearer(options.token))
 
   app.post('/admin/model/reload', {
     schema: {

@@ -5,20 +5,21 @@
  */
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
-import { ID_PATTERN, MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { DEFAULT_K, DEFAULT_METHOD, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
+import { MAX_PAGED_DEPTH } from '../recommend/ranking.js'
+import { ItemRulePatchSchema, ItemRuleSchema, MAX_TAG_BYTES, TagSchema } from '../state/item-rules.js'
+import { printableText } from '../util/text-schema.js'
 
 export const MAX_EF = 10_000
 export const MAX_BATCH = 100
 export const MAX_VECTOR = 4096
+/** Tags a request may filter by (tags and excludeTags each). */
+export const MAX_FILTER_TAGS = 50
 
 /** User and item ids: 1..MAX_ID_BYTES bytes of UTF-8 (the bundle's own limit), no control characters. */
-export const IdSchema = z.string()
-  .min(1)
-  .max(MAX_ID_BYTES)
-  .regex(ID_PATTERN, 'must not contain control characters')
-  .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_ID_BYTES, { message: `must be at most ${MAX_ID_BYTES} bytes of UTF-8` })
+export const IdSchema = printableText(MAX_ID_BYTES)
 
 export const MethodSchema = z.enum(SEARCH_METHODS)
 
@@ -30,6 +31,31 @@ const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional(
   .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
   .pipe(z.array(IdSchema).max(MAX_LIST_IDS).optional())
 
+const Flag = z.enum(['true', 'false']).optional().transform((v) => v === undefined ? undefined : v === 'true')
+/** Comma separated tags; unknown tags simply match no item. */
+const TagsQuery = z.string().max(MAX_FILTER_TAGS * (MAX_TAG_BYTES + 1)).optional()
+  .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
+  .pipe(z.array(TagSchema).max(MAX_FILTER_TAGS).optional())
+const OffsetQuery = z.coerce.number().int().min(0).max(MAX_PAGED_DEPTH - 1).optional()
+const DiversityQuery = z.coerce.number().min(0).max(1).optional()
+
+/** Filters, pages, diversity and explanations: the options every recommendation request shares. */
+const ListingQuery = {
+  tags: TagsQuery,
+  excludeTags: TagsQuery,
+  offset: OffsetQuery,
+  diversity: DiversityQuery,
+  explain: Flag,
+  withTags: Flag,
+  measureDiversity: Flag,
+}
+
+/** A page of one ranking reaches at most MAX_PAGED_DEPTH (ranking.ts): offset + k. */
+function pageFits (q: { offset?: number, k: number }): boolean {
+  return q.offset === undefined || q.offset + q.k <= MAX_PAGED_DEPTH
+}
+const PAGE_FITS = { message: `offset + k must be at most ${MAX_PAGED_DEPTH}`, path: ['offset'] }
+
 export const RecommendQuerySchema = z.object({
   k: KQuery,
   method: MethodSchema.default(DEFAULT_METHOD),
@@ -37,7 +63,8 @@ export const RecommendQuerySchema = z.object({
   ef: EfQuery,
   beam: BeamQuery,
   excludeSeen: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-})
+  ...ListingQuery,
+}).refine(pageFits, PAGE_FITS)
 
 export const SimilarQuerySchema = z.object({
   k: KQuery,
@@ -45,7 +72,8 @@ export const SimilarQuerySchema = z.object({
   exclude: ExcludeQuery,
   ef: EfQuery,
   beam: BeamQuery,
-})
+  ...ListingQuery,
+}).refine(pageFits, PAGE_FITS)
 
 export const UserParamsSchema = z.object({ userId: IdSchema })
 export const ItemParamsSchema = z.object({ itemId: IdSchema })
@@ -63,10 +91,19 @@ export const RecommendBodySchema = z.object({
   beam: z.number().int().min(1).max(MAX_DR_BEAM).optional(),
   /** With userId: leave out the user's training items and recent history (default true). */
   excludeSeen: z.boolean().optional(),
+  tags: z.array(TagSchema).max(MAX_FILTER_TAGS).optional(),
+  excludeTags: z.array(TagSchema).max(MAX_FILTER_TAGS).optional(),
+  /** Only these items may be recommended (ids outside the catalog are ignored). */
+  allowedItemIds: z.array(IdSchema).min(1).max(MAX_LIST_IDS).optional(),
+  offset: z.number().int().min(0).max(MAX_PAGED_DEPTH - 1).optional(),
+  diversity: z.number().min(0).max(1).optional(),
+  explain: z.boolean().optional(),
+  withTags: z.boolean().optional(),
+  measureDiversity: z.boolean().optional(),
 }).strict().refine(
   (b) => Number(b.userId !== undefined) + Number(b.itemIds !== undefined) + Number(b.vector !== undefined) + Number(b.code !== undefined) === 1,
   { message: 'give exactly one of userId, itemIds, vector, code' },
-)
+).refine(pageFits, PAGE_FITS)
 
 /**
  * An event batch: the envelope is checked here, each event by validateEvents (src/realtime/events.ts)
@@ -94,6 +131,12 @@ export const RecommendedItemSchema = z.object({
   score: z.number(),
   rank: z.number().int().min(1),
   title: z.string().optional(),
+  /** With withTags: the item's effective tags (its catalog rule's, else the model's). */
+  tags: z.array(z.string()).optional(),
+  /** With explain: why it was chosen. */
+  reason: z.enum(['similar', 'profile', 'trending', 'popular']).optional(),
+  /** With explain and reason `similar`: the query's own item it is closest to. */
+  because: z.object({ id: z.string(), title: z.string().optional() }).optional(),
 })
 
 export const RecommendationResponseSchema = z.object({
@@ -106,6 +149,8 @@ export const RecommendationResponseSchema = z.object({
   degraded: z.boolean().optional(),
   candidatesExamined: z.number().int().min(0),
   items: z.array(RecommendedItemSchema),
+  /** With measureDiversity: mean cosine similarity of the items' vectors over every pair (lower is more diverse). */
+  meanPairwiseSimilarity: z.number().optional(),
 })
 
 export const BatchResponseSchema = z.object({
@@ -146,7 +191,28 @@ export const ModelInfoSchema = z.object({
   search: z.record(z.string(), z.unknown()),
   loadedAt: z.string(),
   loadMs: z.number(),
+  /** The catalog as the demo page and clients browse it: the model's tags, ids to try. */
+  catalog: z.object({
+    tags: z.array(z.object({ tag: z.string(), items: z.number().int().min(0) })),
+    exampleUserIds: z.array(z.string()),
+    exampleItemIds: z.array(z.string()),
+    rules: z.number().int().min(0),
+  }),
 })
+
+export const ItemStateSchema = z.object({
+  id: z.string(),
+  title: z.string().optional(),
+  available: z.boolean(),
+  /** Effective tags: the catalog rule's when it sets them, else the model's. */
+  tags: z.array(z.string()),
+  modelTags: z.array(z.string()),
+  boost: z.number(),
+  /** The catalog rule in force, or null (the model's defaults). */
+  rule: ItemRuleSchema.nullable(),
+})
+
+export const ItemPatchSchema = ItemRulePatchSchema
 
 export const ReloadBodySchema = z.object({
   dir: z.string().min(1).max(1024).regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" and "/"'),

@@ -4,15 +4,16 @@
  */
 import type { Model } from '../model-loader/model.js'
 import type { DeepRetrievalStructure } from '../bundle-format/deep-retrieval.js'
-import { DR_LIMITS } from '../bundle-format/deep-retrieval.js'
-import { createDeepRetrievalIndex, createDeepRetrievalSearch } from './deep-retrieval/engine.js'
+import { createDeepRetrievalMethod, type DeepRetrievalInfo, type DrMethod } from './deep-retrieval/method.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
 import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
 import { DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE } from '../defaults.js'
 import { createHybridReranker, MAX_HYBRID_CANDIDATES } from './hybrid.js'
-import { exactMipsTopK } from './mips/brute-force.js'
+import { exactMipsRows, exactMipsTopK } from './mips/brute-force.js'
 import { createHnswMips, EF_MAX } from './mips/hnsw-mips.js'
 import { EMPTY_TOP_K, TopKHeap } from './top-k.js'
+import { FilteredPaths, ROW_LIST_MAX, SUBSET_MAX_SHARE } from './filtered-paths.js'
+import type { RowFilter } from './row-filter.js'
 import type { SearchOptions, SearchStats, TopK } from './types.js'
 
 export { EF_MAX } from './mips/hnsw-mips.js'
@@ -68,6 +69,10 @@ export interface SearchEngineOptions {
    * service, which keeps the previous model serving until then. Default false: built in one piece.
    */
   readonly backgroundBuild?: boolean
+  /** Filters with at most this many rows are searched over their rows alone (default ROW_LIST_MAX). */
+  readonly rowListMax?: number
+  /** Filters below this share of a tabled catalog get a scan of their rows' codes (default SUBSET_MAX_SHARE). */
+  readonly subsetMaxShare?: number
 }
 
 export interface SearchEnginesInfo {
@@ -100,30 +105,7 @@ export interface SearchEnginesInfo {
     readonly rerankMemoryBytes: number
   }
   /** The Deep Retrieval structure, null when the bundle has none. */
-  readonly deepRetrieval: {
-    readonly depth: number
-    readonly width: number
-    readonly pathsPerItem: number
-    /** Hidden units of each layer's map; 0 for linear layers. */
-    readonly hidden: number
-    readonly defaultBeam: number
-    readonly maxBeam: number
-    /** Non-empty paths, and the items on the most crowded one. */
-    readonly paths: number
-    readonly largestPath: number
-    readonly memoryBytes: number
-    readonly buildMs: number
-  } | null
-}
-
-/**
- * A Deep Retrieval answer: the beam search's when its paths held k eligible items (the beam
- * widened if needed), otherwise the hybrid's (or exact MIPS without a code) and `fallback` says so.
- */
-export interface DrTopK extends TopK {
-  readonly fallback: 'hybrid' | 'mips' | null
-  /** The beam the search ended with. */
-  readonly beam: number
+  readonly deepRetrieval: DeepRetrievalInfo | null
 }
 
 export interface SearchEngines {
@@ -131,7 +113,7 @@ export interface SearchEngines {
   mips (vector: Float32Array, opts: SearchOptions): TopK
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
   /** Deep Retrieval; null when the catalog has no structure. `code` (null when the query has none) serves the hybrid fallback. */
-  readonly dr: ((code: Uint32Array | null, vector: Float32Array, opts: SearchOptions) => DrTopK) | null
+  readonly dr: DrMethod | null
   readonly info: SearchEnginesInfo
   readonly stats: SearchStats
   /** Resolves when structures built in the background (the int8 copy) are done; results never depend on it. */
@@ -183,6 +165,8 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const defaultEf = options.defaultEf ?? DEFAULT_EF[catalog.hnsw?.space ?? 'ip']
   const hnsw = catalog.hnsw !== null && itemCount > exactMaxItems ? createHnswMips(items, catalog.hnsw, defaultEf) : null
   let exactHeap = new TopKHeap(64)
+  let exactScores = new Float64Array(0)
+  const filtered = new FilteredPaths(itemCodes, codeWords, itemCount, options.rowListMax ?? ROW_LIST_MAX, options.subsetMaxShare ?? SUBSET_MAX_SHARE)
   const rerank = createHybridReranker(items, options.hybridPrefilter ?? true)
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
@@ -192,37 +176,48 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
   // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the
   // tables to notice when traffic changes. Results are exact either way.
-  let fallbackRate = 0
-  let sinceTables = 0
+  // Filtered queries keep their own rate: a filter that sends its queries to the scan (the tables
+  // reach ineligible rows too) must not send the unfiltered ones there.
+  const rates = { plain: { fallbackRate: 0, sinceTables: 0 }, filtered: { fallbackRate: 0, sinceTables: 0 } }
 
   /** Exact Hamming top-k, or with maxCodes the bounded table search (the hybrid's candidate stage). */
-  const hammingTopK = (code: Uint32Array, k: number, exclude: SearchOptions['exclude'], maxCodes?: number, ordered = true): TopK => {
-    if (tables && (fallbackRate < 0.5 || ++sinceTables >= TABLE_RETRY_EVERY)) {
-      sinceTables = 0
+  const hammingTopK = (code: Uint32Array, k: number, exclude: SearchOptions['exclude'], maxCodes?: number, ordered = true, filter?: RowFilter): TopK => {
+    const rate = filter === undefined ? rates.plain : rates.filtered
+    if (tables && (rate.fallbackRate < 0.5 || ++rate.sinceTables >= TABLE_RETRY_EVERY)) {
+      rate.sinceTables = 0
       stats.tableQueries++
-      const result = tables.search(code, k, exclude, maxCodes, ordered)
-      fallbackRate = 0.9 * fallbackRate + (result ? 0 : 0.1)
+      const result = tables.search(code, k, exclude, maxCodes, ordered, filter)
+      rate.fallbackRate = 0.9 * rate.fallbackRate + (result ? 0 : 0.1)
       if (result) {
         if (!tables.lastExact) stats.hybridBounded++
         return result
       }
       stats.tableFallbacks++
     }
-    return linear.search(code, k, exclude)
+    const subset = filter === undefined ? null : filtered.subset(filter, tables !== null)
+    return subset !== null ? subset.search(code, k, exclude) : linear.search(code, k, exclude, filter)
   }
 
   const hamming = (code: Uint32Array, opts: SearchOptions): TopK => {
     if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
     if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
-    return hammingTopK(code, opts.k, opts.exclude)
+    const filter = opts.filter
+    if (filter !== undefined && filtered.small(filter)) return filtered.hamming(code, filter, opts.k, opts.exclude)
+    return hammingTopK(code, opts.k, opts.exclude, undefined, true, filter)
   }
 
   const mips = (vector: Float32Array, opts: SearchOptions): TopK => {
-    if (opts.k <= 0 || itemCount === 0) return EMPTY_TOP_K
+    if (opts.k <= 0 || itemCount === 0 || opts.filter?.count === 0) return EMPTY_TOP_K
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
-    if (hnsw) return hnsw.search(vector, opts.k, opts.ef, opts.exclude)
+    if (hnsw) return hnsw.search(vector, opts.k, opts.ef, opts.exclude, opts.filter, opts.stable)
     if (exactHeap.capacity < opts.k) exactHeap = new TopKHeap(opts.k)
-    return exactMipsTopK(items, vector, opts.k, opts.exclude, exactHeap)
+    const filter = opts.filter
+    // Scoring the eligible rows alone reads less than the whole catalog unless most are eligible.
+    if (filter !== undefined && filter.count * 2 <= itemCount) {
+      if (exactScores.length < filter.count) exactScores = new Float64Array(filter.count)
+      return exactMipsRows(items, vector, filter.rows, filter.count, opts.k, opts.exclude, exactHeap, exactScores)
+    }
+    return exactMipsTopK(items, vector, opts.k, opts.exclude, exactHeap, filter)
   }
 
   const hybrid = (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK => {
@@ -230,35 +225,31 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
     const c = Math.min(MAX_HYBRID_CANDIDATES, Math.max(opts.k, opts.candidates ?? defaultCandidates))
     if (code.length < codeWords) throw new RangeError(`query code has ${code.length} words, expected ${codeWords}`)
-    if (tables !== null && codesPerCandidate > 0) {
+    const filter = opts.filter
+    if (filter !== undefined) {
+      // Few enough eligible rows that the re-rank can score them all: the exact answer, for less
+      // than a candidate stage costs (its int8 prefilter reads a 64-byte line per row).
+      if (filtered.small(filter)) return rerank(filtered.eligible(filter, opts.exclude), vector, opts.k)
+      const subset = filtered.subset(filter, tables !== null)
+      if (subset !== null) return rerank(subset.search(code, c, opts.exclude), vector, opts.k)
+    }
+    // A stable search (pages of one ranking) takes the exact candidate stage: the bounded one's
+    // answer depends on whether the tables or the scan serve it, which recent queries decide.
+    if (tables !== null && codesPerCandidate > 0 && opts.stable !== true) {
       stats.hybridQueries++
-      // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound.
-      return rerank(hammingTopK(code, c, opts.exclude, (c + (opts.exclude?.size ?? 0)) * codesPerCandidate, false), vector, opts.k)
+      // Over-fetch by the exclusion count, as the scan does, so exclusions cannot eat the bound, and
+      // by the filter's share: about one entry in 1 / share is eligible.
+      const share = filter === undefined ? 1 : filter.count / itemCount
+      const maxCodes = Math.ceil((c + (opts.exclude?.size ?? 0)) * codesPerCandidate / share)
+      return rerank(hammingTopK(code, c, opts.exclude, maxCodes, false, filter), vector, opts.k)
     }
     // The re-rank orders the candidates itself: the tables need not order them within a distance.
-    return rerank(hammingTopK(code, c, opts.exclude, undefined, false), vector, opts.k)
+    return rerank(hammingTopK(code, c, opts.exclude, undefined, false, filter), vector, opts.k)
   }
 
   // The structure's derived data (prefix tables, path index) is built here, once per model.
-  const drStart = performance.now()
-  const drIndex = catalog.deepRetrieval ? createDeepRetrievalIndex(catalog.deepRetrieval.network, catalog.deepRetrieval.itemKeys, itemCount, catalog.deepRetrieval.beam) : null
-  const drBuildMs = performance.now() - drStart
-  const drSearch = drIndex ? createDeepRetrievalSearch(items, drIndex, rerank, DR_LIMITS.maxBeam) : null
-  const dr = drSearch === null
-    ? null
-    : (code: Uint32Array | null, vector: Float32Array, opts: SearchOptions): DrTopK => {
-        if (vector.length < dimension) throw new RangeError(`query vector has ${vector.length} dimensions, expected ${dimension}`)
-        const beam = Math.max(1, Math.min(DR_LIMITS.maxBeam, opts.beam ?? drIndex!.defaultBeam))
-        if (opts.k <= 0 || itemCount === 0) return { ...EMPTY_TOP_K, fallback: null, beam }
-        stats.drQueries++
-        const top = drSearch(vector, { k: opts.k, beam, exclude: opts.exclude })
-        if (drSearch.lastBeam > beam) stats.drWidened++
-        if (top !== null) return { ...top, fallback: null, beam: drSearch.lastBeam }
-        stats.drFallbacks++
-        return code === null
-          ? { ...mips(vector, opts), fallback: 'mips', beam: drSearch.lastBeam }
-          : { ...hybrid(code, vector, opts), fallback: 'hybrid', beam: drSearch.lastBeam }
-      }
+  const deepRetrieval = catalog.deepRetrieval ? createDeepRetrievalMethod(items, catalog.deepRetrieval, rerank, filtered, stats, mips, hybrid) : null
+  const dr = deepRetrieval?.search ?? null
 
   return {
     hamming,
@@ -293,21 +284,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         get rerankReady (): boolean { return rerank.prefilterReady },
         rerankMemoryBytes: rerank.memoryBytes,
       },
-      deepRetrieval: drIndex === null
-        ? null
-        : {
-            ...pickShape(drIndex.network.shape),
-            defaultBeam: drIndex.defaultBeam,
-            maxBeam: DR_LIMITS.maxBeam,
-            paths: drIndex.paths.keys.length,
-            largestPath: drIndex.paths.largestPath,
-            memoryBytes: drIndex.paths.memoryBytes + drIndex.tables.flat().reduce((a, t) => a + t.byteLength, 0),
-            buildMs: drBuildMs,
-          },
+      deepRetrieval: deepRetrieval?.info ?? null,
     },
   }
-}
-
-function pickShape (s: { depth: number, width: number, pathsPerItem: number, hidden: number }): { depth: number, width: number, pathsPerItem: number, hidden: number } {
-  return { depth: s.depth, width: s.width, pathsPerItem: s.pathsPerItem, hidden: s.hidden }
 }

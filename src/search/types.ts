@@ -4,6 +4,7 @@ import type { SEARCH_METHODS } from '../defaults.js'
  * The contract between the retrieval engines and their callers (HTTP layer, benchmarks, trainer
  * evaluation). Engines are plain TypeScript over the loaded Model's typed arrays.
  */
+import type { RowFilter } from './row-filter.js'
 
 /** Rows to skip. A Set<number> satisfies it; so does a bitset wrapper. */
 export interface ExcludeSet {
@@ -17,11 +18,20 @@ export interface ExcludeSet {
 }
 
 export interface SearchOptions {
-  /** Results wanted; the engines return min(k, items that are not excluded). */
+  /** Results wanted; the engines return min(k, eligible items that are not excluded). */
   readonly k: number
   readonly exclude?: ExcludeSet
+  /** Only these rows may be returned (row-filter.ts); all rows when absent. */
+  readonly filter?: RowFilter
   /** HNSW search breadth (mips, and hybrid never uses it). Clamped by the engine to [k, EF_MAX]. */
   readonly ef?: number
+  /**
+   * Candidates that do not depend on k up to the breadth (ef for HNSW, candidates for the hybrid):
+   * the top k and the top k' <= breadth are prefixes of one ranking, so pages cut from searches of
+   * different depths never repeat an item. Exact searches always are; HNSW then takes exclusions
+   * and filters through its filter callback at a fixed ef instead of widening with k.
+   */
+  readonly stable?: boolean
   /** Hybrid: Hamming candidates re-ranked by inner product (default DEFAULT_HYBRID_CANDIDATES). */
   readonly candidates?: number
   /** Deep Retrieval: prefixes kept per layer of the beam search (default: the bundle's). */

@@ -12,6 +12,7 @@ import type { AnswerFacts, AnswerForm } from '../recommend/answer-form.js'
 import { createRecommender, type Recommender } from '../recommend/recommender.js'
 import type { RecommenderEngines } from '../recommend/types.js'
 import { warmAnswers, type WarmUpOptions, type WarmUpReport } from '../recommend/warm-up.js'
+import type { RuleBook } from '../state/item-rules.js'
 
 export interface ModelSlotOptions<A extends AnswerFacts> {
   readonly modelsRoot: string
@@ -27,6 +28,8 @@ export interface ModelSlotOptions<A extends AnswerFacts> {
   readonly form: AnswerForm<A>
   /** Answers computed before a model serves (src/recommend/warm-up.ts); none when absent. */
   readonly warmUp?: WarmUpOptions
+  /** The process's catalog rules, once the state store is open (RecommenderOptions.rules). */
+  readonly rules?: () => RuleBook | undefined
 }
 
 /** Hooks for what happens to the slot (metrics, logs). */
@@ -87,7 +90,7 @@ export function createModelSlot<A extends AnswerFacts> (options: ModelSlotOption
 
   /** Engines and recommender for a model: built before any swap, so a failure leaves the previous model serving. */
   function prepare (model: Model): Recommender<A> {
-    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes, resultCacheBytes: options.resultCacheBytes, form: options.form })
+    return createRecommender(model, options.createEngines(model), { hybridCandidates: options.hybridCandidates, foldInCacheBytes: options.foldInCacheBytes, resultCacheBytes: options.resultCacheBytes, form: options.form, rules: options.rules })
   }
 
   function swap (next: Recommender<A>): void {

@@ -12,6 +12,8 @@ import type { Answer, Recommender } from '../recommend/recommender.js'
 import type { RecommendOptions } from '../recommend/types.js'
 import { StateUnavailableError } from '../state/errors.js'
 import type { StateStore } from '../state/types.js'
+import type { ItemRulePatch } from '../state/item-rules.js'
+import { itemRow, itemView, type ItemView } from './items.js'
 import { UserStateReader, type DegradedRead, type RequestState } from './user-state.js'
 
 /**
@@ -66,6 +68,15 @@ export interface Serving<A> {
    * one write; throws StateUnavailableError (nothing stored) when the store cannot take them.
    */
   ingest (events: readonly unknown[]): Promise<Ingested>
+  /** An item as the active catalog sees it; UnknownItemError for an id outside it. */
+  item (itemId: string): ItemView
+  /**
+   * Merges `patch` into the item's catalog rule in the state store and returns the item's state
+   * once this process applied it; UnknownItemError for an id outside the serving catalog (a rule
+   * for an id no model has would be a silent typo), StateUnavailableError when the store cannot
+   * take it (nothing changed).
+   */
+  patchItem (itemId: string, patch: ItemRulePatch): Promise<ItemView>
 }
 
 export interface ServingOptions<A extends AnswerFacts> {
@@ -116,7 +127,10 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
   }
 
   function bodyServed (rec: Recommender<A>, body: BodyQuery, state: RequestState): Served<A> {
-    const opts: RecommendOptions = { k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, beam: body.beam }
+    const opts: RecommendOptions = {
+      k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, beam: body.beam, tags: body.tags, excludeTags: body.excludeTags, allowedItemIds: body.allowedItemIds,
+      offset: body.offset, diversity: body.diversity, explain: body.explain, withTags: body.withTags, measureDiversity: body.measureDiversity,
+    }
     if (body.userId !== undefined) return userServed(rec, opts, state)
     const started = performance.now()
     const session = body.itemIds !== undefined ? { itemIds: body.itemIds } : body.vector !== undefined ? { vector: body.vector } : { code: body.code! }
@@ -171,6 +185,15 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
       }
       if (rejected.length > 0) options.events('rejected', rejected.length)
       return { accepted: accepted.length, rejected }
+    },
+
+    item: (itemId) => itemView(active(), itemId),
+
+    async patchItem (itemId, patch) {
+      itemRow(active(), itemId)
+      await options.store.patchItemRule(itemId, patch)
+      // The store applied the change in this process before resolving: the active catalog shows it.
+      return itemView(active(), itemId)
     },
   }
 }

@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { boost, decayed, eraOf, mergeRaw } from './decay.js'
+import { RuleBook, type ItemRule, type ItemRulePatch, type RuleChange } from './item-rules.js'
 import { DEFAULT_STATE_OPTIONS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type SyncReads, type TrendingItem, EVENT_WEIGHTS } from './types.js'
 
 interface History {
@@ -28,6 +29,9 @@ export interface MemoryState {
   readonly active: ActiveModel | null
   /** Events applied since the last sweep. */
   readonly writes: number
+  /** [itemId, rule] (item-rules.ts), and the rule book's version. */
+  readonly rules: Array<[string, ItemRule]>
+  readonly rulesVersion: number
 }
 
 /** The history of a user without one (or whose history expired): one frozen array for all. */
@@ -40,6 +44,10 @@ export interface MemoryStore extends StateStore {
   applyEvents (events: readonly InteractionEvent[], t: number): void
   /** The active model, read synchronously. */
   readonly active: ActiveModel | null
+  /** Merges a patch into an item's rule at time t (ms), as the next rule version; returns the change (the cluster primary's side). */
+  patchRule (itemId: string, patch: ItemRulePatch, t: number): RuleChange
+  /** Applies a change merged elsewhere (a cluster worker's side) as the next rule version. */
+  applyRule (change: RuleChange): void
   /** Sets the active model and tells the onActiveModel listeners. */
   setActive (model: ActiveModel): void
   exportState (): MemoryState
@@ -228,6 +236,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   const emitter = new EventEmitter()
   let active: ActiveModel | null = null
   let writes = 0
+  const rules = new RuleBook()
 
   function sweep (t: number): void {
     for (const [user, h] of histories) if (h.expiresAt <= t) histories.delete(user)
@@ -255,10 +264,16 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   }
 
   function * exportParts (maxEntries: number): Generator<MemoryState> {
-    let part: { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number } = { histories: [], eras: [], active, writes }
+    const empty = (): { histories: MemoryState['histories'], eras: MemoryState['eras'], active: ActiveModel | null, writes: number, rules: MemoryState['rules'], rulesVersion: number } =>
+      ({ histories: [], eras: [], active, writes, rules: [], rulesVersion: rules.version })
+    let part = empty()
     let entries = 0
     let yielded = 0
-    const next = (): void => { part = { histories: [], eras: [], active, writes }; entries = 0; yielded++ }
+    const next = (): void => { part = empty(); entries = 0; yielded++ }
+    for (const entry of rules.entries()) {
+      part.rules.push(entry)
+      if (++entries >= maxEntries) { yield part; next() }
+    }
     for (const [era, scores] of trending.eras) {
       let chunk: Array<[string, number]> = []
       for (const entry of scores) {
@@ -283,6 +298,7 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
   function importParts (parts: readonly MemoryState[]): void {
     histories.clear()
     trending.clear()
+    rules.reset(parts.flatMap((state) => state.rules), parts[parts.length - 1]?.rulesVersion ?? 0)
     for (const state of parts) {
       for (const [user, expiresAt, items] of state.histories) histories.set(user, { items: new Map(items), expiresAt, ordered: null })
       for (const [era, scores] of state.eras) trending.load(era, scores)
@@ -315,6 +331,12 @@ export function createMemoryStore (options: Partial<StateOptions> = {}): MemoryS
     get active () { return active },
     applyEvents,
     setActive,
+    rules,
+    patchRule: (itemId, patch, t) => rules.patch(itemId, patch, new Date(t).toISOString()),
+    applyRule: (change) => { rules.apply(change) },
+    async patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null> {
+      return rules.patch(itemId, patch, new Date(now()).toISOString()).rule
+    },
     exportState () {
       return exportParts(Infinity).next().value as MemoryState
     },

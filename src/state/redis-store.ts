@@ -6,6 +6,7 @@
  *   P u:<userId>         sorted set itemId -> latest event time: the user's recent history
  *   P trend:<era>        sorted set itemId -> era-scaled weight (see decay.ts)
  *   P model:active       JSON of the active model; the same JSON is published on channel P model
+ *   P rules, P rules:version  catalog rules and their change count (redis-rules.ts), changes on channel P rules
  *
  * Every call runs under a time budget and the offline queue is off: when Redis is down or slow a
  * call fails fast with StateUnavailableError instead of queueing, and ioredis keeps reconnecting.
@@ -13,6 +14,8 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { StateUnavailableError } from './errors.js'
 import { boost, eraOf, ERA_HALF_LIVES, mergeEras } from './decay.js'
+import { parseJsonWith } from './parse-json.js'
+import { createRedisRules } from './redis-rules.js'
 import { ActiveModelSchema, DEFAULT_STATE_OPTIONS, EVENT_WEIGHTS, type ActiveModel, type InteractionEvent, type StateOptions, type StateStore, type TrendingItem } from './types.js'
 
 export interface RedisStoreOptions extends Partial<StateOptions> {
@@ -52,6 +55,7 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
   const listeners = new Set<(m: ActiveModel) => void>()
 
   subscriber.on('message', (ch: string, message: string) => {
+    if (ch === rules.channel) { rules.receive(message); return }
     if (ch !== channel) return
     const parsed = parseActive(message)
     if (!parsed) { onError(new Error(`ignored a malformed model announcement on ${channel}`)); return }
@@ -60,7 +64,12 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
 
   // Start degraded rather than not at all when Redis is down: both connections keep retrying.
   await Promise.allSettled([client.connect(), subscriber.connect()])
-  subscriber.subscribe(channel).catch(onError)
+  const rules = createRedisRules({ client, prefix, now, readTimeoutMs: opts.timeoutMs, writeTimeoutMs, budget, onError })
+  subscriber.subscribe(channel, rules.channel).catch(onError)
+  // Messages published while the subscriber was away are lost: read the rules again on every
+  // (re)connection, and once now (a replica that cannot yet keeps polling: redis-rules.ts).
+  subscriber.on('ready', () => { rules.resync().catch(onError) })
+  await rules.resync().catch(onError)
 
   async function budget<T> (op: Promise<T>, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined
@@ -139,6 +148,8 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
       const json = JSON.stringify(ActiveModelSchema.parse(model))
       await budget(client.multi().set(`${prefix}model:active`, json).publish(channel, json).exec(), writeTimeoutMs)
     },
+    rules: rules.rules,
+    patchItemRule: (itemId, patch) => rules.patch(itemId, patch),
     onActiveModel (listener: (model: ActiveModel) => void): () => void {
       listeners.add(listener)
       return () => { listeners.delete(listener) }
@@ -152,6 +163,7 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
     },
     async close (): Promise<void> {
       listeners.clear()
+      rules.close()
       await Promise.allSettled([client.quit(), subscriber.quit()])
       client.disconnect()
       subscriber.disconnect()
@@ -160,10 +172,5 @@ export async function createRedisStore (options: RedisStoreOptions): Promise<Sta
 }
 
 function parseActive (raw: string): ActiveModel | null {
-  try {
-    const parsed = ActiveModelSchema.safeParse(JSON.parse(raw))
-    return parsed.success ? parsed.data : null
-  } catch {
-    return null
-  }
+  return parseJsonWith(ActiveModelSchema, raw)
 }

@@ -11,6 +11,7 @@
 import { StateUnavailableError } from './errors.js'
 import { createMemoryStore, type MemoryState } from './memory-store.js'
 import { CHANNEL, coalescing, MAX_REPLICATED_EVENTS, onChannel, PrimaryMessageSchema, unframe, type WorkerMessage } from './replication.js'
+import type { ItemRule, ItemRulePatch } from './item-rules.js'
 import type { ActiveModel, InteractionEvent, StateOptions, StateStore } from './types.js'
 
 /** A worker's end of the channel to the primary. */
@@ -50,7 +51,8 @@ export interface ReplicatedStoreOptions extends Partial<StateOptions> {
 }
 
 interface Pending {
-  resolve (): void
+  /** With the merged rule of a rule write (undefined for other writes). */
+  resolve (rule: ItemRule | null | undefined): void
   reject (err: Error): void
   timer: NodeJS.Timeout
 }
@@ -74,13 +76,13 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
   let onSynced: (() => void) | null = null
   let onPart: (() => void) | null = null
 
-  function settle (req: number, err: Error | null): void {
+  function settle (req: number, err: Error | null, rule?: ItemRule | null): void {
     const p = pending.get(req)
     if (!p) return
     pending.delete(req)
     clearTimeout(p.timer)
     if (err) p.reject(err)
-    else p.resolve()
+    else p.resolve(rule)
   }
 
   const unsubscribe = channel.onMessage((message) => {
@@ -129,14 +131,15 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
     }
     seq = m.seq
     if (m.op === 'events') local.applyEvents(m.events, m.t)
+    else if (m.op === 'rule') local.applyRule(m.change)
     else local.setActive(m.model)
-    if (m.origin === options.id) settle(m.req, null)
+    if (m.origin === options.id) settle(m.req, null, m.op === 'rule' ? m.change.rule : undefined)
   }
 
-  function write (message: (req: number) => WorkerMessage, what: string): Promise<void> {
+  function write (message: (req: number) => WorkerMessage, what: string): Promise<ItemRule | null | undefined> {
     if (!channel.connected) return Promise.reject(new StateUnavailableError('the cluster primary is gone'))
     const req = nextReq++
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<ItemRule | null | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(req)
         reject(new StateUnavailableError(`the cluster primary did not acknowledge ${what} within ${options.writeTimeoutMs} ms`))
@@ -179,6 +182,10 @@ export async function openReplicatedStore (channel: ReplicaChannel, options: Rep
       await write((req) => ({ ch: CHANNEL, op: 'active', req, model }), 'the active model')
     },
     onActiveModel: (listener) => local.onActiveModel(listener),
+    rules: local.rules,
+    async patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null> {
+      return (await write((req) => ({ ch: CHANNEL, op: 'rule', req, itemId, patch }), `a rule of item ${JSON.stringify(itemId)}`)) ?? null
+    },
     async ping (): Promise<boolean> {
       return synced && channel.connected
     },

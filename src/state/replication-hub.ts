@@ -74,6 +74,9 @@ export function createReplicationHub (options: HubOptions): ReplicationHub {
         replica.setActive(m.model)
         broadcast({ ch: CHANNEL, op: 'active', seq: ++seq, origin: id, req: m.req, model: m.model })
         break
+      case 'rule':
+        broadcast({ ch: CHANNEL, op: 'rule', seq: ++seq, origin: id, req: m.req, change: replica.patchRule(m.itemId, m.patch, now()) })
+        break
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { ItemRulePatchSchema, ItemRuleSchema, RuleChangeSchema } from './item-rules.js'
 import { ActiveModelSchema, EVENT_TYPES } from './types.js'
 
 /** Every message carries this tag, so other uses of the cluster channel pass through untouched. */
@@ -33,6 +34,8 @@ export const WorkerMessageSchema = z.discriminatedUnion('op', [
   z.object({ ch: z.literal(CHANNEL), op: z.literal('hello') }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), req: Req, events: z.array(ReplicatedEventSchema).min(1).max(MAX_REPLICATED_EVENTS) }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), req: Req, model: ActiveModelSchema }).strict(),
+  /** A catalog rule patch: the primary merges it against its replica's rule, so concurrent patches of one item never lose a field. */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('rule'), req: Req, itemId: Id, patch: ItemRulePatchSchema }).strict(),
 ])
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>
 
@@ -41,6 +44,8 @@ const MemoryStateSchema = z.object({
   eras: z.array(z.tuple([z.number().int(), z.array(z.tuple([Id, Time]))])),
   active: ActiveModelSchema.nullable(),
   writes: z.number().int().min(0),
+  rules: z.array(z.tuple([Id, ItemRuleSchema])),
+  rulesVersion: z.number().int().min(0),
 }).strict()
 
 /** Primary -> worker. `origin`/`req` name the write a worker is waiting for; `t` is the primary's clock when it applied it. */
@@ -49,6 +54,8 @@ export const PrimaryMessageSchema = z.discriminatedUnion('op', [
   z.object({ ch: z.literal(CHANNEL), op: z.literal('snapshot'), seq: Seq, part: z.number().int().min(0), last: z.boolean(), state: MemoryStateSchema }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('events'), seq: Seq, t: Time, origin: z.number().int(), req: Req, events: z.array(ReplicatedEventSchema) }).strict(),
   z.object({ ch: z.literal(CHANNEL), op: z.literal('active'), seq: Seq, origin: z.number().int(), req: Req, model: ActiveModelSchema }).strict(),
+  /** The merged rule (not the patch): every replica applies the same result. */
+  z.object({ ch: z.literal(CHANNEL), op: z.literal('rule'), seq: Seq, origin: z.number().int(), req: Req, change: RuleChangeSchema }).strict(),
   /** A write the primary could not parse: nothing was applied anywhere. */
   z.object({ ch: z.literal(CHANNEL), op: z.literal('refused'), req: Req, reason: z.string() }).strict(),
 ])

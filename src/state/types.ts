@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../defaults.js'
+import type { ItemRule, ItemRulePatch, RuleBook } from './item-rules.js'
 
 export const EVENT_TYPES = ['view', 'click', 'purchase', 'rating'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -57,6 +58,18 @@ export interface StateStore {
    * needs no promise or microtask turn between the route and the recommender.
    */
   readonly now?: SyncReads
+  /**
+   * The catalog rules as this process holds them (item-rules.ts), read synchronously on every
+   * request: the in-process store's own, a cluster worker's replica, or Redis's mirrored here
+   * (pub/sub, and a poll of the version that catches a lost message within a second).
+   */
+  readonly rules: RuleBook
+  /**
+   * Merges `patch` into the item's rule; resolves with the rule after it (null: back to the
+   * defaults) once it is stored and applied to `rules` in this process. Rejects with
+   * StateUnavailableError (nothing changed) when the store does not answer within its write budget.
+   */
+  patchItemRule (itemId: string, patch: ItemRulePatch): Promise<ItemRule | null>
   getActiveModel (): Promise<ActiveModel | null>
   /** Records the active model and announces it to every replica (including this one). */
   publishActiveModel (model: ActiveModel): Promise<void>

@@ -3,7 +3,7 @@
  * the user did not interact with in train, and compare the top K with the test items.
  *
  * Recall@K = |top-K ∩ test| / min(K, |test|), the normalisation used by Liang et al. (VAE-CF,
- * WWW 2018) and Steck (EASE, WWW 2019) and in the reference numbers of issue 3; dividing by |test|
+ * WWW 2018) and Steck (EASE, WWW 2019) and in the published ml-latest-small reference numbers; dividing by |test|
  * instead is also reported (`recallFull`). NDCG@K uses binary gains and the ideal DCG of
  * min(K, |test|) hits.
  */

@@ -1,7 +1,6 @@
 /**
  * Per-user temporal holdout: the latest 20% of each user's interactions (by timestamp, by file
- * order when there is none or on ties) are test, the rest train. The split used by the reference
- * numbers in issue 3 (iALS 0.112, EASE 0.133, popularity 0.082 Recall@10 on ml-latest-small).
+ * order when there is none or on ties) are test, the rest train. The split behind the published reference numbers for ml-latest-small (iALS 0.112, EASE 0.133, popularity 0.082 Recall@10).
  */
 import { csrFromPairs, type Csr } from './csr.js'
 import type { Interactions } from './read-interactions.js'

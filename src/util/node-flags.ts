@@ -4,8 +4,8 @@
  * worker serving kept answers rarely sees, so it scavenged every few MiB of request garbage. Each
  * scavenge also pays for every old-space page (a 1M-item worker holds ~200-300 MiB: 0.8-0.9 ms a
  * scavenge against 0.35-0.45 ms with a small heap, --trace-gc-nvp, one URL over and over). On the
- * 1M bench (WORKERS=2, warmed): GC pauses 2.3 -> 0.6 s over the same rounds and 46.5 -> 43.7 µs of
- * server CPU per response (BENCHMARKS.md, session 12). V8 takes the flag only at startup and node
+ * 1M bench (WORKERS=2, warmed, `npm run bench:http -- --compare-dir`): GC pauses 4.76 -> 1.30 s
+ * over the same rounds and 48.9 -> 44.6 µs of server CPU per response (BENCHMARKS.md). V8 takes the flag only at startup and node
  * refuses it in NODE_OPTIONS, so it goes on the command line: the cluster's workers get it here,
  * `npm start` and the Dockerfile pass it to a single process.
  */

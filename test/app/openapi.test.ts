@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { parse } from 'yaml'
 import { buildApp } from '../../src/app.js'
 import { createConfig } from '../../src/config.js'
-import { OPENAPI_PATH } from '../../src/plugins/docs.js'
+import { OPENAPI_PATH, PACKAGE_PATH } from '../../src/plugins/docs.js'
 import { operations } from './openapi-compare.js'
 
 async function generatedSpec (): Promise<unknown> {
@@ -46,5 +46,29 @@ test('GET /openapi.yaml serves the contract file and /docs serves the interactiv
   const json = await app.inject({ method: 'GET', url: '/docs/json' })
   assert.equal(json.statusCode, 200)
   assert.ok('/v1/users/{userId}/recommendations' in (json.json() as { paths: Record<string, unknown> }).paths)
+  await app.close()
+})
+
+test('Swagger works out of the box: every parameter and request body in openapi.yaml has an example, and the title and version are package.json\'s', async () => {
+  type Node = Record<string, unknown>
+  const doc = parse(await readFile(OPENAPI_PATH, 'utf8')) as { info: { title: string, version: string }, paths: Record<string, Record<string, Node>>, components: { parameters: Record<string, Node> } }
+  const pkg = JSON.parse(await readFile(PACKAGE_PATH, 'utf8')) as { name: string, version: string }
+  assert.deepEqual([doc.info.title, doc.info.version], [pkg.name, pkg.version], 'openapi.yaml says what package.json says')
+  const resolve = (p: Node): Node => typeof p.$ref === 'string' ? doc.components.parameters[p.$ref.split('/').pop()!] : p
+  const missing: string[] = []
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      for (const p of (op.parameters as Node[] | undefined) ?? []) {
+        const param = resolve(p)
+        if (param.example === undefined && param.examples === undefined) missing.push(`${method} ${path} ${String(param.in)}.${String(param.name)}`)
+      }
+      const body = op.requestBody as { content: Record<string, Node> } | undefined
+      if (body !== undefined) for (const [type, media] of Object.entries(body.content)) if (media.example === undefined && media.examples === undefined) missing.push(`${method} ${path} body ${type}`)
+    }
+  }
+  assert.deepEqual(missing, [])
+  const app = await buildApp({ config: createConfig({}), model: null, createEngines: () => { throw new Error('unused') } })
+  const json = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { info: { title: string, version: string } }
+  assert.deepEqual([json.info.title, json.info.version], [pkg.name, pkg.version])
   await app.close()
 })

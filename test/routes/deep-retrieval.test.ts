@@ -84,3 +84,14 @@ test('GET /v1/model describes the served structure', async (t) => {
   const info = (await app.inject({ method: 'GET', url: '/v1/model' })).json() as { search: { deepRetrieval: Record<string, number> } }
   assert.deepEqual({ depth: info.search.deepRetrieval.depth, width: info.search.deepRetrieval.width, defaultBeam: info.search.deepRetrieval.defaultBeam, maxBeam: info.search.deepRetrieval.maxBeam }, { depth: 2, width: 6, defaultBeam: 3, maxBeam: 1024 })
 })
+
+test('method=dr honours the request filters and pages: tagged items only, pages of one ranking', async (t) => {
+  const { app } = await createTestApp(t, { bundle: BUNDLE })
+  const tagged = RecommendationResponseSchema.parse((await app.inject({ method: 'GET', url: '/v1/users/u3/recommendations?k=6&method=dr&tags=even&withTags=true' })).json())
+  assert.equal(tagged.items.length, 6)
+  for (const item of tagged.items) assert.ok(Number(item.id.slice(1)) % 2 === 0, item.id)
+  const first = RecommendationResponseSchema.parse((await app.inject({ method: 'GET', url: '/v1/users/u3/recommendations?k=4&method=dr&offset=0' })).json())
+  const second = RecommendationResponseSchema.parse((await app.inject({ method: 'GET', url: '/v1/users/u3/recommendations?k=4&method=dr&offset=4' })).json())
+  const both = RecommendationResponseSchema.parse((await app.inject({ method: 'GET', url: '/v1/users/u3/recommendations?k=8&method=dr&offset=0' })).json())
+  assert.deepEqual([...first.items, ...second.items].map((i) => i.id), both.items.map((i) => i.id))
+})

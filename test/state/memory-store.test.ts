@@ -41,17 +41,19 @@ test('memory store: exported parts stay near their size, never split a history, 
   fc.assert(fc.property(
     fc.integer({ min: 1, max: 30 }),
     fc.array(fc.record({ user: fc.integer({ min: 0, max: 12 }), item: fc.integer({ min: 0, max: 15 }), dt: fc.integer({ min: -400, max: 400 }) }), { maxLength: 120 }),
-    (maxEntries, events) => {
+    fc.array(fc.record({ item: fc.integer({ min: 0, max: 40 }), available: fc.option(fc.boolean(), { nil: undefined }), boost: fc.option(fc.integer({ min: -5, max: 5 }), { nil: undefined }) }), { maxLength: 30 }),
+    (maxEntries, events, rules) => {
       const now = 1_800_000_000_000
       const source = createMemoryStore({ historyLength: 6, trendingHalfLifeSeconds: 60, now: () => now })
       // Timestamps span +-67 minutes and an era is 48 half-lives of 60 s: several eras to split.
       source.applyEvents(events.map((e) => ({ userId: `u${e.user}`, itemId: `i${e.item}`, type: 'view' as const, timestamp: now + e.dt * 10_000 })), now)
       source.setActive({ path: 'p', version: 'v', at: 'a' })
+      for (const r of rules) source.patchRule(`i${r.item}`, { available: r.available ?? false, ...(r.boost === undefined ? {} : { boost: r.boost }) }, now)
       const parts = [...source.exportParts(maxEntries)]
       assert.ok(parts.length >= 1)
       const users = new Set<string>()
       for (const p of parts) {
-        const entries = p.histories.reduce((a, [, , items]) => a + 1 + items.length, 0) + p.eras.reduce((a, [, scores]) => a + scores.length, 0)
+        const entries = p.histories.reduce((a, [, , items]) => a + 1 + items.length, 0) + p.eras.reduce((a, [, scores]) => a + scores.length, 0) + p.rules.length
         // A part closes at maxEntries, overshooting by at most one history (<= 6 items + 1).
         assert.ok(entries <= maxEntries + 7, `${entries} entries > ${maxEntries} + 7`)
         for (const [user] of p.histories) { assert.ok(!users.has(user), `history of ${user} split`); users.add(user) }
@@ -61,10 +63,12 @@ test('memory store: exported parts stay near their size, never split a history, 
       copy.importParts(parts)
       assert.deepEqual(copy.exportState(), source.exportState())
       assert.equal(copy.active?.version, 'v')
+      assert.equal(copy.rules.version, source.rules.version)
+      assert.deepEqual([...copy.rules.entries()], [...source.rules.entries()])
     },
   ), { numRuns: 200 })
   // An empty store is one empty part.
-  assert.deepEqual([...createMemoryStore().exportParts(5)], [{ histories: [], eras: [], active: null, writes: 0 }])
+  assert.deepEqual([...createMemoryStore().exportParts(5)], [{ histories: [], eras: [], active: null, writes: 0, rules: [], rulesVersion: 0 }])
 })
 
 test('memory store: topByScore is a stable sort by score cut to n, for any scores, ties and n', () => {

@@ -71,3 +71,55 @@ test('redis store: starts degraded when Redis is unreachable, without throwing',
   assert.equal(await store.ping(), false)
   await assert.rejects(store.trending(5), StateUnavailableError)
 })
+
+/** Waits for a condition, polling; fails past `ms`. Returns the milliseconds it took. */
+async function waitUntil (what: string, check: () => boolean, ms: number): Promise<number> {
+  const started = Date.now()
+  while (!check()) {
+    if (Date.now() - started > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return Date.now() - started
+}
+
+test('redis store: a rule patched on one replica reaches another through its channel; one whose message was lost is caught up by the version poll within a second', { skip }, async (t) => {
+  const keyPrefix = uniquePrefix()
+  const errors: Error[] = []
+  const a = await createRedisStore({ url: redis!.url, keyPrefix })
+  const b = await createRedisStore({ url: redis!.url, keyPrefix, onError: (e) => errors.push(e) })
+  const raw = new Redis(redis!.url)
+  t.after(async () => { raw.disconnect(); await a.close(); await b.close(); await deletePrefix(redis!.url, keyPrefix) })
+  const rule = await a.patchItemRule('i1', { available: false })
+  assert.deepEqual(a.rules.get('i1'), rule, 'the writer applies its own change before it answers')
+  await waitUntil('B to apply the change', () => b.rules.get('i1')?.available === false, 1000)
+  assert.equal(b.rules.version, a.rules.version)
+  // A change whose message never comes (written around the script, as a lost message looks).
+  await raw.multi().hset(`${keyPrefix}rules`, 'i2', JSON.stringify({ available: false, updatedAt: new Date().toISOString() })).incr(`${keyPrefix}rules:version`).exec()
+  const took = await waitUntil('B to read the unannounced change', () => b.rules.get('i2')?.available === false, 1000)
+  assert.ok(took < 1000, `${took} ms`)
+  // Malformed input from Redis is reported and skipped, never applied.
+  await raw.publish(`${keyPrefix}rules`, '{"v": "x"}')
+  await raw.multi().hset(`${keyPrefix}rules`, 'bad', '{"boost": "high"}').incr(`${keyPrefix}rules:version`).exec()
+  await waitUntil('the malformed rule to be reported', () => errors.some((e) => /malformed rule of item "bad"/.test(e.message)), 1000)
+  assert.ok(errors.some((e) => /malformed rule change/.test(e.message)))
+  assert.equal(b.rules.get('bad'), undefined)
+  assert.equal(b.rules.get('i2')?.available, false)
+})
+
+test('redis store: concurrent patches of one item on two replicas both land (compare-and-set)', { skip }, async (t) => {
+  const keyPrefix = uniquePrefix()
+  const a = await createRedisStore({ url: redis!.url, keyPrefix })
+  const b = await createRedisStore({ url: redis!.url, keyPrefix })
+  t.after(async () => { await a.close(); await b.close(); await deletePrefix(redis!.url, keyPrefix) })
+  await Promise.all([a.patchItemRule('x', { available: false }), b.patchItemRule('x', { boost: 4 }), a.patchItemRule('x', { tags: ['t'] })])
+  for (const s of [a, b]) await waitUntil('both fields on both replicas', () => s.rules.get('x')?.available === false && s.rules.get('x')?.boost === 4 && s.rules.get('x')?.tags?.[0] === 't', 1000)
+})
+
+test('redis store: a rule patch fails fast with Redis down and changes nothing', { skip: hasRedisServerBinary() ? false : 'no redis-server binary' }, async (t) => {
+  const own = await startThrowawayRedis()
+  const store = await createRedisStore({ url: own.url, keyPrefix: uniquePrefix(), timeoutMs: 50, writeTimeoutMs: 200 })
+  t.after(async () => { await store.close(); await own.stop() })
+  await own.stop()
+  await assert.rejects(store.patchItemRule('i', { available: false }), StateUnavailableError)
+  assert.equal(store.rules.get('i'), undefined)
+})

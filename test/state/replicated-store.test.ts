@@ -146,7 +146,7 @@ test('a replica rejects the write the primary refused, ignores malformed and for
   const { channel, outbox, deliver } = manualChannel()
   const logged: string[] = []
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, log: (msg) => logged.push(msg) })
-  const empty = { histories: [], eras: [], active: null, writes: 0 }
+  const empty = { histories: [], eras: [], active: null, writes: 0, rules: [], rulesVersion: 0 }
   deliver({ ch: CHANNEL, op: 'snapshot', seq: 3, part: 0, last: true, state: empty })
   const store = await opening
   assert.deepEqual(outbox, [{ ch: CHANNEL, op: 'hello' }])
@@ -226,7 +226,7 @@ test('snapshot parts out of order are dropped and the replica asks again', async
   const { channel, outbox, deliver } = manualChannel()
   const logged: string[] = []
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 1000, startTimeoutMs: 2000, log: (msg) => logged.push(msg) })
-  const empty = { histories: [], eras: [], active: null, writes: 0 }
+  const empty = { histories: [], eras: [], active: null, writes: 0, rules: [], rulesVersion: 0 }
   deliver({ ch: CHANNEL, op: 'snapshot', seq: 2, part: 1, last: true, state: empty })
   assert.deepEqual(logged, ['state snapshot parts out of order: asking again'])
   assert.deepEqual(outbox, [{ ch: CHANNEL, op: 'hello' }, { ch: CHANNEL, op: 'hello' }])
@@ -242,7 +242,7 @@ test('snapshot parts out of order are dropped and the replica asks again', async
 test('opening waits as long as snapshot parts keep coming, and no longer than the wait after the last one', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] })
   const { channel, deliver } = manualChannel()
-  const empty = { histories: [], eras: [], active: null, writes: 0 }
+  const empty = { histories: [], eras: [], active: null, writes: 0, rules: [], rulesVersion: 0 }
   let opened = false
   const opening = openReplicatedStore(channel, { id: 1, writeTimeoutMs: 100, startTimeoutMs: 60 }).then((s) => { opened = true; return s })
   // Four parts 40 ms apart: 160 ms in all, more than the 60 ms wait, less between any two.
@@ -262,4 +262,35 @@ test('opening waits as long as snapshot parts keep coming, and no longer than th
   t.mock.timers.tick(1)
   await stalled
   assert.match(String(failure), /no state snapshot from the cluster primary within 60 ms/)
+})
+
+test('a catalog rule patched on one worker is merged by the primary and applied on every worker, and a worker that starts later gets it in its snapshot', async () => {
+  const cluster = fakeCluster({ now: () => T0 })
+  const a = await cluster.open(1)
+  const b = await cluster.open(2)
+  // Two workers patch different fields of one item at once: the primary merges both.
+  const [first, second] = await Promise.all([a.patchItemRule('i1', { available: false }), b.patchItemRule('i1', { tags: ['Noir'] })])
+  assert.ok(first !== null && second !== null)
+  await cluster.settle()
+  for (const store of [a, b]) {
+    assert.equal(store.rules.get('i1')?.available, false)
+    assert.deepEqual(store.rules.get('i1')?.tags, ['Noir'])
+    assert.equal(store.rules.version, 2)
+  }
+  assert.equal(a.rules.get('i1')?.updatedAt, new Date(T0).toISOString(), 'the primary\'s clock')
+  const c = await cluster.open(3)
+  assert.deepEqual(c.rules.get('i1'), a.rules.get('i1'))
+  assert.equal(c.rules.version, 2)
+  await Promise.all([a.close(), b.close(), c.close()])
+})
+
+test('a rule patch the primary cannot parse is refused on the worker and applied nowhere', async () => {
+  const cluster = fakeCluster({ now: () => T0 })
+  const a = await cluster.open(1)
+  const b = await cluster.open(2)
+  await assert.rejects(a.patchItemRule('i1', { boost: 5000 }), /refused/)
+  await cluster.settle()
+  assert.equal(a.rules.version, 0)
+  assert.equal(b.rules.version, 0)
+  await Promise.all([a.close(), b.close()])
 })

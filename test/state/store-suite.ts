@@ -136,6 +136,36 @@ export function defineStoreSuite (name: string, make: StoreFactory | null): void
     assert.deepEqual(await store.getActiveModel(), active)
   })
 
+  it('patchItemRule merges a patch into the item\'s rule (null back to the default; a rule of defaults only is removed) and the rule book shows it at once, one version per change', async (open) => {
+    const store = await open()
+    const v0 = store.rules.version
+    assert.equal(store.rules.get('i1'), undefined)
+    const off = await store.patchItemRule('i1', { available: false })
+    assert.equal(off?.available, false)
+    assert.deepEqual(store.rules.get('i1'), off)
+    const tagged = await store.patchItemRule('i1', { tags: ['Drama', 'Drama', 'Noir'], boost: 2.5 })
+    assert.deepEqual({ ...tagged, updatedAt: undefined }, { available: false, tags: ['Drama', 'Noir'], boost: 2.5, updatedAt: undefined })
+    assert.ok(!Number.isNaN(Date.parse(tagged!.updatedAt)))
+    const back = await store.patchItemRule('i1', { available: true, boost: null })
+    assert.deepEqual(back?.tags, ['Drama', 'Noir'])
+    assert.equal(back?.available, undefined)
+    assert.equal(back?.boost, undefined)
+    assert.equal(await store.patchItemRule('i1', { tags: null }), null)
+    assert.equal(store.rules.get('i1'), undefined)
+    assert.equal(store.rules.version, v0 + 4)
+    // Empty tags are a rule of their own: the item matches no tag filter.
+    assert.deepEqual((await store.patchItemRule('i2', { tags: [] }))?.tags, [])
+  })
+
+  it('concurrent patches of different fields of one item both land', async (open) => {
+    const store = await open()
+    await Promise.all([store.patchItemRule('x', { available: false }), store.patchItemRule('x', { boost: -3 }), store.patchItemRule('y', { tags: ['a'] })])
+    const rule = store.rules.get('x')
+    assert.equal(rule?.available, false)
+    assert.equal(rule?.boost, -3)
+    assert.deepEqual(store.rules.get('y')?.tags, ['a'])
+  })
+
   it('ping answers true when the store is up', async (open) => {
     const store = await open()
     assert.equal(await store.ping(), true)

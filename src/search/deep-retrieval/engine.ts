@@ -2,13 +2,14 @@
  * Deep Retrieval serving (Gao et al., section 3.4): beam search over the learned structure, then
  * an exact re-rank of the items on the final paths by inner product with the served vectors.
  *
- * Exclusions (and any eligibility predicate) are applied while the items are gathered, so they
- * never cost a score. When the beam's paths hold fewer than k eligible items the beam is widened
+ * Exclusions and the eligibility filter are applied while the items are gathered, so they never
+ * cost a score. When the beam's paths hold fewer than k eligible items the beam is widened
  * (x4 each time) up to `maxBeam`; a search that still has too few returns null and the caller
  * serves another method.
  */
 import type { MipsItems } from '../mips/brute-force.js'
 import type { HybridReranker } from '../hybrid.js'
+import type { RowFilter } from '../row-filter.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { BeamSearch } from './beam-search.js'
 import { computePrefixTables, normalizeInput, type DrNetwork } from './network.js'
@@ -31,6 +32,13 @@ export interface DrSearchOptions {
   readonly k: number
   readonly beam?: number
   readonly exclude?: ExcludeSet
+  /** Only these rows may be returned (the request's filters and the catalog's rules). */
+  readonly filter?: RowFilter
+  /**
+   * Eligible items the paths must hold before the beam stops widening (default k). Pages of one
+   * ranking ask for the same number at every depth, so every page re-ranks the same candidates.
+   */
+  readonly gather?: number
 }
 
 export interface DrSearch {
@@ -52,7 +60,7 @@ export function createDeepRetrievalSearch (items: MipsItems, index: DeepRetrieva
   const state = { lastBeam: 0, lastPaths: 0 }
 
   /** Gathers the eligible, distinct items on the first `count` paths of the last beam search; returns how many. */
-  const gather = (count: number, exclude: ExcludeSet | undefined): number => {
+  const gather = (count: number, exclude: ExcludeSet | undefined, filter: RowFilter | undefined): number => {
     if (++stamp === 0xffffffff) { stamps.fill(0); stamp = 1 }
     let m = 0
     for (let i = 0; i < count; i++) {
@@ -69,6 +77,7 @@ export function createDeepRetrievalSearch (items: MipsItems, index: DeepRetrieva
         if (stamps[row] === stamp) continue
         stamps[row] = stamp
         if (exclude !== undefined && exclude.has(row)) continue
+        if (filter !== undefined && !filter.has(row)) continue
         candidates[m++] = row
       }
     }
@@ -80,12 +89,12 @@ export function createDeepRetrievalSearch (items: MipsItems, index: DeepRetrieva
     let beam = Math.max(1, Math.min(maxBeam, opts.beam ?? index.defaultBeam))
     for (;;) {
       const count = beamSearch.run(unit, beam, paths.allowed)
-      const m = gather(count, opts.exclude)
+      const m = gather(count, opts.exclude, opts.filter)
       state.lastBeam = beam
       state.lastPaths = count
       // Fewer paths than the beam: every non-empty path was reached (a truncated layer leaves at
       // least `beam` non-empty paths below it), so these are all the eligible items there are.
-      if (m >= opts.k || count < beam) return rerank({ rows: candidates.subarray(0, m), scores: EMPTY_SCORES, candidatesExamined: 0 }, query, opts.k)
+      if (m >= Math.max(opts.k, opts.gather ?? 0) || count < beam) return rerank({ rows: candidates.subarray(0, m), scores: EMPTY_SCORES, candidatesExamined: 0 }, query, opts.k)
       if (beam >= maxBeam) return null
       beam = Math.min(maxBeam, beam * 4)
     }

@@ -5,12 +5,14 @@
  * that were ever within the running radius.
  */
 import { EMPTY_TOP_K, rankByDistance } from '../top-k.js'
+import type { RowFilter } from '../row-filter.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { createExclusionBitmap } from './exclusion-bitmap.js'
 import { createWasmMemory, HISTOGRAMS_BYTES, instantiateHammingScan } from './popcount-wasm.js'
 
 export interface LinearHammingScan {
-  search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK
+  /** Exact top-k by (distance, row) among the rows `filter` passes (all without one) that `exclude` does not hold. */
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, filter?: RowFilter): TopK
   /** Bytes of WebAssembly memory held (codes copy plus scratch). */
   readonly memoryBytes: number
   /** The pass the last search ran ('radius' or 'two-pass'). */
@@ -80,10 +82,11 @@ export function createLinearHammingScan (itemCodes: Uint32Array, codeWords: numb
   return {
     memoryBytes: memory.buffer.byteLength + order.byteLength,
     get lastPass () { return lastPass },
-    search (query: Uint32Array, k: number, exclude?: ExcludeSet): TopK {
+    search (query: Uint32Array, k: number, exclude?: ExcludeSet, filter?: RowFilter): TopK {
       if (k <= 0) return EMPTY_TOP_K
-      // Excluded rows the scan can see are skipped inside it; any others are over-fetched for, so the
-      // radius still holds at least k rows that are not excluded.
+      // Rows the filter does not pass and excluded rows the scan can see are skipped inside it; any
+      // others are over-fetched for, so the radius still holds at least k rows that are not excluded.
+      excluded.base(filter)
       const listed = excluded.mark(exclude)
       const need = Math.min(itemCount, k + (exclude === undefined || listed ? 0 : exclude.size))
       for (let w = 0; w < codeWords; w++) queryView[w] = query[w]

@@ -20,6 +20,7 @@
  * the same algorithm for wider codes, and the kernel's oracle in the tests.
  */
 import { popcount32 } from '../top-k.js'
+import type { RowFilter } from '../row-filter.js'
 import type { ExcludeSet, TopK } from '../types.js'
 import { runAll, runInSlices } from '../../util/steps.js'
 import { tryCreateWasmMemory, type WasmMemory } from '../wasm/assembler.js'
@@ -64,8 +65,9 @@ export interface MultiIndexHamming {
    * budget ran out first, as without the bound): the bounded-latency mode of the hybrid's
    * candidate stage, where probe order (substring radius 0 first) reaches the near items early.
    * `ordered` false returns the same rows without ordering them within a distance (see rank).
+   * Rows `filter` does not pass are skipped like excluded ones (reached, never kept).
    */
-  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered?: boolean): TopK | null
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered?: boolean, filter?: RowFilter): TopK | null
 }
 
 export function defaultSubstringCount (codeBits: number, itemCount: number): number {
@@ -323,10 +325,10 @@ class MultiIndexSearch implements MultiIndexHamming {
       : sum(t.bucketStarts) + sum(t.occupied) + sum(t.tableRows) + sum(t.tableCodes) + this.foundRows.byteLength + this.foundDist.byteLength + this.grouped.byteLength
   }
 
-  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true): TopK | null {
+  search (query: Uint32Array, k: number, exclude?: ExcludeSet, maxCodes?: number, ordered = true, filter?: RowFilter): TopK | null {
     if (k <= 0 || this.itemCount === 0) return { rows: new Int32Array(0), scores: new Float32Array(0), candidatesExamined: 0 }
-    if (this.runKernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return this.kernelSearch(query, k, exclude, maxCodes, ordered)
-    return this.loopSearch(query, k, exclude, maxCodes, ordered)
+    if (this.runKernel !== null && (exclude === undefined || exclude.size === 0 || exclude.forEach !== undefined)) return this.kernelSearch(query, k, exclude, maxCodes, ordered, filter)
+    return this.loopSearch(query, k, exclude, maxCodes, ordered, filter)
   }
 
   private querySubstrings (query: Uint32Array): void {
@@ -334,10 +336,11 @@ class MultiIndexSearch implements MultiIndexHamming {
     for (let j = 0; j < this.m; j++) this.qsub[j] = extract(query, 0, this.starts[j], this.substringBits[j])
   }
 
-  private kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+  private kernelSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean, filter: RowFilter | undefined): TopK | null {
     this.querySubstrings(query)
     this.queryView[0] = query[0]
     this.queryView[1] = this.codeWords === 2 ? query[1] : 0
+    this.excluded.base(filter)
     const listed = this.excluded.mark(exclude)
     const bounded = maxCodes !== undefined
     const found = this.runKernel!(k, bounded ? Math.max(1, maxCodes) : 0x7fffffff, bounded ? 1 : 0)
@@ -352,7 +355,7 @@ class MultiIndexSearch implements MultiIndexHamming {
     return this.rank(found, (flags & FLAG_COMPLETE) !== 0 ? this.codeBits : out[0], k, ordered)
   }
 
-  private loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean): TopK | null {
+  private loopSearch (query: Uint32Array, k: number, exclude: ExcludeSet | undefined, maxCodes: number | undefined, ordered: boolean, filter: RowFilter | undefined): TopK | null {
     this.querySubstrings(query)
     const { m, codeWords, codeBits, itemCount, substringBits, starts, budget, qsub, hist, foundRows, foundDist } = this
     const { bucketStarts, tableRows, tableCodes, occupied } = this.tables
@@ -413,7 +416,7 @@ class MultiIndexSearch implements MultiIndexHamming {
               if (seen) continue
               reached++
               const row = rows[p]
-              if (exclude !== undefined && exclude.has(row)) continue
+              if ((exclude !== undefined && exclude.has(row)) || (filter !== undefined && !filter.has(row))) continue
               foundRows[found] = row
               foundDist[found] = d
               found++

@@ -2,6 +2,7 @@
  * Exact maximum inner product search by a full pass over the item vectors: the oracle for HNSW and
  * the engine for small catalogs, where it beats the graph's per-query overhead.
  */
+import type { RowFilter } from '../row-filter.js'
 import { TopKHeap } from '../top-k.js'
 import type { ExcludeSet, TopK } from '../types.js'
 
@@ -66,8 +67,11 @@ export function scoreRows (items: MipsItems, rows: Int32Array, count: number, qu
   }
 }
 
-/** Exact top-K by inner product; `heap` (capacity >= k) is reused scratch. Ties: lower row first. */
-export function exactMipsTopK (items: MipsItems, query: Float32Array, k: number, exclude: ExcludeSet | undefined, heap: TopKHeap = new TopKHeap(k)): TopK {
+/**
+ * Exact top-K by inner product among the rows `filter` passes (every row without one); `heap`
+ * (capacity >= k) is reused scratch. Ties: lower row first.
+ */
+export function exactMipsTopK (items: MipsItems, query: Float32Array, k: number, exclude: ExcludeSet | undefined, heap: TopKHeap = new TopKHeap(k), filter?: RowFilter): TopK {
   const { itemVectors, itemBias, dimension, itemCount } = items
   const kk = Math.min(k, itemCount)
   heap.reset(kk)
@@ -77,7 +81,22 @@ export function exactMipsTopK (items: MipsItems, query: Float32Array, k: number,
     if (itemBias) s += itemBias[row]
     if (s < heap.threshold) continue
     if (exclude !== undefined && exclude.has(row)) continue
+    if (filter !== undefined && !filter.has(row)) continue
     heap.push(row, s)
   }
   return heap.drain(itemCount)
+}
+
+/**
+ * Exact top-K by inner product over `rows[0, count)` alone (a small filter's rows): the cost is
+ * the filter's size, not the catalog's. `scores` is scratch of at least `count`.
+ */
+export function exactMipsRows (items: MipsItems, query: Float32Array, rows: Int32Array, count: number, k: number, exclude: ExcludeSet | undefined, heap: TopKHeap, scores: Float64Array): TopK {
+  heap.reset(Math.min(k, count))
+  scoreRows(items, rows, count, query, scores)
+  for (let i = 0; i < count; i++) {
+    if (exclude !== undefined && exclude.has(rows[i])) continue
+    heap.push(rows[i], scores[i])
+  }
+  return heap.drain(count)
 }

@@ -1,5 +1,5 @@
 /**
- * Model 2 of issue 3: binary codes for users and items, learned by discrete optimization.
+ * Binary codes for users and items, learned by discrete optimization.
  *
  * 1. Initialization from the real-valued solution: sign() of the factors when bits = dimension;
  *    otherwise a projection (top principal directions, or random semi-orthogonal for bits >

@@ -76,3 +76,32 @@ test('engines.dr falls back when the widest beam still misses items: hybrid with
   assert.deepEqual([...mips.rows], [...engines.mips(q, { k: 1050 }).rows])
   assert.equal(engines.stats.drFallbacks, 2)
 })
+
+test('engines.dr returns only rows the filter allows, the exhaustive answer under it when the beam covers every path', async () => {
+  const { RowFilter } = await import('../../../src/search/row-filter.js')
+  const cat = catalog(400, true)
+  const engines = createSearchEngines(cat, { rowListMax: 10 })
+  const q = cat.queryVectors.subarray(0, 16)
+  const code = cat.queryCodes.subarray(0, 2)
+  for (const rows of [Array.from({ length: 200 }, (_, i) => 2 * i), [5, 17, 300]]) {
+    const filter = RowFilter.fromRows(rows, 400)
+    const got = engines.dr!(code, q, { k: 8, beam: 36, filter, exclude: new Set([rows[0]]) })
+    const allowed = new Set(rows)
+    assert.ok([...got.rows].every((r) => allowed.has(r) && r !== rows[0]))
+    const exact = engines.mips(q, { k: 8, filter, exclude: new Set([rows[0]]) })
+    assert.deepEqual([...got.rows], [...exact.rows])
+  }
+})
+
+test('stable Deep Retrieval searches gather the same candidates at every depth, so pages are prefixes of one ranking', () => {
+  const cat = catalog(400, true)
+  const engines = createSearchEngines(cat)
+  const q = cat.queryVectors.subarray(0, 16)
+  const code = cat.queryCodes.subarray(0, 2)
+  const deep = engines.dr!(code, q, { k: 60, beam: 1, stable: true, candidates: 120 })
+  for (const k of [5, 20, 40]) {
+    const page = engines.dr!(code, q, { k, beam: 1, stable: true, candidates: 120 })
+    assert.deepEqual([...page.rows], [...deep.rows.subarray(0, k)])
+    assert.equal(page.beam, deep.beam)
+  }
+})
