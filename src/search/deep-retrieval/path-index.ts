@@ -3,6 +3,7 @@
  * keys in ascending order, each with its run of item rows (ascending), plus one bitmap per layer of
  * the prefixes that lead to at least one item (the beam search's `allowed`).
  */
+import { indexOfSorted } from '../row-filter.js'
 import { widthPowers, type DrShape } from './network.js'
 
 export interface DrPathIndex {
@@ -69,15 +70,5 @@ export function buildPathIndex (shape: DrShape, itemKeys: Int32Array, itemCount:
 
 /** Index of `key` in the index's keys, or -1. */
 export function findPath (index: DrPathIndex, key: number): number {
-  const keys = index.keys
-  let lo = 0
-  let hi = keys.length - 1
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    const k = keys[mid]
-    if (k === key) return mid
-    if (k < key) lo = mid + 1
-    else hi = mid - 1
-  }
-  return -1
+  return indexOfSorted(index.keys, key)
 }
