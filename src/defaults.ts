@@ -5,7 +5,7 @@
  */
 
 /** The retrieval methods a request may ask for. */
-export const SEARCH_METHODS = ['hybrid', 'hamming', 'mips'] as const
+export const SEARCH_METHODS = ['hybrid', 'hamming', 'mips', 'dr'] as const
 /** The API's default request (and the request warmed before a model serves): top 10 by hybrid. */
 export const DEFAULT_METHOD = 'hybrid'
 export const DEFAULT_K = 10
@@ -13,6 +13,12 @@ export const DEFAULT_K = 10
 export const MAX_K = 1000
 /** Most ids in a request's list (a session's item ids, an exclude list); the recommender sizes its session buffer by it. */
 export const MAX_LIST_IDS = 1000
+
+/**
+ * Deep Retrieval: the widest beam a request may ask for, and how far a search widens before it
+ * falls back. A beam costs width logits (and a log-softmax) per kept prefix and layer.
+ */
+export const MAX_DR_BEAM = 1024
 
 /** Hybrid: Hamming candidates re-ranked by inner product (HYBRID_CANDIDATES). */
 export const DEFAULT_HYBRID_CANDIDATES = 200

@@ -19,6 +19,8 @@ export interface SyntheticCatalogOptions {
   readonly noise?: number
   /** Codes uniform at random instead of derived from the vectors: the worst case for Hamming indexes. */
   readonly uniformCodes?: boolean
+  /** Further draws from the mixture after the queries (synthetic users for learned structures). Default 0. */
+  readonly users?: number
 }
 
 export interface SyntheticCatalog {
@@ -35,6 +37,13 @@ export interface SyntheticCatalog {
   readonly queryCount: number
   readonly queryVectors: Float32Array
   readonly queryCodes: Uint32Array
+  /** The mixture component of each item, the components' centres (clusters x dimension) and of each user. */
+  readonly clusterCount: number
+  readonly itemClusters: Int32Array
+  readonly centres: Float32Array
+  readonly userCount: number
+  readonly userVectors: Float32Array
+  readonly userClusters: Int32Array
 }
 
 /** sfc32 (Doty-Humphrey's small fast counting generator): 32-bit state words, fast in JS int math. */
@@ -120,9 +129,10 @@ export function generateSyntheticCatalog (options: SyntheticCatalogOptions): Syn
     }
   }
 
-  const fill = (count: number, vectors: Float32Array, codes: Uint32Array, norms: Float32Array | null): void => {
+  const fill = (count: number, vectors: Float32Array, codes: Uint32Array, norms: Float32Array | null, clusters: Int32Array | null = null): void => {
     for (let i = 0; i < count; i++) {
       const c = rng.u32() % clusterCount
+      if (clusters) clusters[i] = c
       const sd = noise * scales[c] / Math.sqrt(dimension)
       const base = i * dimension
       let s = 0
@@ -149,10 +159,15 @@ export function generateSyntheticCatalog (options: SyntheticCatalogOptions): Syn
   const itemVectors = new Float32Array(items * dimension)
   const itemNorms = new Float32Array(items)
   const itemCodes = new Uint32Array(items * codeWords)
-  fill(items, itemVectors, itemCodes, itemNorms)
+  const itemClusters = new Int32Array(items)
+  fill(items, itemVectors, itemCodes, itemNorms, itemClusters)
   const queryVectors = new Float32Array(queryCount * dimension)
   const queryCodes = new Uint32Array(queryCount * codeWords)
   fill(queryCount, queryVectors, queryCodes, null)
+  const userCount = options.users ?? 0
+  const userVectors = new Float32Array(userCount * dimension)
+  const userClusters = new Int32Array(userCount)
+  fill(userCount, userVectors, new Uint32Array(userCount * codeWords), null, userClusters)
 
   return {
     itemCount: items,
@@ -167,5 +182,11 @@ export function generateSyntheticCatalog (options: SyntheticCatalogOptions): Syn
     queryCount,
     queryVectors,
     queryCodes,
+    clusterCount,
+    itemClusters,
+    centres,
+    userCount,
+    userVectors,
+    userClusters,
   }
 }

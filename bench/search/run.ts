@@ -18,7 +18,8 @@ import { exactMipsTopK } from '../../src/search/mips/brute-force.js'
 import { hammingDistance, popcount32, TopKHeap } from '../../src/search/top-k.js'
 import type { HnswHandle } from '../../src/model-loader/model.js'
 import { BENCH_TMP, getOrBuildHnsw } from './hnsw-cache.js'
-import { BENCH_HNSW, CATALOG_OPTIONS, syntheticDataKey } from './config.js'
+import { BENCH_HNSW, CATALOG_OPTIONS, DR_OPTIONS, drStructureParams, syntheticDataKey } from './config.js'
+import { getOrTrainStructure } from './deep-retrieval-cache.js'
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'usearch-only': { type: 'boolean', default: false },
     /** Skip a usearch peer whose index is not cached yet instead of building it inline. */
     'usearch-cache-only': { type: 'boolean', default: false },
+    ...DR_OPTIONS,
   },
 })
 
@@ -235,7 +237,7 @@ function catalogFields (cat: { dimension: number, codeBits: number, codeWords: n
   return { dimension: cat.dimension, codeBits: cat.codeBits as 32 | 64 | 128, codeWords: cat.codeWords, itemCodes: cat.itemCodes, itemVectors: cat.itemVectors, itemNorms: cat.itemNorms, itemBias: cat.itemBias ?? null, itemCount: cat.itemCount }
 }
 
-async function mipsSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { queryVectors: Float32Array, queryCodes: Uint32Array, queryCount: number }, handles: { space: 'ip' | 'l2-mips', handle: HnswHandle, memoryMB: number }[], withPeers: boolean, cacheKey: string | null): Promise<void> {
+async function mipsSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { queryVectors: Float32Array, queryCodes: Uint32Array, queryCount: number, drTrainS?: number }, handles: { space: 'ip' | 'l2-mips', handle: HnswHandle, memoryMB: number }[], withPeers: boolean, cacheKey: string | null): Promise<void> {
   const { dimension, itemCount, itemVectors } = cat
   const qCount = Math.min(QUERIES, cat.queryCount)
   const vec = (q: number): Float32Array => cat.queryVectors.subarray(q * dimension, (q + 1) * dimension)
@@ -271,6 +273,21 @@ async function mipsSection (label: string, cat: Omit<SearchCatalog, 'hnsw'> & { 
     const r = timeQueries(qCount, (q) => engines!.hybrid(code(q), vec(q), { k: K, candidates: c }).rows)
     record(label, `hashrec hybrid C=${c}`, r.times, setRecall(oracle, r.results), null, null)
   }
+  if (engines.dr !== null) {
+    const info = engines.info.deepRetrieval!
+    for (const beam of values['dr-beams'].split(',').map(Number)) {
+      let scored = 0
+      let fallbacks = 0
+      const r = timeQueries(qCount, (q) => {
+        const top = engines!.dr!(code(q), vec(q), { k: K, beam })
+        scored += top.candidatesExamined
+        if (top.fallback !== null) fallbacks++
+        return top.rows
+      })
+      record(label, `hashrec Deep Retrieval beam=${beam}`, r.times, setRecall(oracle, r.results), info.memoryBytes / 1048576, cat.drTrainS ?? null,
+        `K=${info.width} D=${info.depth} J=${info.pathsPerItem}; ${Math.round(scored / (qCount + Math.min(WARMUP, qCount)))} items scored per query${fallbacks > 0 ? `; ${fallbacks} fell back` : ''}`)
+    }
+  }
   if (withPeers && !values['no-usearch'] && cat.itemBias === null && usearchAvailable(cacheKey, 'ip')) {
     const us = usearchIpIndex(itemVectors, dimension, itemCount, cacheKey === null ? null : join(BENCH_TMP, `usearch-${cacheKey}-ip.usearch`))
     const r = timeQueries(qCount, (q) => us.search(vec(q)))
@@ -299,7 +316,8 @@ async function synthetic (): Promise<void> {
       handles.push({ space, handle, memoryMB: rssMB() - before })
     }
   }
-  await mipsSection(label, { ...catalogFields(cat), queryVectors: cat.queryVectors, queryCodes: cat.queryCodes, queryCount: cat.queryCount }, handles, true, syntheticDataKey(params))
+  const dr = values['no-dr'] ? null : getOrTrainStructure(drStructureParams(params, values), syntheticDataKey(params), log)
+  await mipsSection(label, { ...catalogFields(cat), queryVectors: cat.queryVectors, queryCodes: cat.queryCodes, queryCount: cat.queryCount, deepRetrieval: dr?.structure ?? null, ...(dr ? { drTrainS: dr.trainS } : {}) }, handles, true, syntheticDataKey(params))
 }
 
 async function trained (): Promise<void> {
@@ -315,7 +333,7 @@ async function trained (): Promise<void> {
   const queryVectors = new Float32Array(qCount * model.dimension)
   const queryCodes = model.userCodes.subarray(0, qCount * model.codeWords)
   for (let q = 0; q < qCount; q++) model.userTable.resolveInto(model.users.idAt(q), queryVectors, q * model.dimension)
-  const cat = { ...catalogFields({ ...model, itemCount: model.items.size }), queryVectors, queryCodes, queryCount: qCount }
+  const cat = { ...catalogFields({ ...model, itemCount: model.items.size }), queryVectors, queryCodes, queryCount: qCount, deepRetrieval: model.deepRetrieval }
   const label = `trained ${model.id} (${model.items.size} items)`
   hammingSection(label, cat, false, null)
   const handles: { space: 'ip' | 'l2-mips', handle: HnswHandle, memoryMB: number }[] = []

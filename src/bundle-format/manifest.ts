@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DeepRetrievalSchema } from './deep-retrieval.js'
 
 /** The bundle format this loader reads. A bundle with any other value is refused. */
 export const FORMAT_VERSION = 1 as const
@@ -104,6 +105,8 @@ export const ManifestSchema = z.object({
   }).strict(),
   hnsw: HnswSchema.optional(),
   foldIn: FoldInSchema.optional(),
+  /** The Deep Retrieval structure's shape when the bundle carries its dr_* tensors. */
+  deepRetrieval: DeepRetrievalSchema.optional(),
   training: z.record(z.string(), z.unknown()).default({}),
   files: z.record(z.string(), FileEntrySchema),
 }).strict()

@@ -20,6 +20,7 @@ import type { HnswHandle, Model } from './model.js'
 import { HashWorker, sha256Bytes, sharedBuffer, ShortReadError, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
 import { TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { checkDeepRetrievalConfig, readDeepRetrieval, type TensorAccess } from './deep-retrieval-tensors.js'
 import { nextTurn } from '../util/steps.js'
 
 /** Used when a manifest names no HNSW parameters (hnswlib's recommended range for ~64-dim vectors). */
@@ -75,6 +76,7 @@ async function readManifest (paths: BundlePaths): Promise<Manifest> {
   checkTable(m, 'user', m.tables.user)
   checkTable(m, 'item', m.tables.item)
   if (m.tables.user.dedicatedRows !== m.counts.users) throw new BundleError(file, `user table has ${m.tables.user.dedicatedRows} dedicated rows but counts.users is ${m.counts.users}; every listed user owns one`, 'tables.user.dedicatedRows')
+  if (m.deepRetrieval) checkDeepRetrievalConfig(m.deepRetrieval)
   if (m.tables.item.dedicatedRows > m.counts.items) throw new BundleError(file, `item table has ${m.tables.item.dedicatedRows} dedicated rows for ${m.counts.items} items`, 'tables.item.dedicatedRows')
   for (const name of Object.keys(m.files)) {
     if (!FileNameSchema.safeParse(name).success || name === FILE_NAMES.manifest) throw new BundleError(file, `file name ${JSON.stringify(name)} is not a plain bundle file name`, `files.${name}`)
@@ -312,6 +314,18 @@ function seenTensors (r: TensorReader, users: number, items: number): Model['use
   return { indptr, items: seen }
 }
 
+/** The Deep Retrieval reader's view of the tensors: the same shape, dtype and finiteness checks. */
+function drAccess (r: TensorReader): TensorAccess {
+  return {
+    names: r.st.tensors.keys(),
+    ints: (name, shape) => {
+      const info = tensorInfo(r, name, shape, ['U8', 'I32'])!
+      return info.dtype === 'U8' ? viewTensor(r.bytes, info, Uint8Array) : viewTensor(r.bytes, info, Int32Array)
+    },
+    floats: (name, shape) => floatTensor(r, name, shape, ['F32'])!,
+  }
+}
+
 function popularityOrder (popularity: Float32Array | null, count: number): Int32Array {
   const order = new Int32Array(count)
   for (let i = 0; i < count; i++) order[i] = i
@@ -424,6 +438,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     const userCodeProjection = floatTensor(r, TENSOR_NAMES.userCodeProjection, [d, m.codeBits], ['F32'], true)
     const userSeen = seenTensors(r, m.counts.users, m.counts.items)
     const storedGram = floatTensor(r, TENSOR_NAMES.itemGram, [d, d], ['F32'], true)
+    const deepRetrieval = readDeepRetrieval(drAccess(r), m.deepRetrieval, m.counts.items, d)
 
     const itemTable = new HybridTable({ config: it, dimension: d, dedicated: itemDedicated, shared: itemShared, dedicatedRow: dedicatedPrefix(it.dedicatedRows, { get: (id) => items.rowOf(id) }) })
     const userTable = new HybridTable({ config: ut, dimension: d, dedicated: userDedicated, shared: userShared, dedicatedRow: (id) => users.rowOf(id) })
@@ -497,6 +512,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
       itemGram,
       foldIn: m.foldIn ?? DEFAULT_FOLD_IN,
       hnsw,
+      deepRetrieval,
       stats: {
         loadMs: tDone - started,
         phasesMs: { read: tRead - started, ids: tIds - tRead, tensors: tTensors - tIds, hnsw: tHnsw - tTensors, checksums: tDone - tHnsw },

@@ -2,6 +2,7 @@ import type { HierarchicalNSW } from 'hnswlib-node'
 import type { HybridTable } from '../hashing/hybrid-table.js'
 import type { IdIndex, ItemMetaIndex } from './id-index.js'
 import type { CodeBits, FoldInConfig, Manifest } from '../bundle-format/manifest.js'
+import type { DeepRetrievalStructure } from './deep-retrieval-tensors.js'
 
 export interface ItemMeta {
   readonly title?: string
@@ -60,6 +61,8 @@ export interface Model {
   readonly foldIn: FoldInConfig
 
   readonly hnsw: HnswHandle | null
+  /** The learned Deep Retrieval structure, when the bundle carries one (its manifest's `deepRetrieval`). */
+  readonly deepRetrieval: DeepRetrievalStructure | null
   readonly stats: {
     readonly loadMs: number
     /** Where the load time went (waits included): reading the id lists, parsing them (while the tensors file is read), tensors, HNSW, remaining checksums. */

@@ -14,6 +14,7 @@ import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
 import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from '../bundle-format/manifest.js'
 import type { ItemMeta } from './model.js'
 import { TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { deepRetrievalTensors, type DeepRetrievalStructure } from './deep-retrieval-tensors.js'
 
 export interface BundleItem extends ItemMeta {
   readonly id: string
@@ -54,6 +55,8 @@ export interface BundleInput {
     readonly userSeen?: { readonly indptr: Int32Array, readonly items: Int32Array }
   }
   readonly foldIn?: FoldInInput
+  /** A Deep Retrieval structure over this catalog (item keys in catalog row order). */
+  readonly deepRetrieval?: DeepRetrievalStructure
   /** HNSW parameters; with `prebuild` the index is built now and shipped as items.hnsw. */
   readonly hnsw?: HnswConfig & { readonly prebuild?: boolean }
   readonly training?: Record<string, unknown>
@@ -114,6 +117,8 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
     t[TENSOR_NAMES.userSeenItems] = { dtype: 'I32', shape: [tensors.userSeen.items.length], data: tensors.userSeen.items }
   }
   if (tensors.userCodeProjection) t[TENSOR_NAMES.userCodeProjection] = { dtype: 'F32', shape: [dimension, input.codeBits], data: tensors.userCodeProjection }
+  const dr = input.deepRetrieval ? deepRetrievalTensors(input.deepRetrieval) : null
+  if (dr) Object.assign(t, dr.tensors)
 
   const files: Record<string, string | Uint8Array> = {
     [FILE_NAMES.tensors]: encodeSafetensors(t, { format: 'pt' }),
@@ -155,6 +160,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       tables,
       ...(hnsw ? { hnsw } : {}),
       ...(input.foldIn ? { foldIn: input.foldIn } : {}),
+      ...(dr ? { deepRetrieval: dr.config } : {}),
       training: input.training ?? {},
       files: fileEntries,
     })

@@ -146,8 +146,8 @@ export function createMetrics (exposition?: (registry: Registry) => Promise<stri
   const warmUpAnswers = new Gauge({ name: 'hashrec_warm_up_answers', help: 'Answers the last warm-up computed, by why it stopped (done, time, cache, off, error).', labelNames: ['stopped_by'] as const, registers: [registry] })
 
   const swapSearchStats = swappedCounts(registry, 'hashrec_search_queries_total',
-    'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE).',
-    'kind', [['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded']])
+    'Searches by path: hamming_table (multi-index tables), hamming_table_fallback (over budget, linear scan), hybrid_bounded_stage (bounded candidate stage), hybrid_bound_reached (cut short by HYBRID_CODES_PER_CANDIDATE), dr (Deep Retrieval beam searches), dr_widened (beam widened for k eligible items), dr_fallback (served by another method).',
+    'kind', [['hamming_table', 'tableQueries'], ['hamming_table_fallback', 'tableFallbacks'], ['hybrid_bounded_stage', 'hybridQueries'], ['hybrid_bound_reached', 'hybridBounded'], ['dr', 'drQueries'], ['dr_widened', 'drWidened'], ['dr_fallback', 'drFallbacks']])
   const swapFoldStats = swappedCounts(registry, 'hashrec_user_fold_in_total',
     'Users folded in from a history with items beyond the training data: solved (least squares), or cached (the same items as a kept solve, FOLD_IN_CACHE_BYTES).',
     'result', [['solved', 'foldInSolved'], ['cached', 'foldInCached']])

@@ -42,6 +42,7 @@ export class Listing {
       filter: this.catalog.eligible(opts),
       ef: paged ? Math.max(opts.ef ?? MAX_PAGED_DEPTH, MAX_PAGED_DEPTH) : opts.ef,
       candidates: paged ? this.pagedCandidates : this.candidates,
+      beam: opts.beam,
       stable: paged,
     }
   }

@@ -2,7 +2,7 @@
  * Whole recommendations kept between requests. A frontend asks for the same user's top-K again
  * and again (page views, refreshes, a carousel and a page that both ask), and with Zipf-like
  * traffic most requests come from users asked for recently; on a 1M-item catalog each one is a
- * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, exclude,
+ * ~70 µs hybrid search. A user's answer depends on the model, the request (k, method, ef, beam, exclude,
  * excludeSeen, filters, offset, diversity, what to add to each item), the catalog rules (an epoch
  * the recommender stamps kept answers with: any rule change makes them stale), the user id (which
  * fixes their training items) and their recent history in order, so entries are keyed by the
@@ -25,7 +25,7 @@ import type { RecommendOptions } from './types.js'
  * no id can end where another begins.
  */
 export function resultKey (kind: 'u' | 'i' | 'p', id: string, opts: RecommendOptions, excludeSeen: boolean): string {
-  let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
+  let key = `${kind}${opts.k}|${opts.method}|${opts.ef ?? ''}|${opts.beam ?? ''}|${excludeSeen ? 1 : 0}|${id.length}:${id}`
   if (opts.exclude !== undefined) for (const x of opts.exclude) key += `|${x.length}:${x}`
   // The listing options, each under its own tag and only when given: the default request's key is unchanged.
   if (opts.tags !== undefined) key += `|t${ids(opts.tags)}`

@@ -7,7 +7,7 @@ import type { TrendingItem } from '../state/types.js'
  * What the recommender needs of the retrieval engines (src/search/engines.ts builds them once per
  * model): the three searches, and what the engines report when they have it.
  */
-export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mips' | 'hybrid'>, Partial<Pick<SearchEngines, 'info' | 'stats' | 'whenReady'>> {}
+export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mips' | 'hybrid'>, Partial<Pick<SearchEngines, 'dr' | 'info' | 'stats' | 'whenReady'>> {}
 
 export type ServedMethod = SearchMethod | 'popular'
 
@@ -35,6 +35,8 @@ export interface RecommendOptions extends FilterSpec {
   /** Item ids to leave out; ids outside the catalog are ignored (a frontend's list may be stale). */
   readonly exclude?: readonly string[]
   readonly ef?: number
+  /** Deep Retrieval's beam (default: the bundle's). */
+  readonly beam?: number
   /** Present when the request pages: the page [offset, offset + k) of one ranking (src/recommend/ranking.ts). */
   readonly offset?: number
   /** MMR trade-off in [0, 1] (src/recommend/diversity.ts); 0 or absent keeps the engines' order. */
@@ -66,7 +68,7 @@ export interface RecommendationResult {
   fallback?: 'popular' | 'trending'
   /** The state store failed or timed out: served from the model alone (no history, fold-in or trending). */
   degraded?: boolean
-  /** Why `method` differs from `requestedMethod` (no code for this query, no vector for a code). */
+  /** Why `method` differs from `requestedMethod` (no code for this query, no vector for a code, no Deep Retrieval structure or too few items on its paths). */
   methodNote?: string
   source: QuerySource
   candidatesExamined: number

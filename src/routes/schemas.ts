@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
 import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
-import { DEFAULT_K, DEFAULT_METHOD, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
+import { DEFAULT_K, DEFAULT_METHOD, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { EVENT_REJECTIONS, MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 import { MAX_PAGED_DEPTH } from '../recommend/ranking.js'
 import { ItemRulePatchSchema, ItemRuleSchema, MAX_TAG_BYTES, TagSchema } from '../state/item-rules.js'
@@ -25,6 +25,8 @@ export const MethodSchema = z.enum(SEARCH_METHODS)
 
 const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K)
 const EfQuery = z.coerce.number().int().min(1).max(MAX_EF).optional()
+/** Deep Retrieval's beam (method=dr); the bundle's default when absent. */
+const BeamQuery = z.coerce.number().int().min(1).max(MAX_DR_BEAM).optional()
 const ExcludeQuery = z.string().max(MAX_LIST_IDS * (MAX_ID_BYTES + 1)).optional()
   .transform((s) => (s === undefined || s === '' ? undefined : s.split(',')))
   .pipe(z.array(IdSchema).max(MAX_LIST_IDS).optional())
@@ -59,6 +61,7 @@ export const RecommendQuerySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
+  beam: BeamQuery,
   excludeSeen: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ...ListingQuery,
 }).refine(pageFits, PAGE_FITS)
@@ -68,6 +71,7 @@ export const SimilarQuerySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: ExcludeQuery,
   ef: EfQuery,
+  beam: BeamQuery,
   ...ListingQuery,
 }).refine(pageFits, PAGE_FITS)
 
@@ -84,6 +88,7 @@ export const RecommendBodySchema = z.object({
   method: MethodSchema.default(DEFAULT_METHOD),
   exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
   ef: z.number().int().min(1).max(MAX_EF).optional(),
+  beam: z.number().int().min(1).max(MAX_DR_BEAM).optional(),
   /** With userId: leave out the user's training items and recent history (default true). */
   excludeSeen: z.boolean().optional(),
   tags: z.array(TagSchema).max(MAX_FILTER_TAGS).optional(),
@@ -139,7 +144,7 @@ export const RecommendedItemSchema = z.object({
 
 export const RecommendationResponseSchema = z.object({
   modelVersion: z.string(),
-  method: z.enum(['hybrid', 'hamming', 'mips', 'popular']),
+  method: z.enum([...SEARCH_METHODS, 'popular']),
   requestedMethod: MethodSchema,
   fallback: z.enum(['popular', 'trending']).optional(),
   methodNote: z.string().optional(),

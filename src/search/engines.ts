@@ -3,6 +3,8 @@
  * benchmarks a synthetic catalog, and both run the same code.
  */
 import type { Model } from '../model-loader/model.js'
+import type { DeepRetrievalStructure } from '../bundle-format/deep-retrieval.js'
+import { createDeepRetrievalMethod, type DeepRetrievalInfo, type DrMethod } from './deep-retrieval/method.js'
 import { createLinearHammingScan } from './hamming/linear-scan.js'
 import { buildMultiIndexHamming, createMultiIndexHamming, defaultSubstringCount, MAX_SUBSTRING_BITS, type MultiIndexHamming } from './hamming/multi-index.js'
 import { DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE } from '../defaults.js'
@@ -18,13 +20,15 @@ export { EF_MAX } from './mips/hnsw-mips.js'
 
 export type SearchCatalog = Pick<Model, 'dimension' | 'codeBits' | 'codeWords' | 'itemCodes' | 'itemVectors' | 'itemNorms' | 'itemBias' | 'hnsw'> & {
   readonly itemCount: number
+  /** The learned Deep Retrieval structure, when the bundle has one. */
+  readonly deepRetrieval?: DeepRetrievalStructure | null
 }
 
 /** The loaded model as the engines see it. */
 export function searchCatalogOf (model: Model): SearchCatalog {
   return {
     dimension: model.dimension, codeBits: model.codeBits, codeWords: model.codeWords, itemCodes: model.itemCodes, itemVectors: model.itemVectors,
-    itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size,
+    itemNorms: model.itemNorms, itemBias: model.itemBias, hnsw: model.hnsw, itemCount: model.items.size, deepRetrieval: model.deepRetrieval,
   }
 }
 
@@ -100,12 +104,16 @@ export interface SearchEnginesInfo {
     readonly rerankReady: boolean
     readonly rerankMemoryBytes: number
   }
+  /** The Deep Retrieval structure, null when the bundle has none. */
+  readonly deepRetrieval: DeepRetrievalInfo | null
 }
 
 export interface SearchEngines {
   hamming (code: Uint32Array, opts: SearchOptions): TopK
   mips (vector: Float32Array, opts: SearchOptions): TopK
   hybrid (code: Uint32Array, vector: Float32Array, opts: SearchOptions): TopK
+  /** Deep Retrieval; null when the catalog has no structure. `code` (null when the query has none) serves the hybrid fallback. */
+  readonly dr: DrMethod | null
   readonly info: SearchEnginesInfo
   readonly stats: SearchStats
   /** Resolves when structures built in the background (the int8 copy) are done; results never depend on it. */
@@ -163,7 +171,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
   const defaultCandidates = options.candidates ?? DEFAULT_HYBRID_CANDIDATES
   const codesPerCandidate = options.hybridCodesPerCandidate ?? DEFAULT_HYBRID_CODES_PER_CANDIDATE
   if (!(codesPerCandidate >= 0)) throw new RangeError(`hybridCodesPerCandidate must be >= 0, got ${codesPerCandidate}`)
-  const stats: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const stats: SearchStats = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0, drQueries: 0, drWidened: 0, drFallbacks: 0 }
   // Share of recent table queries that ran over budget. When most do (codes with large
   // nearest-neighbour radii, e.g. uniform random codes) the tables only add their wasted budget to
   // every scan, so queries go straight to the scan, with one in TABLE_RETRY_EVERY still trying the
@@ -239,10 +247,15 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
     return rerank(hammingTopK(code, c, opts.exclude, undefined, false, filter), vector, opts.k)
   }
 
+  // The structure's derived data (prefix tables, path index) is built here, once per model.
+  const deepRetrieval = catalog.deepRetrieval ? createDeepRetrievalMethod(items, catalog.deepRetrieval, rerank, filtered, stats, mips, hybrid) : null
+  const dr = deepRetrieval?.search ?? null
+
   return {
     hamming,
     mips,
     hybrid,
+    dr,
     stats,
     whenReady: Promise.all([tablesBuilt, rerank.whenReady]).then(() => undefined),
     info: {
@@ -271,6 +284,7 @@ export function createSearchEngines (catalog: SearchCatalog, options: SearchEngi
         get rerankReady (): boolean { return rerank.prefilterReady },
         rerankMemoryBytes: rerank.memoryBytes,
       },
+      deepRetrieval: deepRetrieval?.info ?? null,
     },
   }
 }

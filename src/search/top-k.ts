@@ -92,11 +92,9 @@ export class TopKHeap {
     }
   }
 
-  /** Best first; empties the heap. */
-  drain (candidatesExamined: number): TopK {
+  /** Best first into `rows`/`scores` (capacity >= length); empties the heap and returns how many. No allocation. */
+  drainInto (rows: Int32Array, scores: Float64Array | Float32Array): number {
     const n = this.size
-    const rows = new Int32Array(n)
-    const scores = new Float32Array(n)
     for (let out = n - 1; out >= 0; out--) {
       rows[out] = this.rows[0]
       scores[out] = this.scores[0]
@@ -107,6 +105,14 @@ export class TopKHeap {
         this.siftDown(0)
       }
     }
+    return n
+  }
+
+  /** Best first; empties the heap. */
+  drain (candidatesExamined: number): TopK {
+    const rows = new Int32Array(this.size)
+    const scores = new Float32Array(this.size)
+    this.drainInto(rows, scores)
     return { rows, scores, candidatesExamined }
   }
 }

@@ -34,6 +34,8 @@ export interface SearchOptions {
   readonly stable?: boolean
   /** Hybrid: Hamming candidates re-ranked by inner product (default DEFAULT_HYBRID_CANDIDATES). */
   readonly candidates?: number
+  /** Deep Retrieval: prefixes kept per layer of the beam search (default: the bundle's). */
+  readonly beam?: number
 }
 
 /**
@@ -59,4 +61,8 @@ export interface SearchStats {
   /** Hybrid searches on the bounded candidate stage, and those the bound cut short. */
   hybridQueries: number
   hybridBounded: number
+  /** Deep Retrieval searches, those whose beam was widened, and those that fell back to another method. */
+  drQueries: number
+  drWidened: number
+  drFallbacks: number
 }

@@ -133,7 +133,7 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
 
   function bodyServed (rec: Recommender<A>, body: BodyQuery, state: RequestState): Served<A> {
     const opts: RecommendOptions = {
-      k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, tags: body.tags, excludeTags: body.excludeTags, allowedItemIds: body.allowedItemIds,
+      k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, beam: body.beam, tags: body.tags, excludeTags: body.excludeTags, allowedItemIds: body.allowedItemIds,
       offset: body.offset, diversity: body.diversity, explain: body.explain, withTags: body.withTags, measureDiversity: body.measureDiversity,
     }
     if (body.userId !== undefined) return userServed(rec, opts, state)

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { CODE_BITS } from '../bundle-format/manifest.js'
+import { DR_LIMITS } from '../bundle-format/deep-retrieval.js'
+import type { DeepRetrievalOverrides } from './deep-retrieval/pipeline-step.js'
 import { DEFAULT_TRAINER_OPTIONS, runTrainer, type TrainerOptions } from './pipeline.js'
 import { DEFAULT_MAX_BAD_ROWS_SHARE, TrainerInputError } from './read-interactions.js'
 
@@ -25,6 +27,17 @@ Model
   --alpha <x>                confidence of an observed interaction, 1 + alpha (default ${DEFAULT_TRAINER_OPTIONS.alpha})
   --reg <x>                  L2 regularisation, times (1 + observations of the row) (default ${DEFAULT_TRAINER_OPTIONS.reg})
   --budget <share>           parameters of the served tables relative to unhashed ones (default ${DEFAULT_TRAINER_OPTIONS.budget})
+Deep Retrieval (a learned structure searched by beam search; defaults chosen by catalog size)
+  --no-deep-retrieval        do not build it (the bundle then serves hamming, mips and hybrid only)
+  --dr-width <K>             nodes per layer (default: about the cube root of the catalog)
+  --dr-depth <D>             layers (default 3)
+  --dr-paths <J>             paths per item (default 3)
+  --dr-hidden <n>            hidden units of each layer's map; 0 is a linear layer (default 0)
+  --dr-embedding <e>         node embedding width (default 16)
+  --dr-rounds <n>            EM rounds after the first E-step (default 3)
+  --dr-epochs <n>            passes over the training pairs per E-step (default 2)
+  --dr-penalty <alpha>       path-size penalty alpha * |c|^4 / 4 (default: from the mean path size)
+  --dr-beam <B>              served beam (default: the smallest evaluated beam within 2% of exhaustive Recall@20)
 Run
   --seed <n>                 default ${DEFAULT_TRAINER_OPTIONS.seed}; with --threads 1 the tensors are identical across runs
   --threads <n>              worker threads (default ${DEFAULT_TRAINER_OPTIONS.threads})
@@ -61,9 +74,27 @@ const ArgsSchema = z.object({
   refit: z.boolean().default(false),
   'model-id': z.string().default(DEFAULT_TRAINER_OPTIONS.modelId),
   'eval-users': z.coerce.number().int().min(1).default(DEFAULT_TRAINER_OPTIONS.evalUsers),
+  'no-deep-retrieval': z.boolean().default(false),
+  'dr-width': z.coerce.number().int().min(2).max(DR_LIMITS.maxWidth).optional(),
+  'dr-depth': z.coerce.number().int().min(1).max(DR_LIMITS.maxDepth).optional(),
+  'dr-paths': z.coerce.number().int().min(1).max(DR_LIMITS.maxPathsPerItem).optional(),
+  'dr-hidden': z.coerce.number().int().min(0).max(DR_LIMITS.maxHidden).optional(),
+  'dr-embedding': z.coerce.number().int().min(1).max(DR_LIMITS.maxEmbeddingDimension).optional(),
+  'dr-rounds': z.coerce.number().int().min(0).max(100).optional(),
+  'dr-epochs': z.coerce.number().int().min(1).max(100).optional(),
+  'dr-penalty': num.pipe(z.number().min(0)).optional(),
+  'dr-beam': z.coerce.number().int().min(1).max(DR_LIMITS.maxBeam).optional(),
 }).strict()
 
 const col = (v: string | undefined): string | number | undefined => v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v
+
+function deepRetrievalOverrides (a: z.infer<typeof ArgsSchema>): DeepRetrievalOverrides {
+  const pick = <K extends keyof DeepRetrievalOverrides>(key: K, v: DeepRetrievalOverrides[K] | undefined): Partial<DeepRetrievalOverrides> => v === undefined ? {} : { [key]: v }
+  return {
+    ...pick('width', a['dr-width']), ...pick('depth', a['dr-depth']), ...pick('pathsPerItem', a['dr-paths']), ...pick('hidden', a['dr-hidden']),
+    ...pick('embeddingDimension', a['dr-embedding']), ...pick('rounds', a['dr-rounds']), ...pick('epochs', a['dr-epochs']), ...pick('penalty', a['dr-penalty']), ...pick('beam', a['dr-beam']),
+  }
+}
 
 /** Parses argv into trainer options; throws TrainerInputError with the usage on bad flags. */
 export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) => void): TrainerOptions {
@@ -78,6 +109,8 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
         'min-rating': { type: 'string' }, 'max-bad-rows-share': { type: 'string' },
         dim: { type: 'string' }, bits: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, reg: { type: 'string' }, budget: { type: 'string' },
         seed: { type: 'string' }, threads: { type: 'string' }, fast: { type: 'boolean' }, report: { type: 'boolean' }, refit: { type: 'boolean' }, 'model-id': { type: 'string' }, 'eval-users': { type: 'string' },
+        'no-deep-retrieval': { type: 'boolean' }, 'dr-width': { type: 'string' }, 'dr-depth': { type: 'string' }, 'dr-paths': { type: 'string' }, 'dr-hidden': { type: 'string' },
+        'dr-embedding': { type: 'string' }, 'dr-rounds': { type: 'string' }, 'dr-epochs': { type: 'string' }, 'dr-penalty': { type: 'string' }, 'dr-beam': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -115,6 +148,7 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
     refit: a.refit,
     modelId: a['model-id'],
     evalUsers: a['eval-users'],
+    deepRetrieval: a['no-deep-retrieval'] ? false : deepRetrievalOverrides(a),
     ...(log ? { log } : {}),
   }
 }

@@ -19,6 +19,8 @@ import { readInteractions, type Interactions, type ReadOptions } from './read-in
 import { reportMarkdown, reportSvg, type Report, type VariantResult } from './report.js'
 import { fullMatrix, sampleTestUsers, splitByTime } from './split.js'
 import { createTableLayout, frequencyOrder, fullLayout, planBudget, tableSeeds, type BudgetPlan } from './table-layout.js'
+import type { DeepRetrievalOverrides, DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
+import { createStructureStage, structureForBundle } from './deep-retrieval/trainer-stage.js'
 
 export interface TrainerOptions {
   readonly input: string
@@ -47,6 +49,11 @@ export interface TrainerOptions {
   readonly k: number
   /** Evaluate on at most this many users with test items (a seeded sample; see sampleTestUsers). */
   readonly evalUsers: number
+  /**
+   * Build the Deep Retrieval structure over the served vectors (overrides of the defaults chosen by
+   * catalog size), or false to skip it.
+   */
+  readonly deepRetrieval: DeepRetrievalOverrides | false
   readonly log?: (msg: string) => void
   readonly progress?: Progress
 }
@@ -68,6 +75,7 @@ export const DEFAULT_TRAINER_OPTIONS = {
   modelId: 'default',
   k: 10,
   evalUsers: 20_000,
+  deepRetrieval: {},
 } as const satisfies Omit<TrainerOptions, 'input' | 'out'>
 
 export interface TrainerResult {
@@ -127,6 +135,8 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   if (data.badRows > data.badRowSamples.length) log(`... ${data.badRows - data.badRowSamples.length} more bad rows`)
   log(`read ${data.count} interactions (${data.userIds.length} users, ${data.itemIds.length} items, ${data.badRows} bad rows, ${data.belowThreshold} below the rating threshold)`)
   t = lap('parseMs', t)
+  // Checked before any training: a structure the trainer cannot build is bad input.
+  const structure = createStructureStage(opts.deepRetrieval, data.itemIds.length, opts.dimension, opts.seed, progress, log, timings)
 
   const split = splitByTime(data)
   const { train } = split
@@ -217,6 +227,9 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     progress.done()
     lap('refitMs', t)
   }
+  // The structure routes the served vectors: evaluated on the split's, retrained from it on the refit ones.
+  const dr = structure?.evaluated(served.model, train, test) ?? null
+  const exportDr = dr && structure!.exported(dr, exportModel, exportMatrix, opts.refit)
 
   const report: Report = {
     dataset: { input: opts.input, interactions: data.count, users: nU, items: nI, badRows: data.badRows, trainInteractions: train.indptr[train.rows], testInteractions: test.indptr[test.rows], evaluatedUsers: variants[0].users },
@@ -227,11 +240,12 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     targets,
     timings,
     served: servedName,
+    ...(dr ? { deepRetrieval: structure!.report(dr) } : {}),
   }
   const md = reportMarkdown(report)
   const svg = reportSvg(report)
 
-  const exported = exportBundleInput(data, meta, exportModel, exportCodes, exportMatrix, opts)
+  const exported = exportBundleInput(data, meta, exportModel, exportCodes, exportMatrix, opts, exportDr)
   const hnswStart = performance.now()
   timings.totalBeforeExportMs = Math.round(performance.now() - t0)
   const manifest = await writeBundle(opts.out, {
@@ -240,18 +254,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     foldIn: { alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent },
     // 'ip' beat the l2-mips reduction on this model at every ef (BENCHMARKS.md, retrieval engines).
     hnsw: { space: 'ip', M: 16, efConstruction: 200, efSearch: 64, randomSeed: 100, prebuild: true },
-    training: {
-      trainer: 'hashrec iALS over hybrid-hashed tables + learned binary codes',
-      input: opts.input,
-      options: { seed: opts.seed, threads: opts.threads, dimension: d, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit },
-      data: { interactions: data.count, users: nU, items: nI, badRows: data.badRows },
-      eval: {
-        split: report.split, metric: report.metric, served: servedName,
-        variants: variants.map((v) => ({ name: v.name, recall: round4(v.recall), ndcg: round4(v.ndcg), params: v.params, bytes: v.bytes })),
-        targets: targets.map((x) => ({ ...x, value: round4(x.value) })),
-      },
-      timings,
-    },
+    training: trainingMetadata(opts, data, report, dr),
     extraFiles: {
       'eval.json': JSON.stringify(report, null, 2) + '\n',
       'eval.md': md,
@@ -281,12 +284,28 @@ function qualityTargets (servedName: string, servedRecall: number, fullRecall: n
   ].map((x) => ({ ...x, met: x.value >= x.target }))
 }
 
+/** The manifest's `training`: what was trained, on what, and how it evaluated (GET /v1/model shows it). */
+function trainingMetadata (opts: TrainerOptions, data: Interactions, report: Report, dr: DeepRetrievalStepResult | null): Record<string, unknown> {
+  return {
+    trainer: 'hashrec iALS over hybrid-hashed tables + learned binary codes',
+    input: opts.input,
+    options: { seed: opts.seed, threads: opts.threads, dimension: opts.dimension, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, dedicatedShare: opts.dedicatedShare, refit: opts.refit, deepRetrieval: dr ? dr.options : false },
+    data: { interactions: data.count, users: data.userIds.length, items: data.itemIds.length, badRows: data.badRows },
+    eval: {
+      split: report.split, metric: report.metric, served: report.served,
+      variants: report.variants.map((v) => ({ name: v.name, recall: round4(v.recall), ndcg: round4(v.ndcg), params: v.params, bytes: v.bytes })),
+      targets: report.targets.map((x) => ({ ...x, value: round4(x.value) })),
+    },
+    timings: report.timings,
+  }
+}
+
 function round4 (x: number): number {
   return Math.round(x * 10000) / 10000
 }
 
 /** Bundle tensors in the bundle's row order: dedicated items first (the loader's dictionary is a catalog prefix), dedicated users only. */
-function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, model: MfModel, codes: { userCodes: Uint8Array, itemCodes: Uint8Array, userCodeProjection: Float32Array | null }, matrix: Csr, opts: TrainerOptions): Omit<Parameters<typeof writeBundle>[1], 'hnsw' | 'training' | 'extraFiles'> {
+function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, model: MfModel, codes: { userCodes: Uint8Array, itemCodes: Uint8Array, userCodeProjection: Float32Array | null }, matrix: Csr, opts: TrainerOptions, dr: DeepRetrievalStepResult | null): Omit<Parameters<typeof writeBundle>[1], 'hnsw' | 'training' | 'extraFiles'> {
   const d = model.dimension
   const bytes = opts.bits / 8
   const il = model.itemLayout
@@ -332,6 +351,7 @@ function exportBundleInput (data: Interactions, meta: Map<string, ItemMeta>, mod
     items,
     users,
     tables: { user: ul.config, item: il.config },
+    ...(dr ? { deepRetrieval: structureForBundle(dr, catalog) } : {}),
     tensors: {
       itemCodes,
       userCodes,

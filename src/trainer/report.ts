@@ -1,4 +1,5 @@
 /** The evaluation report: eval.json, a markdown table, and an SVG plot of Recall@10 against model size. */
+import { deepRetrievalMarkdown, deepRetrievalSvgPanel, type DeepRetrievalReport } from './deep-retrieval/report-section.js'
 
 export interface VariantResult {
   readonly name: string
@@ -25,6 +26,8 @@ export interface Report {
   readonly targets: readonly { readonly name: string, readonly value: number, readonly target: number, readonly met: boolean }[]
   readonly timings: Record<string, number>
   readonly served: string
+  /** The Deep Retrieval structure's evaluation, when the trainer built one. */
+  readonly deepRetrieval?: DeepRetrievalReport
 }
 
 function fmtBytes (b: number): string {
@@ -40,7 +43,7 @@ export function reportMarkdown (r: Report): string {
     ...r.variants.map((v) => `| ${v.name}${v.name === r.served ? ' (served)' : ''} | ${v.recall.toFixed(4)} | ${v.ndcg.toFixed(4)} | ${v.recallFull.toFixed(4)} | ${v.params.toLocaleString('en-US')} | ${fmtBytes(v.bytes)} | ${v.trainMs === undefined ? '' : Math.round(v.trainMs)} |`),
   ]
   const targets = r.targets.map((t) => `- ${t.met ? 'met' : 'MISSED'}: ${t.name} = ${t.value.toFixed(4)} (target ${t.target})`)
-  return [`# Evaluation (${r.split})`, '', r.metric, '', ...lines, '', ...targets, ''].join('\n')
+  return [`# Evaluation (${r.split})`, '', r.metric, '', ...lines, '', ...targets, '', ...(r.deepRetrieval ? deepRetrievalMarkdown(r.deepRetrieval) : [])].join('\n')
 }
 
 const COLORS: Record<VariantResult['kind'], string> = {
@@ -55,6 +58,8 @@ function esc (s: string): string {
 export function reportSvg (r: Report): string {
   const W = 860
   const H = 420
+  // The Deep Retrieval panel goes below the size plot.
+  const panelH = r.deepRetrieval ? 380 : 0
   const m = { l: 70, r: 200, t: 40, b: 60 }
   const pts = r.variants.filter((v) => v.bytes > 0)
   const lx = pts.map((v) => Math.log10(v.bytes))
@@ -64,8 +69,8 @@ export function reportSvg (r: Report): string {
   const sx = (b: number): number => m.l + ((Math.log10(b) - x0) / (x1 - x0)) * (W - m.l - m.r)
   const sy = (y: number): number => H - m.b - (y / yMax) * (H - m.t - m.b)
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + panelH}" viewBox="0 0 ${W} ${H + panelH}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H + panelH}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Recall@${r.k} against model size</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
@@ -86,6 +91,7 @@ export function reportSvg (r: Report): string {
     out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${COLORS[v.kind]}"/>`)
     out.push(`<text x="${(x + 8).toFixed(1)}" y="${(y - 6 - (n % 2) * 12).toFixed(1)}">${esc(v.name)}</text>`)
   })
+  if (r.deepRetrieval) out.push(...deepRetrievalSvgPanel(r.deepRetrieval, 0, H, W, panelH))
   out.push('</svg>')
   return out.join('\n') + '\n'
 }

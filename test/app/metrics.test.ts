@@ -32,18 +32,20 @@ test('search counters read the active engines at scrape time and keep counting a
     const metric = await metrics.registry.getSingleMetric('hashrec_search_queries_total')!.get()
     return metric.values.find((v) => v.labels.kind === kind)?.value ?? NaN
   }
-  const first = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const first = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0, drQueries: 0, drWidened: 0, drFallbacks: 0 }
   metrics.setModel(model('a'), first)
   assert.equal(await valueOf('hybrid_bounded_stage'), 0)
   first.hybridQueries = 7
   first.hybridBounded = 3
   assert.equal(await valueOf('hybrid_bounded_stage'), 7)
   assert.equal(await valueOf('hybrid_bound_reached'), 3)
-  const second = { tableQueries: 1, tableFallbacks: 0, hybridQueries: 2, hybridBounded: 0 }
+  const second = { tableQueries: 1, tableFallbacks: 0, hybridQueries: 2, hybridBounded: 0, drQueries: 4, drWidened: 1, drFallbacks: 0 }
   metrics.setModel(model('b'), second)
   assert.equal(await valueOf('hybrid_bounded_stage'), 9, 'the retired engines still count')
   assert.equal(await valueOf('hybrid_bound_reached'), 3)
   assert.equal(await valueOf('hamming_table'), 1)
+  assert.equal(await valueOf('dr'), 4)
+  assert.equal(await valueOf('dr_widened'), 1)
   assert.match(await metrics.registry.metrics(), /hashrec_search_queries_total\{kind="hybrid_bounded_stage"\} 9/)
 })
 
@@ -51,7 +53,7 @@ test('fold-in and result cache counters read the active recommender at scrape ti
   const { createMetrics } = await import('../../src/plugins/metrics.js')
   const metrics = createMetrics()
   const model = (id: string) => ({ id, version: '1', items: { size: 3 }, users: { size: 2 }, stats: { loadMs: 5 } }) as any
-  const search = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0 }
+  const search = { tableQueries: 0, tableFallbacks: 0, hybridQueries: 0, hybridBounded: 0, drQueries: 0, drWidened: 0, drFallbacks: 0 }
   const held = { resultCacheEntries: 0, resultCacheBytes: 0, resultCacheBudgetBytes: 0, foldInCacheEntries: 0, foldInCacheBytes: 0 }
   const first = { foldInSolved: 0, foldInCached: 0, resultCached: 0, resultComputed: 0, resultWarmed: 0, ...held }
   metrics.setModel(model('a'), search, first)

@@ -9,6 +9,7 @@ import { packCodes } from '../../src/bundle-format/codes.js'
 import { createRng } from '../../src/trainer/rng.js'
 import type { CodeBits, HnswConfig, Manifest, TableConfig } from '../../src/bundle-format/manifest.js'
 import { writeBundle, type BundleInput } from '../../src/model-loader/write-bundle.js'
+import { randomStructure, type TestStructureOptions } from './deep-retrieval-fixture.js'
 
 export interface TestBundleOptions {
   items?: number
@@ -30,6 +31,8 @@ export interface TestBundleOptions {
   seed?: number
   version?: string
   titles?: boolean
+  /** A random Deep Retrieval structure over the catalog (shape options; items and dimension are the bundle's). */
+  deepRetrieval?: Omit<TestStructureOptions, 'items' | 'dimension'>
 }
 
 /** The trainer's seeded PRNG (mulberry32), as a plain function. */
@@ -91,6 +94,7 @@ export function testBundleInput (o: TestBundleOptions = {}): BundleInput {
       ...(o.projection ? { userCodeProjection: gaussianArray(d * bits, rand) } : {}),
       ...(o.seen ? { userSeen: seenFixture(users, n) } : {}),
     },
+    ...(o.deepRetrieval ? { deepRetrieval: randomStructure({ ...o.deepRetrieval, items: n, dimension: d }) } : {}),
     ...(o.hnsw === null ? {} : { hnsw: o.hnsw ?? { space: 'ip', M: 8, efConstruction: 50, efSearch: 32, randomSeed: 100, prebuild: false } }),
     training: { fixture: true },
   }

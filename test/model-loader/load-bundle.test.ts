@@ -6,8 +6,8 @@ import { test } from 'node:test'
 import { codeBit } from '../helpers/codes.js'
 import { BundleError } from '../../src/model-loader/errors.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
-import { editManifest, editTensors, rewrite } from '../helpers/bundle-edit.js'
 import { tempDir, testBundleInput, writeTestBundle, type TestBundleOptions } from '../helpers/bundle-fixture.js'
+import { editManifest, editTensors, rejects, rewrite } from '../helpers/bundle-edit.js'
 import { writeBundle } from '../../src/model-loader/write-bundle.js'
 
 async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestBundleOptions = {}): Promise<string> {
@@ -15,15 +15,6 @@ async function bundle (t: { after: (fn: () => Promise<void>) => void }, o: TestB
   t.after(cleanup)
   await writeTestBundle(join(dir, 'b'), o)
   return join(dir, 'b')
-}
-
-async function rejects (dir: string, file: string, pattern: RegExp, options = {}): Promise<void> {
-  await assert.rejects(loadModel(dir, options), (err: unknown) => {
-    assert.ok(err instanceof BundleError, `expected BundleError, got ${String(err)}`)
-    assert.equal(err.file, file)
-    assert.match(err.message, pattern)
-    return true
-  })
 }
 
 test('loadModel round-trips a fully dedicated bundle: ids, titles, codes, vectors (zero-copy), norms', async (t) => {

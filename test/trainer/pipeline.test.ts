@@ -10,6 +10,8 @@ import { DEFAULT_TRAINER_OPTIONS, runTrainer } from '../../src/trainer/pipeline.
 import { trainDefaultModel } from '../../src/trainer/default-model.js'
 import { readInteractions, TrainerInputError } from '../../src/trainer/read-interactions.js'
 import { splitByTime } from '../../src/trainer/split.js'
+import { evaluateDeepRetrieval } from '../../src/trainer/deep-retrieval/evaluate.js'
+import { createDeepRetrievalIndex } from '../../src/search/deep-retrieval/engine.js'
 import { syntheticLog } from './helpers/synthetic-log.js'
 
 async function withTmp (fn: (dir: string) => Promise<void>): Promise<void> {
@@ -62,6 +64,37 @@ test('runTrainer exports a bundle that loads and serves exactly the evaluated mo
       assert.deepEqual(got, expected)
     }
     assert.deepEqual(model.foldIn, { alpha: DEFAULT_TRAINER_OPTIONS.alpha, reg: DEFAULT_TRAINER_OPTIONS.reg, regExponent: DEFAULT_TRAINER_OPTIONS.regExponent })
+
+    // The Deep Retrieval structure is built by default, reported, and the exported one is the evaluated one:
+    // the loaded bundle's structure reproduces the report's Recall@20 at the served beam.
+    const dr = report.deepRetrieval!
+    assert.ok(model.deepRetrieval !== null)
+    assert.equal(model.deepRetrieval.beam, dr.servedBeam)
+    assert.match(await readFile(join(out, 'eval.md'), 'utf8'), /## Deep Retrieval \(K=\d+, D=3, J=3, linear layers/)
+    assert.match(await readFile(join(out, 'eval.svg'), 'utf8'), /Deep Retrieval: Recall@20 against items scored[\s\S]*<polyline/)
+    const J = model.deepRetrieval.network.shape.pathsPerItem
+    const keys = new Int32Array(log.itemIds.length * J)
+    log.itemIds.forEach((id, i) => keys.set(model.deepRetrieval!.itemKeys.subarray(model.items.rowOf(id)! * J, (model.items.rowOf(id)! + 1) * J), i * J))
+    const again = evaluateDeepRetrieval({
+      dimension: d, userVectors: users, itemVectors: items, train, test: held, index: createDeepRetrievalIndex(model.deepRetrieval.network, keys, log.itemIds.length, dr.servedBeam),
+      beams: [dr.servedBeam], k: 20, maxBeam: 1024,
+    })
+    const servedPoint = dr.beams.find((b) => b.beam === dr.servedBeam)!
+    assert.equal(again.beams[0].recall, servedPoint.recall)
+    assert.equal(again.beams[0].candidates, servedPoint.candidates)
+    assert.equal(again.exhaustive.recall, dr.exhaustive.recall)
+  })
+})
+
+test('runTrainer --no-deep-retrieval exports a bundle without the structure and reports none', async () => {
+  await withTmp(async (dir) => {
+    const input = join(dir, 'log.csv')
+    await writeFile(input, syntheticLog({ users: 40, items: 60, clusters: 2, perUser: 10, seed: 3 }).csv)
+    const out = join(dir, 'b')
+    const { report, manifest } = await runTrainer({ ...DEFAULT_TRAINER_OPTIONS, input, out, dimension: 8, bits: 32, epochs: 2, threads: 1, report: false, deepRetrieval: false, log: () => {} })
+    assert.equal(report.deepRetrieval, undefined)
+    assert.equal(manifest.deepRetrieval, undefined)
+    assert.equal((await loadModel(out)).deepRetrieval, null)
   })
 })
 
@@ -107,6 +140,22 @@ test('parseTrainerArgs validates flags and maps them onto trainer options', () =
   assert.throws(() => parseTrainerArgs(['--input', 'a.csv', '--out', 'm', '--bits', '48']), TrainerInputError)
   assert.throws(() => parseTrainerArgs(['--out', 'm']), /--input/)
   assert.throws(() => parseTrainerArgs(['--input', 'a', '--out', 'm', '--bogus']), TrainerInputError)
+  assert.deepEqual(o.deepRetrieval, {})
+  const dr = parseTrainerArgs(['--input', 'a', '--out', 'm', '--dr-width', '40', '--dr-depth', '2', '--dr-paths', '2', '--dr-hidden', '32', '--dr-embedding', '8', '--dr-rounds', '1', '--dr-epochs', '3', '--dr-penalty', '0.001', '--dr-beam', '50'])
+  assert.deepEqual(dr.deepRetrieval, { width: 40, depth: 2, pathsPerItem: 2, hidden: 32, embeddingDimension: 8, rounds: 1, epochs: 3, penalty: 0.001, beam: 50 })
+  assert.equal(parseTrainerArgs(['--input', 'a', '--out', 'm', '--no-deep-retrieval']).deepRetrieval, false)
+  for (const bad of [['--dr-width', '1'], ['--dr-beam', '5000'], ['--dr-depth', '0'], ['--dr-paths', '17'], ['--dr-penalty', '-1']]) {
+    assert.throws(() => parseTrainerArgs(['--input', 'a', '--out', 'm', ...bad]), TrainerInputError, bad.join(' '))
+  }
+})
+
+test('a Deep Retrieval shape the trainer cannot build fails as bad input before any training', async () => {
+  await withTmp(async (dir) => {
+    const input = join(dir, 'log.csv')
+    await writeFile(input, syntheticLog({ users: 20, items: 30, clusters: 2, perUser: 5, seed: 1 }).csv)
+    await assert.rejects(runTrainer({ ...DEFAULT_TRAINER_OPTIONS, input, out: join(dir, 'b'), threads: 1, deepRetrieval: { width: 300, depth: 3 }, log: () => {} }), (err: unknown) => err instanceof TrainerInputError && /exceeds the trainer's/.test(err.message))
+    await assert.rejects(runTrainer({ ...DEFAULT_TRAINER_OPTIONS, input, out: join(dir, 'b'), threads: 1, deepRetrieval: { width: 2, pathsPerItem: 3 }, log: () => {} }), (err: unknown) => err instanceof TrainerInputError && /3 paths per item need at least as many nodes per layer, got 2/.test(err.message))
+  })
 })
 
 test('trainDefaultModel trains ratings.csv + movies.csv of a data folder into a loadable bundle', async () => {

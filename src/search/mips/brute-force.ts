@@ -18,7 +18,7 @@ export interface MipsItems {
  * one chain would serialise on add latency. Every scorer below sums through here, in this order,
  * so every method reports bit-identical scores for the same item. Small enough for V8 to inline.
  */
-function dotAt (v: Float32Array, base: number, q: Float32Array, dimension: number): number {
+export function dotAt (v: Float32Array, base: number, q: Float32Array, dimension: number): number {
   const tail = dimension & ~3
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0
   let j = 0
