@@ -10,7 +10,7 @@ import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
 import { buildHnswIndexInWorker } from './hnsw-build.js'
 import { HnswFileError, sameFile, validateHnswFile, type HnswHeader } from './hnsw-file.js'
-import { hnswIndexDimension, maxAugmentedNorm, readHnswIndex } from './hnsw-index.js'
+import { hnswIndexDimension, maxAugmentedNorm, readHnswIndex, type HnswBuildInput } from './hnsw-index.js'
 import { bundlePaths, type BundlePaths } from './bundle-paths.js'
 import { BundleError } from './errors.js'
 import { IdListError, JsonlIdIndex, type IdListLimits } from './id-index.js'
@@ -380,6 +380,21 @@ async function openHnsw (path: string, expected: { count: number, M: number }, s
   return { header: checked.header, index }
 }
 
+/**
+ * A bundle without items.hnsw: the index is built by a worker thread into a temporary file, then
+ * validated and read like a prebuilt one, so the event loop (and the model serving meanwhile)
+ * keeps turning through the build.
+ */
+async function buildIndex (input: HnswBuildInput, config: HnswConfig, indexDimension: number, maxNorm: number, log: NonNullable<LoadOptions['log']>): Promise<HnswHandle> {
+  const expected = { count: input.count, M: config.M, dimension: indexDimension }
+  log('building the HNSW index in a worker thread (no prebuilt items.hnsw in the bundle)', { items: input.count })
+  return buildHnswIndexInWorker(input, config, async (path, report) => {
+    const { index } = await openHnsw(path, expected, config.space, config.efSearch)
+    log('built HNSW index at load (no prebuilt items.hnsw in the bundle)', { items: input.count, buildMs: Math.round(report.buildMs) })
+    return { index, indexDimension, space: config.space, maxNorm, source: 'built', buildMs: report.buildMs }
+  })
+}
+
 export async function loadModel (dir: string, options: LoadOptions = {}): Promise<Model> {
   const started = performance.now()
   const log = options.log ?? (() => {})
@@ -391,8 +406,8 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
   const hnswConfig = m.hnsw ?? DEFAULT_HNSW
   const wantHnsw = options.hnsw !== false && m.counts.items > 0
   // The prebuilt index is read while its checksum is computed (both overlap the validation below):
-  // its header is checked first, hnswlib's loader checks every size against the file length, and
-  // the index is never searched (nor part of a Model) unless the checksum then holds.
+  // the whole file is validated before hnswlib reads it (openHnsw), and the index is never
+  // searched (nor part of a Model) unless the checksum then holds.
   const prebuilt = wantHnsw && FILE_NAMES.hnsw in m.files
     ? openHnsw(files.get(FILE_NAMES.hnsw)!, { count: m.counts.items, M: hnswConfig.M }, hnswConfig.space, hnswConfig.efSearch)
     : null
@@ -473,15 +488,7 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
         if (header.dimension !== indexDimension) throw new BundleError(FILE_NAMES.hnsw, `index holds ${header.dimension}-dimensional vectors, the model needs ${indexDimension}`, 'dimension')
         hnsw = { index, indexDimension, space: hnswConfig.space, maxNorm, source: 'file', buildMs: 0 }
       } else {
-        // Built by a worker thread into a temporary file, then validated and read like a prebuilt
-        // one: the event loop (and the model serving meanwhile) keeps turning through the build.
-        const expected = { count: m.counts.items, M: hnswConfig.M, dimension: indexDimension }
-        log('building the HNSW index in a worker thread (no prebuilt items.hnsw in the bundle)', { items: m.counts.items })
-        hnsw = await buildHnswIndexInWorker(buildInput, hnswConfig, async (path, report) => {
-          const { index } = await openHnsw(path, expected, hnswConfig.space, hnswConfig.efSearch)
-          log('built HNSW index at load (no prebuilt items.hnsw in the bundle)', { items: m.counts.items, buildMs: Math.round(report.buildMs) })
-          return { index, indexDimension, space: hnswConfig.space, maxNorm, source: 'built' as const, buildMs: report.buildMs }
-        })
+        hnsw = await buildIndex(buildInput, hnswConfig, indexDimension, maxNorm, log)
       }
     }
     const tHnsw = performance.now()
