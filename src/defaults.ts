@@ -46,6 +46,13 @@ export const DEFAULT_RESULT_CACHE_BYTES = 128 * 1024 * 1024
 /** Distinct items kept per user in the recent history (HISTORY_LENGTH), and its upper bound. */
 export const DEFAULT_HISTORY_LENGTH = 200
 export const MAX_HISTORY_LENGTH = 10_000
+
+/**
+ * Training items a fold-in solves over, at most: the last ones of the user's user_seen slice (a
+ * bundle writer lists each user's items oldest first for these to be the most recent). The solve
+ * is O(n d^2): 2,000 rows at d = 64 measured in BENCHMARKS.md (bench/realtime/user-fold-in.ts --solve-rows).
+ */
+export const MAX_FOLD_IN_TRAINING_ITEMS = 2_000
 /**
  * History entries the in-process state holds at most (HISTORY_MAX_ENTRIES; a user and each of their
  * items count one): ~70-100 bytes of heap each, so ~200 MB per replica at the cap. Past a few

@@ -26,8 +26,10 @@ const Seed = z.number().int().min(0).max(0xffffffff)
 
 /**
  * The third tier of a table: an explicit learned id -> row mapping (co-clustering as in BACO,
- * learned hash functions as in "Learning to Collide"). Reserved in v1: the schema accepts the
- * shape so later bundles validate, and the v1 loader refuses it by name.
+ * learned hash functions as in "Learning to Collide"). `tensor` names an I32 [n, 1 or 2] tensor,
+ * one line per listed id (items.jsonl or users.jsonl order), each value a row of [K dedicated |
+ * B shared] (-1 in column 1: no second row); an id's vector is the sum of its rows. Sum
+ * aggregation only. Ids the list does not hold hash into the shared rows as without a mapping.
  */
 export const LearnedMappingSchema = z.object({
   kind: z.enum(['co-cluster', 'learned-hash']),
@@ -49,6 +51,12 @@ export const TableSchema = z.object({
     seeds: z.tuple([Seed, Seed]),
   }).strict(),
   learnedMapping: LearnedMappingSchema.optional(),
+  /**
+   * User table only. 'solved': no stored user vectors (0 dedicated, 0 shared rows); a listed
+   * user's vector is the fold-in (iALS user step) of their training items `user_seen`, computed
+   * when served. Absent means 'stored'.
+   */
+  vectors: z.enum(['stored', 'solved']).optional(),
 }).strict()
 export type TableConfig = z.infer<typeof TableSchema>
 

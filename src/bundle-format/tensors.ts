@@ -12,4 +12,7 @@ export const TENSOR_NAMES = {
   userSeenIndptr: 'user_seen_indptr',
   userSeenItems: 'user_seen_items',
   itemGram: 'item_gram',
+  /** The learned id -> row mappings our writer ships (the manifest's `learnedMapping.tensor` names the tensor). */
+  itemRows: 'item_rows',
+  userRows: 'user_rows',
 } as const

@@ -6,11 +6,28 @@
  * Double Hashing for Recommender Systems"): the K most frequent ids own a row; every other id, seen
  * in training or not, is the aggregate of shared rows h1(id) mod B and h2(id) mod B, with
  * h_i = MurmurHash3_x86_32(utf8(id), seed_i) taken unsigned.
+ *
+ * A learned id -> row mapping (the manifest's `learnedMapping`: co-clustering as in BACO, or
+ * learned hash functions as in "Learning to Collide") replaces the dictionary for the ids it
+ * lists: each gets one or two rows anywhere in [K dedicated | B shared], summed. Ids it does not
+ * list (never seen in training) still hash into the shared rows.
  */
 import { murmur3String } from './murmur3.js'
 import type { TableConfig } from '../bundle-format/manifest.js'
 
-export type Resolution = 'dedicated' | 'hashed' | 'none'
+export type Resolution = 'dedicated' | 'mapped' | 'hashed' | 'none'
+
+/**
+ * A learned mapping: listed id i uses rows[i * columns] and, when columns = 2 and the value is not
+ * -1, rows[i * columns + 1], rows of the conceptual table [K dedicated | B shared] (sum aggregation).
+ * The loader checks every value is in range before a table is built over it.
+ */
+export interface RowMapping {
+  readonly rows: Int32Array
+  readonly columns: 1 | 2
+  /** The id's index in the mapping's list (its line in items.jsonl / users.jsonl), or undefined. */
+  readonly indexOf: (id: string) => number | undefined
+}
 
 /** Row width of the shared part: the full dimension for sum, half of it for concatenation. */
 export function sharedWidth (config: Pick<TableConfig, 'aggregation'>, dimension: number): number {
@@ -33,6 +50,8 @@ export interface HybridTableParts {
   readonly shared: Float32Array
   /** Dedicated row of an id, or undefined when the id has none. */
   readonly dedicatedRow: (id: string) => number | undefined
+  /** A learned mapping for the ids it lists; `dedicatedRow` is not consulted for them. */
+  readonly mapping?: RowMapping
 }
 
 export class HybridTable {
@@ -42,6 +61,7 @@ export class HybridTable {
   readonly dedicated: Float32Array
   readonly shared: Float32Array
   private readonly dedicatedRow: (id: string) => number | undefined
+  readonly mapping: RowMapping | undefined
   private readonly rows = new Int32Array(2)
 
   constructor (parts: HybridTableParts) {
@@ -51,16 +71,41 @@ export class HybridTable {
     this.dedicated = parts.dedicated
     this.shared = parts.shared
     this.dedicatedRow = parts.dedicatedRow
+    this.mapping = parts.mapping
+    if (parts.mapping !== undefined && parts.config.aggregation !== 'sum') throw new Error('a learned mapping needs sum aggregation')
+  }
+
+  /** The rows a learned mapping gives `id` (1 or 2), or 0 when it does not list the id. */
+  private mapped (id: string, out: Int32Array): number {
+    const m = this.mapping!
+    const i = m.indexOf(id)
+    if (i === undefined) return 0
+    out[0] = m.rows[i * m.columns]
+    if (m.columns === 1) return 1
+    const second = m.rows[i * m.columns + 1]
+    if (second < 0) return 1
+    out[1] = second
+    return 2
   }
 
   /**
    * Rows of the conceptual table [K dedicated | B shared] that make up `id`: writes them to `out`
-   * and returns how many (1 dedicated, 2 hashed, 0 when the id has no dedicated row and B = 0).
-   * The trainer updates exactly these rows.
+   * and returns how many (1 dedicated, 2 hashed, 0 when the id has no dedicated row and B = 0;
+   * 1 or 2 rows anywhere in the table for an id a learned mapping lists). The trainer updates
+   * exactly these rows.
    */
   locate (id: string, out: Int32Array): number {
+    if (this.mapping !== undefined) {
+      const n = this.mapped(id, out)
+      if (n > 0) return n
+      return this.hashed(id, out)
+    }
     const row = this.dedicatedRow(id)
     if (row !== undefined) { out[0] = row; return 1 }
+    return this.hashed(id, out)
+  }
+
+  private hashed (id: string, out: Int32Array): number {
     if (this.config.sharedRows === 0) return 0
     sharedRows(id, this.config, out)
     const k = this.config.dedicatedRows
@@ -72,6 +117,13 @@ export class HybridTable {
   /** Writes the id's vector into out[offset .. offset + dimension). Zeros when there is no signal. */
   resolveInto (id: string, out: Float32Array, offset = 0): Resolution {
     const d = this.dimension
+    if (this.mapping !== undefined) {
+      const n = this.mapped(id, this.rows)
+      if (n > 0) {
+        this.sumRows(n, out, offset)
+        return 'mapped'
+      }
+    }
     const n = this.locate(id, this.rows)
     if (n === 1) {
       const src = this.rows[0] * d
@@ -95,5 +147,18 @@ export class HybridTable {
       }
     }
     return 'hashed'
+  }
+
+  /** out = the sum of this.rows[0..n), each a dedicated row (< K) or a shared row (sum aggregation: full width). */
+  private sumRows (n: number, out: Float32Array, offset: number): void {
+    const d = this.dimension
+    const k = this.config.dedicatedRows
+    out.fill(0, offset, offset + d)
+    for (let c = 0; c < n; c++) {
+      const r = this.rows[c]
+      const src = r < k ? this.dedicated : this.shared
+      const base = (r < k ? r : r - k) * d
+      for (let j = 0; j < d; j++) out[offset + j] += src[base + j]
+    }
   }
 }

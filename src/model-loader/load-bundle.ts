@@ -6,7 +6,7 @@
 import { open, readFile, stat } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import { z } from 'zod'
-import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
+import { HybridTable, sharedWidth, type RowMapping } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
 import { buildHnswIndexInWorker } from './hnsw-build.js'
 import { HnswFileError, sameFile, validateHnswFile, type HnswHeader } from './hnsw-file.js'
@@ -75,9 +75,11 @@ async function readManifest (paths: BundlePaths): Promise<Manifest> {
   const m = parsed.data
   checkTable(m, 'user', m.tables.user)
   checkTable(m, 'item', m.tables.item)
-  if (m.tables.user.dedicatedRows !== m.counts.users) throw new BundleError(file, `user table has ${m.tables.user.dedicatedRows} dedicated rows but counts.users is ${m.counts.users}; every listed user owns one`, 'tables.user.dedicatedRows')
+  // With a learned mapping or solved vectors the listed users' rows are not the dedicated prefix.
+  const ut = m.tables.user
+  if (!ut.learnedMapping && ut.vectors !== 'solved' && ut.dedicatedRows !== m.counts.users) throw new BundleError(file, `user table has ${ut.dedicatedRows} dedicated rows but counts.users is ${m.counts.users}; every listed user owns one`, 'tables.user.dedicatedRows')
   if (m.deepRetrieval) checkDeepRetrievalConfig(m.deepRetrieval)
-  if (m.tables.item.dedicatedRows > m.counts.items) throw new BundleError(file, `item table has ${m.tables.item.dedicatedRows} dedicated rows for ${m.counts.items} items`, 'tables.item.dedicatedRows')
+  if (!m.tables.item.learnedMapping && m.tables.item.dedicatedRows > m.counts.items) throw new BundleError(file, `item table has ${m.tables.item.dedicatedRows} dedicated rows for ${m.counts.items} items`, 'tables.item.dedicatedRows')
   for (const name of Object.keys(m.files)) {
     if (!FileNameSchema.safeParse(name).success || name === FILE_NAMES.manifest) throw new BundleError(file, `file name ${JSON.stringify(name)} is not a plain bundle file name`, `files.${name}`)
   }
@@ -89,7 +91,13 @@ async function readManifest (paths: BundlePaths): Promise<Manifest> {
 
 function checkTable (m: Manifest, which: 'user' | 'item', t: TableConfig): void {
   const field = `tables.${which}`
-  if (t.learnedMapping) throw new BundleError(FILE_NAMES.manifest, `learned id -> row mappings (${t.learnedMapping.kind}) are not supported by format v1 loaders`, `${field}.learnedMapping`)
+  if (t.learnedMapping && t.aggregation !== 'sum') throw new BundleError(FILE_NAMES.manifest, `a learned mapping sums its rows: it needs aggregation 'sum', got '${t.aggregation}'`, `${field}.learnedMapping`)
+  if (t.vectors !== undefined && which === 'item') throw new BundleError(FILE_NAMES.manifest, 'item vectors are always stored; only the user table may say how its vectors come', `${field}.vectors`)
+  if (t.vectors === 'solved') {
+    if (t.dedicatedRows !== 0 || t.sharedRows !== 0) throw new BundleError(FILE_NAMES.manifest, `solved user vectors are stored in no rows: dedicatedRows and sharedRows must be 0, got ${t.dedicatedRows} and ${t.sharedRows}`, `${field}.vectors`)
+    if (t.learnedMapping) throw new BundleError(FILE_NAMES.manifest, 'solved user vectors have no rows to map to', `${field}.learnedMapping`)
+    if (!m.foldIn) throw new BundleError(FILE_NAMES.manifest, 'solved user vectors need the training fold-in constants (foldIn)', 'foldIn')
+  }
   if (t.aggregation === 'concat' && m.dimension % 2 !== 0) throw new BundleError(FILE_NAMES.manifest, `concat aggregation needs an even dimension, got ${m.dimension}`, `${field}.aggregation`)
   if (t.sharedRows > 0 && t.hash.seeds[0] === t.hash.seeds[1]) throw new BundleError(FILE_NAMES.manifest, 'the two hash seeds must differ, or every id maps to one row twice', `${field}.hash.seeds`)
 }
@@ -326,6 +334,70 @@ function drAccess (r: TensorReader): TensorAccess {
   }
 }
 
+interface Tables {
+  readonly itemTable: HybridTable
+  readonly userTable: HybridTable
+  readonly itemDedicated: Float32Array
+  /** Every catalog item owns the dedicated row of its line: the dedicated tensor is the item matrix. */
+  readonly allDedicated: boolean
+}
+
+/** The two embedding tables: their tensors, learned mappings, and the dictionary of each. */
+function readTables (r: TensorReader, m: Manifest, items: JsonlIdIndex, users: JsonlIdIndex): Tables {
+  const d = m.dimension
+  const embDtypes = [m.dtypes.embeddings]
+  const { user: ut, item: it } = m.tables
+  // With every item dedicated this table is the item matrix, checked for NaN/Inf by the norms pass.
+  const allDedicated = !it.learnedMapping && it.dedicatedRows === m.counts.items
+  const itemDedicated = floatTensor(r, TENSOR_NAMES.itemEmbeddings, [it.dedicatedRows, d], embDtypes, false, !allDedicated)!
+  // Solved user vectors are stored nowhere: a user_embeddings tensor may be absent or empty.
+  const solved = ut.vectors === 'solved'
+  const userDedicated = floatTensor(r, TENSOR_NAMES.userEmbeddings, [ut.dedicatedRows, d], embDtypes, solved) ?? new Float32Array(0)
+  const itemShared = it.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.itemSharedEmbeddings, [it.sharedRows, sharedWidth(it, d)], embDtypes)! : new Float32Array(0)
+  const userShared = ut.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.userSharedEmbeddings, [ut.sharedRows, sharedWidth(ut, d)], embDtypes)! : new Float32Array(0)
+  const itemRow = (id: string): number | undefined => items.rowOf(id)
+  const userRow = (id: string): number | undefined => users.rowOf(id)
+  const itemTable = new HybridTable({
+    config: it,
+    dimension: d,
+    dedicated: itemDedicated,
+    shared: itemShared,
+    dedicatedRow: dedicatedPrefix(it.dedicatedRows, { get: itemRow }),
+    ...(it.learnedMapping ? { mapping: rowMapping(r, 'item', it, m.counts.items, itemRow) } : {}),
+  })
+  const userTable = new HybridTable({
+    config: ut,
+    dimension: d,
+    dedicated: userDedicated,
+    shared: userShared,
+    dedicatedRow: solved ? () => undefined : userRow,
+    ...(ut.learnedMapping ? { mapping: rowMapping(r, 'user', ut, m.counts.users, userRow) } : {}),
+  })
+  return { itemTable, userTable, itemDedicated, allDedicated }
+}
+
+/**
+ * A table's learned mapping tensor: I32 [n, 1 or 2], every value a row of [K dedicated | B shared]
+ * (-1 allowed in column 1: no second row), so resolving never reads outside the tables.
+ */
+function rowMapping (r: TensorReader, which: 'user' | 'item', t: TableConfig, n: number, indexOf: RowMapping['indexOf']): RowMapping {
+  const name = t.learnedMapping!.tensor
+  const info = r.st.tensors.get(name)
+  if (!info) throw new BundleError(FILE_NAMES.tensors, `required tensor is missing (named by tables.${which}.learnedMapping.tensor)`, name)
+  if (info.dtype !== 'I32') throw new BundleError(FILE_NAMES.tensors, `dtype ${info.dtype}, expected I32`, name)
+  const columns = info.shape[1]
+  if (info.shape.length !== 2 || (columns !== 1 && columns !== 2)) throw new BundleError(FILE_NAMES.tensors, `shape ${JSON.stringify(info.shape)}, expected [${n}, 1] or [${n}, 2]`, name)
+  tensorInfo(r, name, [n, columns], ['I32'])
+  const rows = viewTensor(r.bytes, info, Int32Array)
+  const total = t.dedicatedRows + t.sharedRows
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]
+    const lowest = columns === 2 && i % 2 === 1 ? -1 : 0
+    if (v < lowest || v >= total) throw new BundleError(FILE_NAMES.tensors, `row ${v} of ${which} line ${Math.floor(i / columns)} (column ${i % columns}) is outside ${lowest}..${total - 1} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared rows)`, name)
+  }
+  return { rows, columns, indexOf }
+}
+
 function popularityOrder (popularity: Float32Array | null, count: number): Int32Array {
   const order = new Int32Array(count)
   for (let i = 0; i < count; i++) order[i] = i
@@ -438,25 +510,16 @@ export async function loadModel (dir: string, options: LoadOptions = {}): Promis
     }
     const r: TensorReader = { st, bytes: tensorBytes, zeroCopy: 0, copied: 0 }
     const d = m.dimension
-    const embDtypes = [m.dtypes.embeddings]
-    const { user: ut, item: it } = m.tables
     const itemCodes = codeTensor(r, TENSOR_NAMES.itemCodes, m.counts.items, m.codeBits)
     const userCodes = codeTensor(r, TENSOR_NAMES.userCodes, m.counts.users, m.codeBits)
-    // With every item dedicated this table is the item matrix, checked for NaN/Inf by the norms pass.
-    const allDedicated = it.dedicatedRows === m.counts.items
-    const itemDedicated = floatTensor(r, TENSOR_NAMES.itemEmbeddings, [it.dedicatedRows, d], embDtypes, false, !allDedicated)!
-    const userDedicated = floatTensor(r, TENSOR_NAMES.userEmbeddings, [ut.dedicatedRows, d], embDtypes)!
-    const itemShared = it.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.itemSharedEmbeddings, [it.sharedRows, sharedWidth(it, d)], embDtypes)! : new Float32Array(0)
-    const userShared = ut.sharedRows > 0 ? floatTensor(r, TENSOR_NAMES.userSharedEmbeddings, [ut.sharedRows, sharedWidth(ut, d)], embDtypes)! : new Float32Array(0)
+    const { itemTable, userTable, itemDedicated, allDedicated } = readTables(r, m, items, users)
     const itemBias = floatTensor(r, TENSOR_NAMES.itemBias, [m.counts.items], ['F32'], true)
     const itemPopularity = floatTensor(r, TENSOR_NAMES.itemPopularity, [m.counts.items], ['F32'], true)
     const userCodeProjection = floatTensor(r, TENSOR_NAMES.userCodeProjection, [d, m.codeBits], ['F32'], true)
     const userSeen = seenTensors(r, m.counts.users, m.counts.items)
+    if (userSeen === null && m.tables.user.vectors === 'solved') throw new BundleError(FILE_NAMES.tensors, 'required tensor is missing: solved user vectors are folded in from each user\'s training items', TENSOR_NAMES.userSeenIndptr)
     const storedGram = floatTensor(r, TENSOR_NAMES.itemGram, [d, d], ['F32'], true)
     const deepRetrieval = readDeepRetrieval(drAccess(r), m.deepRetrieval, m.counts.items, d)
-
-    const itemTable = new HybridTable({ config: it, dimension: d, dedicated: itemDedicated, shared: itemShared, dedicatedRow: dedicatedPrefix(it.dedicatedRows, { get: (id) => items.rowOf(id) }) })
-    const userTable = new HybridTable({ config: ut, dimension: d, dedicated: userDedicated, shared: userShared, dedicatedRow: (id) => users.rowOf(id) })
 
     // With every item dedicated the table already is the item matrix: serve it in place.
     const itemVectors = allDedicated ? itemDedicated : materializeItemVectors(items, itemTable)

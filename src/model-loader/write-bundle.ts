@@ -27,9 +27,13 @@ export interface BundleInput {
   readonly codeBits: CodeBits
   /** Storage dtype of the embedding tables (vectors are always given as F32). */
   readonly embeddingDtype?: 'F32' | 'F16'
-  /** The catalog in row order; the first `tables.item.dedicatedRows` items own the dedicated item rows. */
+  /** The catalog in row order; without a learned mapping the first `tables.item.dedicatedRows` items own the dedicated item rows. */
   readonly items: readonly BundleItem[]
-  /** Users owning a dedicated row (and a learned code), in row order. */
+  /**
+   * The listed users (each with a learned code), in row order: with stored vectors and no learned
+   * mapping, user i owns dedicated row i; with a mapping, the mapping's line i; with solved vectors
+   * (`tables.user.vectors: 'solved'`), user_seen's row i.
+   */
   readonly users: readonly string[]
   readonly tables: { readonly user: TableConfig, readonly item: TableConfig }
   readonly tensors: {
@@ -37,7 +41,7 @@ export interface BundleInput {
     readonly itemCodes: Uint8Array
     /** users x codeBits/8. */
     readonly userCodes: Uint8Array
-    /** dedicatedRows x dimension. */
+    /** dedicatedRows x dimension (empty for solved user vectors). */
     readonly itemEmbeddings: Float32Array
     readonly userEmbeddings: Float32Array
     /** sharedRows x (dimension, or dimension / 2 for concat); omitted when sharedRows = 0. */
@@ -53,6 +57,13 @@ export interface BundleInput {
      * item rows), so `excludeSeen` can leave them out.
      */
     readonly userSeen?: { readonly indptr: Int32Array, readonly items: Int32Array }
+    /**
+     * The learned id -> row mapping of a table whose manifest has `learnedMapping` (written under
+     * its `tensor` name): items (or users) x columns, row-major, each value a row of [K dedicated |
+     * B shared]; with 2 columns, -1 in the second means one row.
+     */
+    readonly itemRowMap?: RowMapInput
+    readonly userRowMap?: RowMapInput
   }
   readonly foldIn?: FoldInInput
   /** A Deep Retrieval structure over this catalog (item keys in catalog row order). */
@@ -62,6 +73,22 @@ export interface BundleInput {
   readonly training?: Record<string, unknown>
   /** Extra files to ship (e.g. eval.json), name -> contents; listed in the manifest like the rest. */
   readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>
+}
+
+export interface RowMapInput {
+  readonly rows: Int32Array
+  readonly columns: 1 | 2
+}
+
+/** The mapping tensor of one table, checked against its manifest entry (the loader refuses the rest). */
+function rowMapTensor (which: 'item' | 'user', table: TableConfig, map: RowMapInput | undefined, listed: number): [string, TensorToWrite] | null {
+  if (!table.learnedMapping) {
+    if (map) throw new Error(`${which}RowMap given but tables.${which} has no learnedMapping`)
+    return null
+  }
+  if (!map) throw new Error(`tables.${which}.learnedMapping needs tensors.${which}RowMap`)
+  if (map.rows.length !== listed * map.columns) throw new Error(`${which}RowMap holds ${map.rows.length} values, expected ${listed} x ${map.columns}`)
+  return [table.learnedMapping.tensor, { dtype: 'I32', shape: [listed, map.columns], data: map.rows }]
 }
 
 function sha256 (data: Uint8Array | string): string {
@@ -98,10 +125,14 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
     if (!tensors.userSharedEmbeddings) throw new Error('user table has shared rows but no userSharedEmbeddings')
     t[TENSOR_NAMES.userSharedEmbeddings] = tableTensor(tensors.userSharedEmbeddings, tables.user.sharedRows, sharedWidth(tables.user, dimension), dtype)
   }
+  for (const entry of [rowMapTensor('item', tables.item, tensors.itemRowMap, input.items.length), rowMapTensor('user', tables.user, tensors.userRowMap, input.users.length)]) {
+    if (entry) t[entry[0]] = entry[1]
+  }
   if (tensors.itemBias) t[TENSOR_NAMES.itemBias] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemBias }
   if (tensors.itemPopularity) t[TENSOR_NAMES.itemPopularity] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemPopularity }
   // Item vectors as the loader will resolve them (F16 rounding included): for the Gram matrix the
   // loader would otherwise compute at every start, and for the prebuilt index.
+  const catalogRow = new Map(input.items.map((it, row) => [it.id, row]))
   const itemVectors = input.items.length === 0
     ? new Float32Array(0)
     : materializeItemVectors({ size: input.items.length, idAt: (row) => input.items[row].id }, new HybridTable({
@@ -109,7 +140,8 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       dimension,
       dedicated: asStored(tensors.itemEmbeddings, dtype),
       shared: asStored(tensors.itemSharedEmbeddings, dtype),
-      dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, new Map(input.items.map((it, row) => [it.id, row]))),
+      dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, catalogRow),
+      ...(tensors.itemRowMap ? { mapping: { ...tensors.itemRowMap, indexOf: (id: string) => catalogRow.get(id) } } : {}),
     }))
   t[TENSOR_NAMES.itemGram] = { dtype: 'F32', shape: [dimension, dimension], data: Float32Array.from(computeItemGram(itemVectors, input.items.length, dimension)) }
   if (tensors.userSeen) {

@@ -41,19 +41,25 @@ export class Query {
   fromUser (userId: string, userRow: number | undefined): this | null {
     const resolution = this.model.userTable.resolveInto(userId, this.vector)
     if (resolution === 'none') return null
-    if (resolution === 'dedicated') {
-      const words = this.model.codeWords
-      this.code.set(this.model.userCodes.subarray(userRow! * words, (userRow! + 1) * words))
+    // A listed user's rows (dedicated, or a learned mapping's) come with their learned code.
+    if (resolution !== 'hashed' && userRow !== undefined) {
+      this.storedCode(userRow)
       return this.set('dedicated', true, true)
     }
     return this.set('hashed', this.projectCode(), true)
+  }
+
+  /** A listed user's learned code (user_codes row), replacing the query's code. */
+  storedCode (userRow: number): void {
+    const words = this.model.codeWords
+    this.code.set(this.model.userCodes.subarray(userRow * words, (userRow + 1) * words))
   }
 
   /**
    * Items folded into a fresh vector by least squares (src/realtime/fold-in.ts) and the bitwise
    * majority of their codes; false when the solve fails (only a degenerate model), vector untouched.
    */
-  fromFoldIn (rows: Int32Array, n: number, source: 'history' | 'fold-in'): boolean {
+  fromFoldIn (rows: Int32Array, n: number, source: 'history' | 'fold-in' | 'solved'): boolean {
     if (!foldInVector(this.model, rows, n, this.vector, this.foldScratch)) return false
     this.majority(rows, n)
     this.set(source, true, true)
@@ -76,7 +82,7 @@ export class Query {
   }
 
   /** A vector and code a caller restored (the fold-in cache's kept solve). */
-  restored (source: 'history'): this {
+  restored (source: 'history' | 'solved'): this {
     return this.set(source, true, true)
   }
 

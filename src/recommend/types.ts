@@ -12,7 +12,7 @@ export interface RecommenderEngines extends Pick<SearchEngines, 'hamming' | 'mip
 export type ServedMethod = SearchMethod | 'popular'
 
 /** Where the query came from (documented per value in openapi.yaml). */
-export type QuerySource = 'dedicated' | 'hashed' | 'fold-in' | 'history' | 'vector' | 'code' | 'item' | 'none'
+export type QuerySource = 'dedicated' | 'solved' | 'hashed' | 'fold-in' | 'history' | 'vector' | 'code' | 'item' | 'none'
 
 /**
  * What the real-time layer knows about a request, fetched (asynchronously, under a time budget)

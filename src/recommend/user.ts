@@ -3,7 +3,7 @@
  * with items beyond the training data folded in (the solve kept in the fold-in cache), else the
  * learned row or the hashed tail, else the fallback.
  */
-import { MAX_HISTORY_LENGTH } from '../defaults.js'
+import { MAX_FOLD_IN_TRAINING_ITEMS, MAX_HISTORY_LENGTH } from '../defaults.js'
 import type { Model } from '../model-loader/model.js'
 import type { ExcludeSet } from '../search/types.js'
 import { excludeRows, type SeenRows } from './exclusion.js'
@@ -32,6 +32,8 @@ export class UserAnswers {
   readonly historyRows: Int32Array
   /** Ids without a dedicated row still get a vector from the shared rows of the user table. */
   private readonly hashedUsers: boolean
+  /** The bundle stores no user vectors: a listed user's is the fold-in of their training items. */
+  private readonly solvedUsers: boolean
 
   constructor (
     private readonly model: Model,
@@ -43,6 +45,7 @@ export class UserAnswers {
     private readonly listing: Listing,
   ) {
     this.hashedUsers = model.userTable.config.sharedRows > 0
+    this.solvedUsers = model.manifest.tables.user.vectors === 'solved'
     this.historyRows = new Int32Array(seen.rows.length)
   }
 
@@ -90,6 +93,7 @@ export class UserAnswers {
         if (seen.mark(row, gen)) rows[n++] = row
       }
     }
+    const trainingRows = n
     let fresh = 0
     for (let i = 0; i < h && fresh < MAX_HISTORY_LENGTH; i++) {
       const row = this.historyRows[i]
@@ -99,12 +103,19 @@ export class UserAnswers {
     }
     const exclude = context.excludeSeen === false ? excludeRows(model.items, opts.exclude) : seen.exclusion(gen, n, opts.exclude, model.items)
     const basis = this.listing.userBasis(opts, this.historyRows, h, rows, n)
-    // Fold-in only when the history adds items the model was not trained on: otherwise the
-    // learned row already is the least-squares answer for these items (up to training noise).
-    if (fresh > 0) {
-      if (this.folded.get(user.id, rows, n, query.vector, query.code)) return this.search(query.restored('history'), opts, exclude, basis)
-      if (query.fromFoldIn(rows, n, 'history')) {
-        this.folded.put(user.id, rows, n, query.vector, query.code)
+    // Fold-in when the history adds items the model was not trained on (otherwise a learned row
+    // already is the least-squares answer for these items, up to training noise), or when the
+    // bundle stores no user vectors. Over the last MAX_FOLD_IN_TRAINING_ITEMS training items only.
+    const solved = this.solvedUsers && user.row !== undefined
+    if (fresh > 0 || solved) {
+      const source = fresh > 0 ? 'history' : 'solved'
+      const from = Math.max(0, trainingRows - MAX_FOLD_IN_TRAINING_ITEMS)
+      const folded = rows.subarray(from, n)
+      if (this.folded.get(user.id, folded, n - from, query.vector, query.code)) return this.search(query.restored(source), opts, exclude, basis)
+      if (query.fromFoldIn(folded, n - from, source)) {
+        // Without fresh history the learned code still describes these very items.
+        if (source === 'solved') query.storedCode(user.row!)
+        this.folded.put(user.id, folded, n - from, query.vector, query.code)
         return this.search(query, opts, exclude, basis)
       }
     }

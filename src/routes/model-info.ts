@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import type { HybridTable } from '../hashing/hybrid-table.js'
 import { DEFAULT_HNSW } from '../model-loader/load-bundle.js'
 import type { AnswerFacts } from '../recommend/answer-form.js'
 import type { Recommender } from '../recommend/recommender.js'
@@ -9,13 +10,33 @@ import type { ModelInfoSchema } from './schemas.js'
 const MAX_LISTED_TAGS = 100
 const EXAMPLES = 10
 
+/** Bytes that produce a table's vectors: its rows at the stored dtype and its learned mapping (I32). */
+function tableBytes (t: HybridTable, dtype: 'F32' | 'F16'): number {
+  const perValue = dtype === 'F16' ? 2 : 4
+  const values = t.config.dedicatedRows * t.dimension + t.config.sharedRows * t.width
+  return values * perValue + (t.mapping?.rows.byteLength ?? 0)
+}
+
 /** What GET /v1/model and the reload answer say about a model. */
 export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engines' | 'catalog'>): z.output<typeof ModelInfoSchema> {
   const model = rec.model
   const m = model.manifest
   // The loader builds with DEFAULT_HNSW when the manifest names no parameters.
   const config = m.hnsw ?? DEFAULT_HNSW
-  const table = (t: typeof m.tables.user) => ({ dedicatedRows: t.dedicatedRows, sharedRows: t.sharedRows, aggregation: t.aggregation, hash: { function: t.hash.function, seeds: [...t.hash.seeds] } })
+  const full = (m.counts.users + m.counts.items) * m.dimension * 4
+  const table = (t: typeof m.tables.user, hybrid: HybridTable) => {
+    const bytes = tableBytes(hybrid, m.dtypes.embeddings)
+    return {
+      dedicatedRows: t.dedicatedRows,
+      sharedRows: t.sharedRows,
+      aggregation: t.aggregation,
+      hash: { function: t.hash.function, seeds: [...t.hash.seeds] },
+      vectors: t.vectors ?? 'stored',
+      learnedMapping: t.learnedMapping?.kind ?? null,
+      bytes,
+      shareOfFloat32: full === 0 ? 0 : bytes / full,
+    }
+  }
   return {
     id: model.id,
     version: model.version,
@@ -24,7 +45,7 @@ export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engine
     codeBits: model.codeBits,
     dimension: model.dimension,
     embeddingDtype: m.dtypes.embeddings,
-    tables: { user: table(m.tables.user), item: table(m.tables.item) },
+    tables: { user: table(m.tables.user, model.userTable), item: table(m.tables.item, model.itemTable) },
     hnsw: model.hnsw === null
       ? null
       : {

@@ -148,7 +148,7 @@ export const RecommendationResponseSchema = z.object({
   requestedMethod: MethodSchema,
   fallback: z.enum(['popular', 'trending']).optional(),
   methodNote: z.string().optional(),
-  source: z.enum(['dedicated', 'hashed', 'fold-in', 'history', 'vector', 'code', 'item', 'none']),
+  source: z.enum(['dedicated', 'solved', 'hashed', 'fold-in', 'history', 'vector', 'code', 'item', 'none']),
   degraded: z.boolean().optional(),
   candidatesExamined: z.number().int().min(0),
   items: z.array(RecommendedItemSchema),
@@ -166,6 +166,10 @@ const TableInfoSchema = z.object({
   sharedRows: z.number().int().min(0),
   aggregation: z.enum(['sum', 'concat']),
   hash: z.object({ function: z.string(), seeds: z.array(z.number().int().min(0)) }),
+  vectors: z.enum(['stored', 'solved']).describe('stored: vectors come from the table rows; solved: no stored user vectors, a listed user\'s is the fold-in of their training items'),
+  learnedMapping: z.enum(['co-cluster', 'learned-hash']).nullable().describe('The kind of the learned id -> row mapping, or null (dedicated prefix + double hashing)'),
+  bytes: z.number().int().min(0).describe('Bytes of everything that produces this table\'s vectors: dedicated and shared rows at the bundle\'s dtype, plus the learned mapping'),
+  shareOfFloat32: z.number().min(0).describe('bytes / ((counts.users + counts.items) * dimension * 4): the share of float32 tables with a row for every user and item (the two tables\' shares add up)'),
 })
 
 export const ModelInfoSchema = z.object({

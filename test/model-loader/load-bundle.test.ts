@@ -181,7 +181,6 @@ test('loadModel refuses hash configurations out of range', async (t) => {
     [(m) => { m.tables.item.dedicatedRows = 51 }, /51 dedicated rows for 50 items/],
     [(m) => { m.tables.user.dedicatedRows = 3 }, /counts.users/],
     [(m) => { m.tables.user.aggregation = 'mean' }, /tables\.user\.aggregation/],
-    [(m) => { m.tables.item.learnedMapping = { kind: 'co-cluster', tensor: 'item_map' } }, /not supported by format v1/],
   ]
   for (const [edit, pattern] of cases) {
     const dir = await bundle(t)

@@ -6,6 +6,9 @@ import { createTestApp, TEST_TOKEN, type Problem } from '../app/helpers.js'
 import { tempDir, writeTestBundle } from '../helpers/bundle-fixture.js'
 import { ReloadResponseSchema } from '../../src/routes/schemas.js'
 import { createModelEngines } from '../../src/search/engines.js'
+import { writeBundle } from '../../src/model-loader/write-bundle.js'
+import { editTensors } from '../helpers/bundle-edit.js'
+import { mappedBundleInput } from '../helpers/learned-fixture.js'
 
 const auth = { authorization: `Bearer ${TEST_TOKEN}` }
 
@@ -48,6 +51,30 @@ test('reload of a corrupt bundle is a 422 with the loader\'s reason and the old 
   assert.equal(await version(app), 'v1')
   assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })).statusCode, 200)
   assert.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /hashrec_model_reloads_total\{result="refused"\} 1/)
+})
+
+test('reload of a learned-mapping bundle with a row out of range is a 422 and the old model keeps serving; a sound one then swaps in', async (t) => {
+  const { app, root } = await createTestApp(t)
+  await writeBundle(join(root, 'mapped-bad'), mappedBundleInput({ version: 'v8', userMapping: true }))
+  await editTensors(join(root, 'mapped-bad'), (x) => { (x.user_rows.data as Int32Array)[0] = 99 })
+  const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'mapped-bad' } })
+  assert.equal(res.statusCode, 422)
+  assert.match((res.json() as Problem).detail ?? '', /user_rows.*row 99 of user line 0/)
+  assert.equal(await version(app), 'v1')
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })).statusCode, 200)
+
+  await writeBundle(join(root, 'mapped'), mappedBundleInput({ version: 'v9', userMapping: true }))
+  const ok = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'mapped' } })
+  assert.equal(ok.statusCode, 200, ok.body)
+  const info = (await app.inject({ method: 'GET', url: '/v1/model' })).json() as { tables: Record<'user' | 'item', { learnedMapping: string | null, vectors: string, bytes: number, shareOfFloat32: number }> }
+  // Items: 10 + 6 rows of 8 float32 and a 40 x 2 I32 mapping; users: 3 + 4 rows and a 6 x 2 mapping.
+  assert.deepEqual(info.tables.item, { ...info.tables.item, learnedMapping: 'co-cluster', vectors: 'stored', bytes: 16 * 8 * 4 + 40 * 2 * 4 })
+  assert.deepEqual(info.tables.user, { ...info.tables.user, learnedMapping: 'learned-hash', bytes: 7 * 8 * 4 + 6 * 2 * 4 })
+  assert.equal(info.tables.item.shareOfFloat32, (16 * 8 * 4 + 40 * 2 * 4) / ((40 + 6) * 8 * 4))
+  const rec = (await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=5' })).json() as { modelVersion: string, source: string, items: unknown[] }
+  assert.equal(rec.modelVersion, 'v9')
+  assert.equal(rec.source, 'dedicated')
+  assert.equal(rec.items.length, 5)
 })
 
 test('reload of a directory that is not a bundle is a 422; of a missing directory a 404', async (t) => {

@@ -13,7 +13,8 @@ test('GET /v1/model describes the active model: counts, bits, dimension, hashing
   assert.deepEqual(info.counts, { items: 33, users: 7 })
   assert.equal(info.codeBits, 128)
   assert.equal(info.dimension, 16)
-  assert.deepEqual(info.tables.user, { dedicatedRows: 7, sharedRows: 5, aggregation: 'concat', hash: { function: 'murmur3_x86_32', seeds: [11, 22] } })
+  // 7 x 16 dedicated + 5 x 8 shared float32 values, against (7 + 33) x 16 float32 values for a row per user and item.
+  assert.deepEqual(info.tables.user, { dedicatedRows: 7, sharedRows: 5, aggregation: 'concat', hash: { function: 'murmur3_x86_32', seeds: [11, 22] }, vectors: 'stored', learnedMapping: null, bytes: 608, shareOfFloat32: 608 / 2560 })
   assert.equal(info.hnsw?.M, 8)
   assert.equal(info.hnsw?.efConstruction, 50)
   assert.equal(info.itemBias, true)
