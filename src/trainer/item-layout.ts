@@ -1,12 +1,12 @@
 /**
- * The item table's layout for a row budget, by mapping kind. 'hash' is frequency + double hashing
- * (the most frequent half of the rows dedicated, table-layout.ts); the learned mappings live in
- * mappings/.
+ * The item table's layout for a row budget, by mapping kind (mappings/build-mapping.ts: frequency +
+ * double hashing, Learning to Collide, balanced co-clustering).
  */
 import type { Csr } from './csr.js'
-import { itemCounts } from './evaluate.js'
+import { transposeCsr } from './csr.js'
 import type { MfWorkerPool } from './hashed-mf.js'
-import { createTableLayout, frequencyOrder, tableSeeds, type TableLayout } from './table-layout.js'
+import { buildMapping } from './mappings/build-mapping.js'
+import type { TableLayout } from './table-layout.js'
 import type { MappingKind } from './variant-config.js'
 
 export interface ItemLayoutInput {
@@ -21,9 +21,9 @@ export interface ItemLayoutInput {
 }
 
 export async function buildItemLayout (kind: MappingKind, input: ItemLayoutInput): Promise<TableLayout> {
-  if (kind !== 'hash') throw new Error(`mapping ${kind} is not built yet`)
-  const k = Math.floor(input.rows / 2)
-  return createTableLayout(input.ids, frequencyOrder(itemCounts(input.matrix)).slice(0, k), input.rows - k, tableSeeds(input.seed, 'item'))
+  return await buildMapping(kind, 'item', {
+    ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, ...(input.pool ? { pool: input.pool } : {}),
+  })
 }
 
 /** Columns of the mapping array: 2 when some id sums two rows. */
