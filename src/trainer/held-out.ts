@@ -28,6 +28,8 @@ export async function heldOutData (data: Interactions, o: { testFile?: string, r
     raw = await readInteractions(o.testFile, o.read)
   } catch (err) {
     if (err instanceof TrainerInputError) throw new TrainerInputError(`--test ${o.testFile}: ${err.message}`)
+    const code = (err as NodeJS.ErrnoException).code
+    if (typeof code === 'string') throw new TrainerInputError(`--test ${o.testFile}: cannot read (${code})`)
     throw err
   }
   const userOf = new Map(data.userIds.map((id, u) => [id, u]))
