@@ -4,13 +4,55 @@
  * user's first request after a click costs); and the same request again, answered from the
  * fold-in cache (FOLD_IN_CACHE_BYTES); and a request with a full 200-item history, from the cache
  * (what every request of a heavy real-time user costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
+ *
+ * `--solve-rows N`: only the least-squares solve over N distinct items (a solved user's fold-in at
+ * the MAX_FOLD_IN_TRAINING_ITEMS cap is N = 2000), on the bundle's item vectors, or with
+ * `--synthetic` on 20,000 random 64-dimensional ones (no bundle needed).
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { computeItemGram } from '../../src/model-loader/item-vectors.js'
+import { createFoldInScratch, foldInVector } from '../../src/realtime/fold-in.js'
 import { createModelEngines } from '../../src/search/engines.js'
 import { createRecommender } from '../../src/recommend/recommender.js'
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/default' } } })
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/default' }, 'solve-rows': { type: 'string' }, synthetic: { type: 'boolean', default: false } } })
+
+function percentiles (ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b)
+  const at = (p: number): string => s[Math.min(s.length - 1, Math.floor(p * s.length))].toFixed(3)
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1].toFixed(3)} ms`
+}
+
+if (values['solve-rows'] !== undefined) {
+  const n = Number(values['solve-rows'])
+  let seed = 12345
+  const rand = (): number => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32 }
+  const solveModel = values.synthetic
+    ? (() => {
+        const count = 20_000
+        const dimension = 64
+        const itemVectors = Float32Array.from({ length: count * dimension }, () => (rand() - 0.5) * 0.2)
+        return { dimension, itemVectors, itemGram: computeItemGram(itemVectors, count, dimension), foldIn: { alpha: 10, reg: 0.1, regExponent: 0 }, count }
+      })()
+    : await loadModel(values.model, { hnsw: false }).then((m) => ({ ...m, count: m.items.size }))
+  if (n > solveModel.count) throw new Error(`--solve-rows ${n} is more than the ${solveModel.count} items`)
+  const scratch = createFoldInScratch(solveModel.dimension)
+  const out = new Float32Array(solveModel.dimension)
+  const times: number[] = []
+  for (let round = 0; round < 600; round++) {
+    // n distinct random items: a partial Fisher-Yates shuffle of the catalog rows.
+    const all = Int32Array.from({ length: solveModel.count }, (_, i) => i)
+    for (let i = 0; i < n; i++) { const j = i + Math.floor(rand() * (solveModel.count - i)); const x = all[i]; all[i] = all[j]; all[j] = x }
+    const rows = all.subarray(0, n)
+    const t0 = performance.now()
+    if (!foldInVector(solveModel, rows, n, out, scratch)) throw new Error('solve failed')
+    if (round >= 100) times.push(performance.now() - t0)
+  }
+  console.log(`fold-in solve over ${n} items, d = ${solveModel.dimension}: ${percentiles(times)} over ${times.length} solves`)
+  process.exit(0)
+}
+
 const model = await loadModel(values.model)
 const engines = createModelEngines(model)
 const solving = createRecommender(model, engines, { foldInCacheBytes: 0 })
@@ -18,12 +60,6 @@ const caching = createRecommender(model, engines)
 const seen = model.userSeen
 if (seen === null) throw new Error('the bundle has no user_seen tensor')
 const opts = { k: 10, method: 'hybrid' as const }
-
-function percentiles (ms: number[]): string {
-  const s = [...ms].sort((a, b) => a - b)
-  const at = (p: number): string => s[Math.min(s.length - 1, Math.floor(p * s.length))].toFixed(3)
-  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${s[s.length - 1].toFixed(3)} ms`
-}
 
 // A full history (HISTORY_LENGTH's default 200 items), as a heavy real-time user has.
 const longHistory = Array.from({ length: 200 }, (_, i) => model.items.idAt((i * 7919) % model.items.size))

@@ -32,28 +32,61 @@ export function foldInVector (model: Pick<Model, 'dimension' | 'itemVectors' | '
   const v = model.itemVectors
   a.set(model.itemGram)
   b.fill(0)
-  // Four rows per pass over the upper triangle: a quarter of the loads and stores of a, which
-  // dominate one row at a time (MovieLens d = 64, 185 rows: 512 -> 212 µs; 2,158 rows: 6.0 -> 2.5 ms).
+  // Four item rows per pass over the upper triangle: a quarter of the loads and stores of a, which
+  // dominate one row at a time (MovieLens d = 64, 185 rows: 512 -> 212 µs; 2,158 rows: 6.0 -> 2.5 ms);
+  // and four rows of a per pass, sharing each column's loads: 2,000 rows at d = 64 p50 ~7 -> ~2.5-4 ms
+  // side by side on a busy 2-core machine (bench:user-fold-in --solve-rows 2000 --synthetic).
   let r = 0
   for (; r + 4 <= n; r += 4) {
     const b0 = rows[r] * d
     const b1 = rows[r + 1] * d
     const b2 = rows[r + 2] * d
     const b3 = rows[r + 3] * d
-    for (let i = 0; i < d; i++) {
-      const x0 = v[b0 + i]
-      const x1 = v[b1 + i]
-      const x2 = v[b2 + i]
-      const x3 = v[b3 + i]
-      b[i] += (x0 + x1) + (x2 + x3)
-      const a0 = alpha * x0
-      const a1 = alpha * x1
-      const a2 = alpha * x2
-      const a3 = alpha * x3
-      // Upper triangle only; the Cholesky below reads nothing else.
+    // Four rows of a per pass as well: the four item values at column j are loaded once for
+    // the four. From column i on, so the 4 x 4 diagonal block also writes a few entries below the
+    // diagonal, which the Cholesky never reads.
+    let i = 0
+    for (; i + 4 <= d; i += 4) {
+      const p0 = alpha * v[b0 + i]
+      const p1 = alpha * v[b1 + i]
+      const p2 = alpha * v[b2 + i]
+      const p3 = alpha * v[b3 + i]
+      const q0 = alpha * v[b0 + i + 1]
+      const q1 = alpha * v[b1 + i + 1]
+      const q2 = alpha * v[b2 + i + 1]
+      const q3 = alpha * v[b3 + i + 1]
+      const s0 = alpha * v[b0 + i + 2]
+      const s1 = alpha * v[b1 + i + 2]
+      const s2 = alpha * v[b2 + i + 2]
+      const s3 = alpha * v[b3 + i + 2]
+      const t0 = alpha * v[b0 + i + 3]
+      const t1 = alpha * v[b1 + i + 3]
+      const t2 = alpha * v[b2 + i + 3]
+      const t3 = alpha * v[b3 + i + 3]
+      const r0 = i * d
+      const r1 = r0 + d
+      const r2 = r1 + d
+      const r3 = r2 + d
+      for (let j = i; j < d; j++) {
+        const w0 = v[b0 + j]
+        const w1 = v[b1 + j]
+        const w2 = v[b2 + j]
+        const w3 = v[b3 + j]
+        a[r0 + j] += (p0 * w0 + p1 * w1) + (p2 * w2 + p3 * w3)
+        a[r1 + j] += (q0 * w0 + q1 * w1) + (q2 * w2 + q3 * w3)
+        a[r2 + j] += (s0 * w0 + s1 * w1) + (s2 * w2 + s3 * w3)
+        a[r3 + j] += (t0 * w0 + t1 * w1) + (t2 * w2 + t3 * w3)
+      }
+    }
+    for (; i < d; i++) {
+      const a0 = alpha * v[b0 + i]
+      const a1 = alpha * v[b1 + i]
+      const a2 = alpha * v[b2 + i]
+      const a3 = alpha * v[b3 + i]
       const row = i * d
       for (let j = i; j < d; j++) a[row + j] += (a0 * v[b0 + j] + a1 * v[b1 + j]) + (a2 * v[b2 + j] + a3 * v[b3 + j])
     }
+    for (let k = 0; k < d; k++) b[k] += (v[b0 + k] + v[b1 + k]) + (v[b2 + k] + v[b3 + k])
   }
   for (; r < n; r++) {
     const base = rows[r] * d
