@@ -41,14 +41,47 @@ function rowMap (layout: TableLayout, catalog: Int32Array): { rows: Int32Array, 
   return { rows, columns }
 }
 
-/** The users listed in the bundle (dense ids, row order) and what each interacted with, as catalog rows. */
-function listedUsers (v: TrainedVariant, matrix: Csr, rowOfItem: Int32Array): { listed: Int32Array, seen: { indptr: Int32Array, items: Int32Array } } {
+/**
+ * Each user's items in `matrix` ordered oldest first by their latest interaction (timestamp, file
+ * position on ties or without timestamps): the service folds in the most recent entries of a long
+ * list (docs/model-bundle.md, user_seen), so the list must end with the newest.
+ */
+export function byRecency (data: Interactions, matrix: Csr): Int32Array {
+  const lastTs = new Float64Array(matrix.indices.length)
+  const lastK = new Int32Array(matrix.indices.length)
+  const ts = data.timestamps
+  for (let k = 0; k < data.count; k++) {
+    const u = data.users[k]
+    let lo = matrix.indptr[u]
+    let hi = matrix.indptr[u + 1] - 1
+    const item = data.items[k]
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const x = matrix.indices[mid]
+      if (x === item) {
+        // Later rows win ties, as the time split orders them (split.ts).
+        const t = ts === null ? 0 : ts[k]
+        if (t >= lastTs[mid]) { lastTs[mid] = t; lastK[mid] = k }
+        break
+      }
+      if (x < item) lo = mid + 1
+      else hi = mid - 1
+    }
+  }
+  const order = Int32Array.from({ length: matrix.indices.length }, (_, p) => p)
+  for (let u = 0; u < matrix.rows; u++) order.subarray(matrix.indptr[u], matrix.indptr[u + 1]).sort((a, b) => (lastTs[a] - lastTs[b]) || (lastK[a] - lastK[b]))
+  return order
+}
+
+/** The users listed in the bundle (dense ids, row order) and what each interacted with, as catalog rows, oldest first. */
+function listedUsers (v: TrainedVariant, data: Interactions, matrix: Csr, rowOfItem: Int32Array): { listed: Int32Array, seen: { indptr: Int32Array, items: Int32Array } } {
+  const order = byRecency(data, matrix)
   const listed = v.config.userVectors === 'solved' ? Int32Array.from({ length: matrix.rows }, (_, u) => u) : v.model.userLayout.dedicatedIds
   const indptr = new Int32Array(listed.length + 1)
   listed.forEach((u, row) => { indptr[row + 1] = indptr[row] + matrix.indptr[u + 1] - matrix.indptr[u] })
   const items = new Int32Array(indptr[listed.length])
   listed.forEach((u, row) => {
-    for (let q = matrix.indptr[u], o = indptr[row]; q < matrix.indptr[u + 1]; q++, o++) items[o] = rowOfItem[matrix.indices[q]]
+    for (let q = matrix.indptr[u], o = indptr[row]; q < matrix.indptr[u + 1]; q++, o++) items[o] = rowOfItem[matrix.indices[order[q]]]
   })
   return { listed, seen: { indptr, items } }
 }
@@ -72,7 +105,7 @@ export function bundleInputOf (data: Interactions, meta: Map<string, ItemMeta>, 
     itemCodes.set(codes.itemCodes.subarray(i * bytes, (i + 1) * bytes), row * bytes)
     itemPopularity[row] = counts[i]
   })
-  const { listed, seen } = listedUsers(v, matrix, rowOfItem)
+  const { listed, seen } = listedUsers(v, data, matrix, rowOfItem)
   const userCodes = new Uint8Array(listed.length * bytes)
   listed.forEach((u, row) => userCodes.set(codes.userCodes.subarray(u * bytes, (u + 1) * bytes), row * bytes))
   const solved = v.config.userVectors === 'solved'
