@@ -19,7 +19,7 @@ import type { RowAssignment } from './assignment.js'
 import { rowCounts, type MappingInput } from './input.js'
 
 export const BACO_DEFAULTS = {
-  dedicatedShare: 0,
+  dedicatedShare: 0.5,
   gamma: 1,
   sweeps: 6,
   capacityFactor: 2,
