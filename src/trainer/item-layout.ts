@@ -4,7 +4,7 @@
  */
 import type { Csr } from './csr.js'
 import { transposeCsr } from './csr.js'
-import type { MfWorkerPool } from './hashed-mf.js'
+import type { MfOptions, MfWorkerPool } from './hashed-mf.js'
 import { buildMapping } from './mappings/build-mapping.js'
 import type { TableLayout } from './table-layout.js'
 import type { MappingKind } from './variant-config.js'
@@ -18,11 +18,13 @@ export interface ItemLayoutInput {
   readonly seed: number
   readonly threads: number
   readonly pool: MfWorkerPool | undefined
+  /** The run's iALS confidence and ridge, for the small model l2c clusters ids by. */
+  readonly embedding: Pick<MfOptions, 'alpha' | 'reg' | 'regExponent'>
 }
 
 export async function buildItemLayout (kind: MappingKind, input: ItemLayoutInput): Promise<TableLayout> {
   return await buildMapping(kind, 'item', {
-    ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, ...(input.pool ? { pool: input.pool } : {}),
+    ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, embedding: input.embedding, ...(input.pool ? { pool: input.pool } : {}),
   })
 }
 
