@@ -36,6 +36,8 @@ Model
                              Learning to Collide (frequent ids own rows, the rest clustered), BACO co-clustering
   --users <solved|stored>    solved (default): no user vectors stored, the service solves each from the user's
                              items (the iALS user step); stored: user rows in the bundle
+  --dedicated-share <x>      share of a smaller item table's rows owned by the most frequent items
+                             (default: the mapping's, 0.5)
   --dtype <f16|f32>          stored precision of the tables (default ${DEFAULT_TRAINER_OPTIONS.dtype.toLowerCase()})
 Deep Retrieval (a learned structure searched by beam search; defaults chosen by catalog size)
   --no-deep-retrieval        do not build it (the bundle then serves hamming, mips and hybrid only)
@@ -85,6 +87,7 @@ const ArgsSchema = z.object({
   mapping: z.enum(MAPPING_KINDS).default(DEFAULT_TRAINER_OPTIONS.mapping),
   users: z.enum(['solved', 'stored']).default(DEFAULT_TRAINER_OPTIONS.userVectors),
   dtype: z.enum(['f16', 'f32']).default('f16'),
+  'dedicated-share': num.pipe(z.number().min(0).max(1)).optional(),
   test: z.string().min(1).optional(),
   frontier: z.boolean().default(false),
   seed: z.coerce.number().int().min(0).max(0xffffffff).default(DEFAULT_TRAINER_OPTIONS.seed),
@@ -128,7 +131,7 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
         'user-col': { type: 'string' }, 'item-col': { type: 'string' }, 'rating-col': { type: 'string' }, 'timestamp-col': { type: 'string' },
         'min-rating': { type: 'string' }, 'max-bad-rows-share': { type: 'string' },
         dim: { type: 'string' }, bits: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, reg: { type: 'string' }, budget: { type: 'string' },
-        'max-bytes': { type: 'string' }, mapping: { type: 'string' }, users: { type: 'string' }, dtype: { type: 'string' }, test: { type: 'string' }, frontier: { type: 'boolean' },
+        'max-bytes': { type: 'string' }, mapping: { type: 'string' }, users: { type: 'string' }, dtype: { type: 'string' }, 'dedicated-share': { type: 'string' }, test: { type: 'string' }, frontier: { type: 'boolean' },
         seed: { type: 'string' }, threads: { type: 'string' }, fast: { type: 'boolean' }, report: { type: 'boolean' }, 'no-refit': { type: 'boolean' }, 'model-id': { type: 'string' }, 'eval-users': { type: 'string' },
         'no-deep-retrieval': { type: 'boolean' }, 'dr-width': { type: 'string' }, 'dr-depth': { type: 'string' }, 'dr-paths': { type: 'string' }, 'dr-hidden': { type: 'string' },
         'dr-embedding': { type: 'string' }, 'dr-rounds': { type: 'string' }, 'dr-epochs': { type: 'string' }, 'dr-penalty': { type: 'string' }, 'dr-beam': { type: 'string' },
@@ -168,6 +171,7 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
     mapping: a.mapping,
     userVectors: a.users,
     dtype: a.dtype === 'f16' ? 'F16' : 'F32',
+    ...(a['dedicated-share'] === undefined ? {} : { dedicatedShare: a['dedicated-share'] }),
     ...(a.test ? { test: a.test } : {}),
     seed: a.seed,
     threads: a.threads,

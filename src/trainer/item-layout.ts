@@ -20,11 +20,13 @@ export interface ItemLayoutInput {
   readonly pool: MfWorkerPool | undefined
   /** The run's iALS confidence and ridge, for the small model l2c clusters ids by. */
   readonly embedding: Pick<MfOptions, 'alpha' | 'reg' | 'regExponent'>
+  /** Share of the rows owned by the most frequent ids (the mapping's default when absent). */
+  readonly dedicatedShare?: number
 }
 
 export async function buildItemLayout (kind: MappingKind, input: ItemLayoutInput): Promise<TableLayout> {
   return await buildMapping(kind, 'item', {
-    ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, embedding: input.embedding, ...(input.pool ? { pool: input.pool } : {}),
+    ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, embedding: input.embedding, ...(input.dedicatedShare === undefined ? {} : { dedicatedShare: input.dedicatedShare }), ...(input.pool ? { pool: input.pool } : {}),
   })
 }
 

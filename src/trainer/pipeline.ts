@@ -50,6 +50,8 @@ export interface TrainerOptions {
   readonly mapping: MappingKind
   readonly userVectors: UserVectors
   readonly dtype: EmbeddingDtype
+  /** Share of the item rows owned by the most frequent items when the table is smaller than the catalog. */
+  readonly dedicatedShare?: number
   /** Which variants besides the served one are trained and reported (frontier.ts). */
   readonly scope: FrontierScope
   /** Retrain the served configuration on every interaction (test part included) before export. */
@@ -188,7 +190,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   rows.push(metricsOf('popularity', 'popularity', evaluateScores(held.train, held.test, opts.k, (_u, sc) => sc.set(popularity)), data.itemIds.length * 4, (data.itemIds.length * 4) / fullTableBytes(data.userIds.length, data.itemIds.length, opts.dimension), performance.now() - e))
   let selection: Selection
   try {
-    selection = await runFrontier(ctx, held.train, held.test, { mapping: opts.mapping, userVectors: opts.userVectors, dtype: opts.dtype }, opts.budget, opts.scope, rows, log)
+    selection = await runFrontier(ctx, held.train, held.test, { mapping: opts.mapping, userVectors: opts.userVectors, dtype: opts.dtype, ...(opts.dedicatedShare === undefined ? {} : { dedicatedShare: opts.dedicatedShare }) }, opts.budget, opts.scope, rows, log)
   } catch (err) {
     if (err instanceof RangeError) throw new TrainerInputError(err.message)
     throw err
@@ -254,7 +256,7 @@ function trainingMetadata (opts: TrainerOptions, data: Interactions, report: Rep
     trainer: 'hashrec iALS through learned or hashed id-to-row mappings + learned binary codes',
     input: opts.input,
     ...(opts.test ? { test: opts.test } : {}),
-    options: { seed: opts.seed, threads: opts.threads, dimension: opts.dimension, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, mapping: opts.mapping, userVectors: opts.userVectors, dtype: opts.dtype, refit: opts.refit, deepRetrieval: dr ? dr.options : false },
+    options: { seed: opts.seed, threads: opts.threads, dimension: opts.dimension, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, mapping: opts.mapping, userVectors: opts.userVectors, dtype: opts.dtype, dedicatedShare: opts.dedicatedShare ?? 'default', refit: opts.refit, deepRetrieval: dr ? dr.options : false },
     data: { interactions: data.count, users: data.userIds.length, items: data.itemIds.length, badRows: data.badRows },
     eval: {
       split: report.split, servedModel: report.servedModel, metric: report.metric, served: report.served, selection: report.selection,

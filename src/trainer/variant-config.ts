@@ -11,6 +11,8 @@ export interface VariantConfig {
   readonly budget: number
   readonly userVectors: UserVectors
   readonly dtype: EmbeddingDtype
+  /** Share of the item rows owned by the most frequent items (the mapping's default when absent). */
+  readonly dedicatedShare?: number
 }
 
 /** The unhashed reference: a stored float32 row for every user and item. */

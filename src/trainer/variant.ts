@@ -66,7 +66,7 @@ async function layouts (ctx: VariantContext, c: VariantConfig, plan: RowPlan, ma
     : createTableLayout(data.userIds, frequencyOrder(uc).slice(0, Math.floor(plan.userRows / 2)), plan.userRows - Math.floor(plan.userRows / 2), us)
   const item = plan.itemsFull
     ? fullLayout(data.itemIds, ic, tableSeeds(seed, 'item'))
-    : await buildItemLayout(c.mapping, { ids: data.itemIds, matrix, rows: plan.itemRows, seed, threads: ctx.threads, pool: ctx.pool, embedding: ctx.mf('mapping') })
+    : await buildItemLayout(c.mapping, { ids: data.itemIds, matrix, rows: plan.itemRows, seed, threads: ctx.threads, pool: ctx.pool, embedding: ctx.mf('mapping'), ...(c.dedicatedShare === undefined ? {} : { dedicatedShare: c.dedicatedShare }) })
   return { user, item }
 }
 

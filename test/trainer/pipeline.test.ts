@@ -149,7 +149,8 @@ test('parseTrainerArgs validates flags and maps them onto trainer options', () =
   assert.deepEqual(o.deepRetrieval, {})
   const d = parseTrainerArgs(['--input', 'a', '--out', 'm'])
   assert.deepEqual({ budget: d.budget, mapping: d.mapping, userVectors: d.userVectors, dtype: d.dtype, refit: d.refit, scope: d.scope, test: d.test, k: d.k }, { budget: 'auto', mapping: 'l2c', userVectors: 'solved', dtype: 'F16', refit: true, scope: 'mapping', test: undefined, k: 20 })
-  const q = parseTrainerArgs(['--input', 'a', '--out', 'm', '--max-bytes', '5000', '--mapping', 'baco', '--users', 'stored', '--dtype', 'f32', '--no-refit', '--test', 't.csv', '--frontier'])
+  const q = parseTrainerArgs(['--input', 'a', '--out', 'm', '--dedicated-share', '0.7', '--max-bytes', '5000', '--mapping', 'baco', '--users', 'stored', '--dtype', 'f32', '--no-refit', '--test', 't.csv', '--frontier'])
+  assert.equal(q.dedicatedShare, 0.7)
   assert.deepEqual({ budget: q.budget, mapping: q.mapping, userVectors: q.userVectors, dtype: q.dtype, refit: q.refit, scope: q.scope, test: q.test }, { budget: { maxBytes: 5000 }, mapping: 'baco', userVectors: 'stored', dtype: 'F32', refit: false, scope: 'all', test: 't.csv' })
   for (const bad of [['--budget', '0'], ['--budget', '1.5'], ['--budget', 'most'], ['--mapping', 'lsh'], ['--users', 'none'], ['--dtype', 'f8'], ['--max-bytes', '0'], ['--max-bytes', '10', '--budget', '0.5'], ['--fast', '--frontier'], ['--refit']]) {
     assert.throws(() => parseTrainerArgs(['--input', 'a', '--out', 'm', ...bad]), TrainerInputError, bad.join(' '))
