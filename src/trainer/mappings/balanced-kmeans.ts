@@ -39,40 +39,125 @@ export function boundedSphericalKMeans (vectors: Float32Array, count: number, di
   const candIdx = new Int32Array(count * m)
   const candSim = new Float32Array(count * m)
   for (let it = 0; it < opts.iterations; it++) {
-    nearestCentroids(vectors, count, d, centroids, k, m, candIdx, candSim)
-    assignBounded(vectors, count, d, centroids, k, opts.capacity, m, candIdx, candSim, assignment)
+    const groups = k > EXACT_MAX_CLUSTERS ? pivotGroups(centroids, k, d) : null
+    nearestCentroids(vectors, count, d, centroids, k, m, candIdx, candSim, groups)
+    assignBounded(vectors, count, d, centroids, k, opts.capacity, m, candIdx, candSim, assignment, groups)
     updateCentroids(vectors, count, d, centroids, k, assignment, rng)
   }
   return assignment
 }
 
-function nearestCentroids (x: Float32Array, count: number, d: number, centroids: Float32Array, k: number, m: number, candIdx: Int32Array, candSim: Float32Array): void {
+/**
+ * Each point's m best centroids. Below EXACT_MAX_CLUSTERS every centroid is scored; above, the
+ * centroids are first grouped under sqrt(k) pivots (each centroid with its nearest pivot) and a
+ * point scores the pivots, then only the centroids of its PROBED_GROUPS best groups: about
+ * (sqrt(k) + PROBED_GROUPS * sqrt(k)) dot products instead of k. On Gowalla's item tail (30k points,
+ * 10k centroids, d = 8) this is ~20x fewer, and the bounded assignment that follows tolerates an
+ * approximate candidate list (a point whose candidates are full falls back to a full scan).
+ */
+function nearestCentroids (x: Float32Array, count: number, d: number, centroids: Float32Array, k: number, m: number, candIdx: Int32Array, candSim: Float32Array, groups: PivotGroups | null): void {
+  if (groups === null) {
+    for (let i = 0; i < count; i++) scoreInto(x, i, d, centroids, null, 0, k, m, candIdx, candSim, true)
+    return
+  }
+  const g = groups.pivots.length / d
+  const probe = Math.min(g, PROBED_GROUPS)
+  const pIdx = new Int32Array(probe)
+  const pSim = new Float32Array(probe)
   for (let i = 0; i < count; i++) {
-    const base = i * m
-    candSim.fill(-Infinity, base, base + m)
-    const xb = i * d
-    for (let c = 0; c < k; c++) {
-      const cb = c * d
-      let s = 0
-      for (let j = 0; j < d; j++) s += x[xb + j] * centroids[cb + j]
-      if (s <= candSim[base + m - 1]) continue
-      let p = m - 1
-      while (p > 0 && candSim[base + p - 1] < s) { candSim[base + p] = candSim[base + p - 1]; candIdx[base + p] = candIdx[base + p - 1]; p-- }
-      candSim[base + p] = s
-      candIdx[base + p] = c
+    pSim.fill(-Infinity)
+    scoreInto(x, i, d, groups.pivots, null, 0, g, probe, pIdx, pSim, false, 0)
+    let first = true
+    for (let p = 0; p < probe; p++) {
+      const grp = pIdx[p]
+      scoreInto(x, i, d, centroids, groups.members, groups.start[grp], groups.start[grp + 1], m, candIdx, candSim, first)
+      first = false
     }
   }
 }
 
-function assignBounded (x: Float32Array, count: number, d: number, centroids: Float32Array, k: number, capacity: number, m: number, candIdx: Int32Array, candSim: Float32Array, out: Int32Array): void {
+const EXACT_MAX_CLUSTERS = 1024
+const PROBED_GROUPS = 4
+
+/** Centroids grouped under g = ceil(sqrt(k)) pivots (the first g centroids): members[start[p] .. start[p + 1]) are pivot p's. */
+interface PivotGroups { readonly pivots: Float32Array, readonly members: Int32Array, readonly start: Int32Array }
+
+function pivotGroups (centroids: Float32Array, k: number, d: number): PivotGroups {
+  const g = Math.ceil(Math.sqrt(k))
+  const pivots = centroids.slice(0, g * d)
+  const owner = new Int32Array(k)
+  const idx = new Int32Array(1)
+  const sim = new Float32Array(1)
+  for (let c = 0; c < k; c++) {
+    sim[0] = -Infinity
+    scoreInto(centroids, c, d, pivots, null, 0, g, 1, idx, sim, false, 0)
+    owner[c] = idx[0]
+  }
+  const start = new Int32Array(g + 1)
+  for (let c = 0; c < k; c++) start[owner[c] + 1]++
+  for (let p = 0; p < g; p++) start[p + 1] += start[p]
+  const fill = start.slice(0, g)
+  const members = new Int32Array(k)
+  for (let c = 0; c < k; c++) members[fill[owner[c]]++] = c
+  return { pivots, members, start }
+}
+
+/**
+ * Scores point i of x against centroids (all in [from, to), or members[from .. to) when `members`
+ * is given) and merges them into its sorted top-m list at candIdx/candSim[base ..]; `reset` empties
+ * the list first. `base` defaults to i * m.
+ */
+function scoreInto (x: Float32Array, i: number, d: number, centroids: Float32Array, members: Int32Array | null, from: number, to: number, m: number, candIdx: Int32Array, candSim: Float32Array, reset: boolean, base = i * m): void {
+  if (reset) candSim.fill(-Infinity, base, base + m)
+  const xb = i * d
+  for (let q = from; q < to; q++) {
+    const c = members === null ? q : members[q]
+    const cb = c * d
+    let s = 0
+    for (let j = 0; j < d; j++) s += x[xb + j] * centroids[cb + j]
+    if (s <= candSim[base + m - 1]) continue
+    let p = m - 1
+    while (p > 0 && candSim[base + p - 1] < s) { candSim[base + p] = candSim[base + p - 1]; candIdx[base + p] = candIdx[base + p - 1]; p-- }
+    candSim[base + p] = s
+    candIdx[base + p] = c
+  }
+}
+
+function assignBounded (x: Float32Array, count: number, d: number, centroids: Float32Array, k: number, capacity: number, m: number, candIdx: Int32Array, candSim: Float32Array, out: Int32Array, groups: PivotGroups | null): void {
+  const g = groups === null ? 0 : groups.pivots.length / d
+  const pivotOrder = new Int32Array(g)
+  const pivotSim = new Float32Array(g)
   const gap = (i: number): number => m > 1 ? candSim[i * m] - candSim[i * m + 1] : 0
   const order = Int32Array.from({ length: count }, (_, i) => i).sort((a, b) => (gap(b) - gap(a)) || (a - b))
   const size = new Int32Array(k)
   for (const i of order) {
     let chosen = -1
     for (let p = 0; p < m; p++) {
+      if (candSim[i * m + p] === -Infinity) break // fewer than m candidates were probed
       const c = candIdx[i * m + p]
       if (size[c] < capacity) { chosen = c; break }
+    }
+    // Every candidate is full: the best centroid with room, among the groups of the nearest pivots
+    // first (groups), else among all.
+    if (chosen === -1 && groups !== null) {
+      for (let p = 0; p < g; p++) {
+        pivotOrder[p] = p
+        let s = 0
+        for (let j = 0; j < d; j++) s += x[i * d + j] * groups.pivots[p * d + j]
+        pivotSim[p] = s
+      }
+      pivotOrder.sort((a, b) => pivotSim[b] - pivotSim[a])
+      let best = -Infinity
+      for (let p = 0; p < g && chosen === -1; p++) {
+        const grp = pivotOrder[p]
+        for (let q = groups.start[grp]; q < groups.start[grp + 1]; q++) {
+          const c = groups.members[q]
+          if (size[c] >= capacity) continue
+          let s = 0
+          for (let j = 0; j < d; j++) s += x[i * d + j] * centroids[c * d + j]
+          if (s > best) { best = s; chosen = c }
+        }
+      }
     }
     if (chosen === -1) {
       let best = -Infinity
