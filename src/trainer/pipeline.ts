@@ -27,6 +27,7 @@ import { metricsOf, trainVariant, type TrainedVariant, type VariantContext } fro
 import type { EmbeddingDtype, MappingKind, UserVectors } from './variant-config.js'
 import type { DeepRetrievalOverrides, DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
 import { createStructureStage } from './deep-retrieval/trainer-stage.js'
+import { chooseServingMethod } from './serving-method.js'
 
 export interface TrainerOptions {
   readonly input: string
@@ -216,7 +217,10 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
   // The structure routes the served vectors: evaluated on the held-out model's, retrained from it on the refit ones.
   const dr = structure?.evaluated(served, held.train, held.test) ?? null
   const exportDr = dr && structure!.exported(dr, exported, exportMatrix, refit)
-  const report = buildReport(opts, data, held, rows, selection, refit, timings, dr ? structure!.report(dr) : undefined)
+  const drReport = dr ? structure!.report(dr) : undefined
+  const serving = chooseServingMethod(selection.servedRow.recall, rows.find((r) => r.kind === 'two-stage')!.recall, drReport)
+  log(`default method: ${serving.method} (hybrid keeps ${serving.hybridRatio.toFixed(3)}x of exact${serving.drRatio === null ? '' : `, Deep Retrieval ${serving.drRatio.toFixed(3)}x`})`)
+  const report = { ...buildReport(opts, data, held, rows, selection, refit, timings, drReport), serving }
   timings.totalBeforeExportMs = Math.round(performance.now() - t0)
   const manifest = await writeBundle(opts.out, {
     ...bundleInputOf(data, meta, exported, exportCodes, exportMatrix, opts, exportDr),
@@ -259,7 +263,7 @@ function trainingMetadata (opts: TrainerOptions, data: Interactions, report: Rep
     options: { seed: opts.seed, threads: opts.threads, dimension: opts.dimension, bits: opts.bits, epochs: opts.epochs, alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent, cgSteps: opts.cgSteps, budget: opts.budget, mapping: opts.mapping, userVectors: opts.userVectors, dtype: opts.dtype, dedicatedShare: opts.dedicatedShare ?? 'default', refit: opts.refit, deepRetrieval: dr ? dr.options : false },
     data: { interactions: data.count, users: data.userIds.length, items: data.itemIds.length, badRows: data.badRows },
     eval: {
-      split: report.split, servedModel: report.servedModel, metric: report.metric, served: report.served, selection: report.selection,
+      split: report.split, servedModel: report.servedModel, metric: report.metric, served: report.served, selection: report.selection, serving: report.serving,
       variants: report.variants.map((v) => ({ name: v.name, recall20: round4(v.recall), ndcg20: round4(v.ndcg), recall10: round4(v.recall10), bytes: v.bytes, share: round4(v.share) })),
     },
     timings: report.timings,

@@ -34,6 +34,8 @@ export interface Report {
   readonly variants: readonly VariantResult[]
   /** How the served budget was chosen ('auto': the smallest within `tolerance` of the full model's Recall@k). */
   readonly selection: { readonly mode: 'auto' | 'fixed' | 'max-bytes', readonly budget: number, readonly share: number, readonly bytes: number, readonly ofFullRecall?: number, readonly tolerance?: number }
+  /** The method a request naming none is served by (serving-method.ts), and what the candidates keep of the exact ranking. */
+  readonly serving?: { readonly method: 'hybrid' | 'dr' | 'mips', readonly hybridRatio: number, readonly drRatio: number | null }
   readonly timings: Record<string, number>
   readonly served: string
   /** The Deep Retrieval structure's evaluation, when the trainer built one. */
@@ -61,7 +63,10 @@ export function reportMarkdown (r: Report): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...r.variants.map((v) => `| ${v.name}${v.name === r.served ? ' (served)' : ''} | ${v.recall.toFixed(4)} | ${v.ndcg.toFixed(4)} | ${v.recall10.toFixed(4)} | ${fmtBytes(v.bytes)} | ${pct(v.share)} | ${full ? `${(v.recall / full.recall).toFixed(3)}x` : ''} | ${v.trainMs === undefined ? '' : Math.round(v.trainMs)} |`),
   ]
-  return [`# Evaluation (${r.split})`, '', r.servedModel, '', r.metric, '', chosen, '', ...lines, '', ...(r.deepRetrieval ? deepRetrievalMarkdown(r.deepRetrieval) : [])].join('\n')
+  const method = r.serving === undefined
+    ? []
+    : [`Requests that name no method are served by ${r.serving.method}: the hybrid keeps ${r.serving.hybridRatio.toFixed(3)}x of the exact ranking's Recall@${r.k}${r.serving.drRatio === null ? '' : `, Deep Retrieval at its served beam ${r.serving.drRatio.toFixed(3)}x`} (98% needed).`, '']
+  return [`# Evaluation (${r.split})`, '', r.servedModel, '', r.metric, '', chosen, '', ...lines, '', ...method, ...(r.deepRetrieval ? deepRetrievalMarkdown(r.deepRetrieval) : [])].join('\n')
 }
 
 const COLORS: Record<string, string> = {
