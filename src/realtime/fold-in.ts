@@ -6,7 +6,9 @@
  *   u = (V^T V + alpha V_S^T V_S + reg_S I)^-1 (1 + alpha) V_S^T 1,  reg_S = reg (1 + |S|)^regExponent
  *
  * V^T V is precomputed per model (Model.itemGram), so a request costs O(|S| d^2 + d^3 / 3):
- * for d = 64 and |S| = 50 about 0.3 M multiply-adds.
+ * for d = 64 and |S| = 50 about 0.3 M multiply-adds. The |S| d^2 rank update runs as a WebAssembly
+ * SIMD kernel where the engine has one (src/realtime/fold-in-wasm.ts: 2,000 rows at d = 64, p50
+ * 2.4 -> 1.2 ms side by side), else as the JavaScript loops below.
  */
 import type { Model } from '../model-loader/model.js'
 import { createFoldInKernel, type FoldInKernel } from './fold-in-wasm.js'
