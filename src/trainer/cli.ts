@@ -9,6 +9,8 @@ import { CODE_BITS } from '../bundle-format/manifest.js'
 import { DR_LIMITS } from '../bundle-format/deep-retrieval.js'
 import type { DeepRetrievalOverrides } from './deep-retrieval/pipeline-step.js'
 import { DEFAULT_TRAINER_OPTIONS, runTrainer, type TrainerOptions } from './pipeline.js'
+import { AUTO_BUDGET_TOLERANCE, FRONTIER_BUDGETS } from './budget.js'
+import { MAPPING_KINDS } from './variant-config.js'
 import { DEFAULT_MAX_BAD_ROWS_SHARE, TrainerInputError } from './read-interactions.js'
 
 export const USAGE = `Usage: npm run train -- --input <ratings.csv|.tsv> --out <dir> [options]
@@ -26,7 +28,15 @@ Model
   --epochs <n>               iALS epochs (default ${DEFAULT_TRAINER_OPTIONS.epochs})
   --alpha <x>                confidence of an observed interaction, 1 + alpha (default ${DEFAULT_TRAINER_OPTIONS.alpha})
   --reg <x>                  L2 regularisation, times (1 + observations of the row) (default ${DEFAULT_TRAINER_OPTIONS.reg})
-  --budget <share>           parameters of the served tables relative to unhashed ones (default ${DEFAULT_TRAINER_OPTIONS.budget})
+  --budget <auto|share>      bytes of everything producing vectors (tables, mapping arrays) as a share of float32
+                             tables with a row per user and item; auto (default) picks the smallest frontier
+                             budget whose held-out Recall@20 is within ${AUTO_BUDGET_TOLERANCE * 100}% of the full model's
+  --max-bytes <n>            serve at most this many such bytes instead of a share
+  --mapping <hash|l2c|baco>  how item ids share rows (default ${DEFAULT_TRAINER_OPTIONS.mapping}): frequency + double hashing,
+                             Learning to Collide (frequent ids own rows, the rest clustered), BACO co-clustering
+  --users <solved|stored>    solved (default): no user vectors stored, the service solves each from the user's
+                             items (the iALS user step); stored: user rows in the bundle
+  --dtype <f16|f32>          stored precision of the tables (default ${DEFAULT_TRAINER_OPTIONS.dtype.toLowerCase()})
 Deep Retrieval (a learned structure searched by beam search; defaults chosen by catalog size)
   --no-deep-retrieval        do not build it (the bundle then serves hamming, mips and hybrid only)
   --dr-width <K>             nodes per layer (default: about the cube root of the catalog)
@@ -41,9 +51,13 @@ Deep Retrieval (a learned structure searched by beam search; defaults chosen by 
 Run
   --seed <n>                 default ${DEFAULT_TRAINER_OPTIONS.seed}; with --threads 1 the tensors are identical across runs
   --threads <n>              worker threads (default ${DEFAULT_TRAINER_OPTIONS.threads})
-  --report                   train and evaluate every reference variant (the default: ~25 s of CPU on ml-latest-small)
-  --fast                     skip the reference variants (full MF, hashed 100% and 25%); the served bundle is the same
-  --refit                    retrain the served model on every interaction (test part included) before export
+  --test <file>              evaluate on this held-out file (same columns as the input) instead of the per-user
+                             time split; every input row is then training data
+  --frontier                 train and report every mapping at every budget (${FRONTIER_BUDGETS.map((b) => `${b * 100}%`).join(', ')})
+  --report                   the full model, and the served mapping's budgets as far as auto needs (the default)
+  --fast                     only what the served budget needs (no full model with a fixed budget)
+  --no-refit                 export the evaluated model; by default the chosen configuration is retrained on
+                             every interaction (the held-out part included) before export
   --eval-users <n>           evaluate on a seeded sample of at most n users with test items (default ${DEFAULT_TRAINER_OPTIONS.evalUsers})
   --model-id <id>            default ${DEFAULT_TRAINER_OPTIONS.modelId}
 `
@@ -66,12 +80,18 @@ const ArgsSchema = z.object({
   epochs: z.coerce.number().int().min(1).max(1000).default(DEFAULT_TRAINER_OPTIONS.epochs),
   alpha: num.pipe(z.number().min(0)).default(DEFAULT_TRAINER_OPTIONS.alpha),
   reg: num.pipe(z.number().min(0)).default(DEFAULT_TRAINER_OPTIONS.reg),
-  budget: num.pipe(z.number().gt(0).max(1)).default(DEFAULT_TRAINER_OPTIONS.budget),
+  budget: z.union([z.literal('auto'), num.pipe(z.number().gt(0, 'auto or a share in (0, 1]').max(1, 'auto or a share in (0, 1]'))]).default('auto'),
+  'max-bytes': z.coerce.number().int().min(1).optional(),
+  mapping: z.enum(MAPPING_KINDS).default(DEFAULT_TRAINER_OPTIONS.mapping),
+  users: z.enum(['solved', 'stored']).default(DEFAULT_TRAINER_OPTIONS.userVectors),
+  dtype: z.enum(['f16', 'f32']).default('f16'),
+  test: z.string().min(1).optional(),
+  frontier: z.boolean().default(false),
   seed: z.coerce.number().int().min(0).max(0xffffffff).default(DEFAULT_TRAINER_OPTIONS.seed),
   threads: z.coerce.number().int().min(1).max(64).default(DEFAULT_TRAINER_OPTIONS.threads),
   fast: z.boolean().default(false),
   report: z.boolean().default(true),
-  refit: z.boolean().default(false),
+  'no-refit': z.boolean().default(false),
   'model-id': z.string().default(DEFAULT_TRAINER_OPTIONS.modelId),
   'eval-users': z.coerce.number().int().min(1).default(DEFAULT_TRAINER_OPTIONS.evalUsers),
   'no-deep-retrieval': z.boolean().default(false),
@@ -108,7 +128,8 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
         'user-col': { type: 'string' }, 'item-col': { type: 'string' }, 'rating-col': { type: 'string' }, 'timestamp-col': { type: 'string' },
         'min-rating': { type: 'string' }, 'max-bad-rows-share': { type: 'string' },
         dim: { type: 'string' }, bits: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, reg: { type: 'string' }, budget: { type: 'string' },
-        seed: { type: 'string' }, threads: { type: 'string' }, fast: { type: 'boolean' }, report: { type: 'boolean' }, refit: { type: 'boolean' }, 'model-id': { type: 'string' }, 'eval-users': { type: 'string' },
+        'max-bytes': { type: 'string' }, mapping: { type: 'string' }, users: { type: 'string' }, dtype: { type: 'string' }, test: { type: 'string' }, frontier: { type: 'boolean' },
+        seed: { type: 'string' }, threads: { type: 'string' }, fast: { type: 'boolean' }, report: { type: 'boolean' }, 'no-refit': { type: 'boolean' }, 'model-id': { type: 'string' }, 'eval-users': { type: 'string' },
         'no-deep-retrieval': { type: 'boolean' }, 'dr-width': { type: 'string' }, 'dr-depth': { type: 'string' }, 'dr-paths': { type: 'string' }, 'dr-hidden': { type: 'string' },
         'dr-embedding': { type: 'string' }, 'dr-rounds': { type: 'string' }, 'dr-epochs': { type: 'string' }, 'dr-penalty': { type: 'string' }, 'dr-beam': { type: 'string' },
       },
@@ -121,6 +142,8 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
   const parsed = ArgsSchema.safeParse(values)
   if (!parsed.success) throw new TrainerInputError(`${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}\n\n${USAGE}`)
   const a = parsed.data
+  if (a['max-bytes'] !== undefined && values.budget !== undefined) throw new TrainerInputError(`give --budget or --max-bytes, not both\n\n${USAGE}`)
+  if ([a.fast, a.frontier, values.report === true].filter(Boolean).length > 1) throw new TrainerInputError(`--fast, --report and --frontier are exclusive\n\n${USAGE}`)
   return {
     ...DEFAULT_TRAINER_OPTIONS,
     input: a.input,
@@ -141,11 +164,15 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
     epochs: a.epochs,
     alpha: a.alpha,
     reg: a.reg,
-    budget: a.budget,
+    budget: a['max-bytes'] !== undefined ? { maxBytes: a['max-bytes'] } : a.budget,
+    mapping: a.mapping,
+    userVectors: a.users,
+    dtype: a.dtype === 'f16' ? 'F16' : 'F32',
+    ...(a.test ? { test: a.test } : {}),
     seed: a.seed,
     threads: a.threads,
-    report: a.report && !a.fast,
-    refit: a.refit,
+    scope: a.frontier ? 'all' : a.fast ? 'served' : 'mapping',
+    refit: !a['no-refit'],
     modelId: a['model-id'],
     evalUsers: a['eval-users'],
     deepRetrieval: a['no-deep-retrieval'] ? false : deepRetrievalOverrides(a),

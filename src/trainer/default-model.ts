@@ -24,7 +24,7 @@ export async function trainDefaultModel (opts: DefaultModelOptions = {}): Promis
     items: join(dataDir, 'movies.csv'),
     out: opts.outDir ?? join('models', 'default'),
     threads: opts.threads ?? DEFAULT_TRAINER_OPTIONS.threads,
-    report: !(opts.fast ?? false),
+    scope: opts.fast ?? false ? 'served' : 'mapping',
     ...(opts.log ? { log: opts.log } : {}),
   })
 }

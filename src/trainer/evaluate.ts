@@ -14,6 +14,8 @@ export interface Metrics {
   /** |top-K ∩ test| / |test|. */
   readonly recallFull: number
   readonly ndcg: number
+  /** Recall@10 over min(10, |test|) from the same lists' first ten (k >= 10), the report's legacy column. */
+  readonly recall10: number
   readonly users: number
   readonly k: number
 }
@@ -55,6 +57,7 @@ export function evaluateRanked (train: Csr, test: Csr, k: number, rank: (user: n
   let recall = 0
   let recallFull = 0
   let ndcg = 0
+  let recall10 = 0
   for (let u = 0; u < test.rows; u++) {
     const ts = test.indptr[u]
     const te = test.indptr[u + 1]
@@ -63,10 +66,12 @@ export function evaluateRanked (train: Csr, test: Csr, k: number, rank: (user: n
     users++
     const n = rank(u, list)
     let hits = 0
+    let hits10 = 0
     let dcg = 0
     for (let r = 0; r < n; r++) {
-      if (sortedHas(test.indices, ts, te, list[r])) { hits++; dcg += LOG2_DISCOUNT[r] }
+      if (sortedHas(test.indices, ts, te, list[r])) { hits++; dcg += LOG2_DISCOUNT[r]; if (r < 10) hits10++ }
     }
+    recall10 += hits10 / Math.min(10, nTest)
     let idcg = 0
     for (let r = 0; r < Math.min(k, nTest); r++) idcg += LOG2_DISCOUNT[r]
     recall += hits / Math.min(k, nTest)
@@ -75,7 +80,7 @@ export function evaluateRanked (train: Csr, test: Csr, k: number, rank: (user: n
   }
   void train
   const d = Math.max(1, users)
-  return { recall: recall / d, recallFull: recallFull / d, ndcg: ndcg / d, users, k }
+  return { recall: recall / d, recallFull: recallFull / d, ndcg: ndcg / d, recall10: recall10 / d, users, k }
 }
 
 /** Metrics of a dense scorer: every non-train item scored, top K taken. */

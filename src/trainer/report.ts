@@ -1,29 +1,39 @@
-/** The evaluation report: eval.json, a markdown table, and an SVG plot of Recall@10 against model size. */
+/** The evaluation report: eval.json, a markdown table, and an SVG plot of Recall@20 against bytes, one line per mapping. */
 import { deepRetrievalMarkdown, deepRetrievalSvgPanel, type DeepRetrievalReport } from './deep-retrieval/report-section.js'
 
 export interface VariantResult {
   readonly name: string
-  readonly kind: 'popularity' | 'mf' | 'hashed-mf' | 'codes' | 'two-stage'
+  readonly kind: 'popularity' | 'full' | 'table' | 'codes' | 'two-stage'
+  /** Recall@k over |test| (LightGCN), k = the report's k. */
   readonly recall: number
-  readonly recallFull: number
   readonly ndcg: number
+  /** Recall@10 over min(10, |test|). */
+  readonly recall10: number
   /** Users with test items that were ranked. */
   readonly users: number
-  /** Stored numbers (floats for embeddings, counts for popularity; bits / 32 for codes). */
-  readonly params: number
+  /** What produces the vectors (tables, mapping arrays; codes for Hamming), and its share of the full float32 tables. */
   readonly bytes: number
+  readonly share: number
   readonly trainMs?: number
   readonly evalMs: number
+  /** Table variants: how items map to rows ('none': a row per item), the nominal budget, users stored or solved, stored dtype. */
+  readonly mapping?: 'none' | 'hash' | 'l2c' | 'baco'
+  readonly budget?: number
+  readonly userVectors?: 'stored' | 'solved'
+  readonly dtype?: 'F32' | 'F16'
   readonly detail?: Record<string, unknown>
 }
 
 export interface Report {
   readonly dataset: Record<string, unknown>
   readonly split: string
+  /** Whether the numbers describe the served model or the same configuration before its refit. */
+  readonly servedModel: string
   readonly metric: string
   readonly k: number
   readonly variants: readonly VariantResult[]
-  readonly targets: readonly { readonly name: string, readonly value: number, readonly target: number, readonly met: boolean }[]
+  /** How the served budget was chosen ('auto': the smallest within `tolerance` of the full model's Recall@k). */
+  readonly selection: { readonly mode: 'auto' | 'fixed' | 'max-bytes', readonly budget: number, readonly share: number, readonly bytes: number, readonly ofFullRecall?: number, readonly tolerance?: number }
   readonly timings: Record<string, number>
   readonly served: string
   /** The Deep Retrieval structure's evaluation, when the trainer built one. */
@@ -33,28 +43,36 @@ export interface Report {
 function fmtBytes (b: number): string {
   if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(2)} MiB`
   if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(1)} KiB`
-  return `${b} B`
+  return `${Math.round(b)} B`
+}
+
+function pct (x: number): string {
+  return `${(x * 100).toFixed(1)}%`
 }
 
 export function reportMarkdown (r: Report): string {
+  const full = r.variants.find((v) => v.kind === 'full')
+  const sel = r.selection
+  const chosen = sel.mode === 'auto'
+    ? `Budget chosen automatically: the smallest tried whose Recall@${r.k} is within ${pct(sel.tolerance ?? 0)} of the full model's: ${pct(sel.share)} of the full bytes (${fmtBytes(sel.bytes)})${sel.ofFullRecall === undefined ? '' : `, ${sel.ofFullRecall.toFixed(3)}x the full model's Recall@${r.k}`}.`
+    : `Budget ${sel.mode === 'fixed' ? 'given' : 'capped by --max-bytes'}: ${pct(sel.share)} of the full bytes (${fmtBytes(sel.bytes)}).`
   const lines = [
-    `| variant | Recall@${r.k} | NDCG@${r.k} | Recall@${r.k} (/|test|) | parameters | size | train ms |`,
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...r.variants.map((v) => `| ${v.name}${v.name === r.served ? ' (served)' : ''} | ${v.recall.toFixed(4)} | ${v.ndcg.toFixed(4)} | ${v.recallFull.toFixed(4)} | ${v.params.toLocaleString('en-US')} | ${fmtBytes(v.bytes)} | ${v.trainMs === undefined ? '' : Math.round(v.trainMs)} |`),
+    `| variant | Recall@${r.k} | NDCG@${r.k} | Recall@10 | bytes | share of full | Recall@${r.k} vs full | train ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.variants.map((v) => `| ${v.name}${v.name === r.served ? ' (served)' : ''} | ${v.recall.toFixed(4)} | ${v.ndcg.toFixed(4)} | ${v.recall10.toFixed(4)} | ${fmtBytes(v.bytes)} | ${pct(v.share)} | ${full ? `${(v.recall / full.recall).toFixed(3)}x` : ''} | ${v.trainMs === undefined ? '' : Math.round(v.trainMs)} |`),
   ]
-  const targets = r.targets.map((t) => `- ${t.met ? 'met' : 'MISSED'}: ${t.name} = ${t.value.toFixed(4)} (target ${t.target})`)
-  return [`# Evaluation (${r.split})`, '', r.metric, '', ...lines, '', ...targets, '', ...(r.deepRetrieval ? deepRetrievalMarkdown(r.deepRetrieval) : [])].join('\n')
+  return [`# Evaluation (${r.split})`, '', r.servedModel, '', r.metric, '', chosen, '', ...lines, '', ...(r.deepRetrieval ? deepRetrievalMarkdown(r.deepRetrieval) : [])].join('\n')
 }
 
-const COLORS: Record<VariantResult['kind'], string> = {
-  popularity: '#888888', mf: '#1f77b4', 'hashed-mf': '#2ca02c', codes: '#d62728', 'two-stage': '#9467bd',
+const COLORS: Record<string, string> = {
+  popularity: '#888888', full: '#1f77b4', none: '#17becf', hash: '#2ca02c', l2c: '#ff7f0e', baco: '#8c564b', codes: '#d62728', 'two-stage': '#9467bd',
 }
 
 function esc (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-/** Recall@K against model bytes, log x axis, one labelled point per variant. */
+/** Recall@k against bytes, log x axis: one line per mapping through its budgets, a labelled point for every other variant. */
 export function reportSvg (r: Report): string {
   const W = 860
   const H = 420
@@ -71,7 +89,7 @@ export function reportSvg (r: Report): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + panelH}" viewBox="0 0 ${W} ${H + panelH}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H + panelH}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Recall@${r.k} against model size</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Recall@${r.k} against bytes</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
   ]
@@ -83,9 +101,19 @@ export function reportSvg (r: Report): string {
     const y = (yMax * t) / 5
     out.push(`<line x1="${m.l - 5}" y1="${sy(y)}" x2="${m.l}" y2="${sy(y)}" stroke="black"/><text x="${m.l - 8}" y="${sy(y) + 4}" text-anchor="end">${y.toFixed(3)}</text>`)
   }
-  out.push(`<text x="${W / 2}" y="${H - 15}" text-anchor="middle">model size (bytes, log scale)</text>`)
+  out.push(`<text x="${W / 2}" y="${H - 15}" text-anchor="middle">bytes producing the vectors (log scale)</text>`)
   out.push(`<text x="18" y="${H / 2}" text-anchor="middle" transform="rotate(-90 18 ${H / 2})">Recall@${r.k}</text>`)
-  pts.forEach((v, n) => {
+  const tables = pts.filter((v) => v.kind === 'table')
+  const unhashed = tables.filter((v) => v.mapping === 'none')
+  let legend = 0
+  for (const mapping of ['hash', 'l2c', 'baco'] as const) {
+    const line = [...tables.filter((v) => v.mapping === mapping), ...unhashed].sort((a, b) => a.bytes - b.bytes)
+    if (!line.some((v) => v.mapping === mapping)) continue
+    out.push(`<polyline fill="none" stroke="${COLORS[mapping]}" stroke-width="2" points="${line.map((v) => `${sx(v.bytes).toFixed(1)},${sy(v.recall).toFixed(1)}`).join(' ')}"/>`)
+    for (const v of line) out.push(`<circle cx="${sx(v.bytes).toFixed(1)}" cy="${sy(v.recall).toFixed(1)}" r="4" fill="${COLORS[mapping]}"><title>${esc(v.name)}</title></circle>`)
+    out.push(`<text x="${W - m.r + 12}" y="${m.t + 14 * legend++}" fill="${COLORS[mapping]}">— items ${mapping}</text>`)
+  }
+  pts.filter((v) => v.kind !== 'table').forEach((v, n) => {
     const x = sx(v.bytes)
     const y = sy(v.recall)
     out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${COLORS[v.kind]}"/>`)

@@ -69,7 +69,7 @@ export function fullMatrix (log: Interactions): Csr {
   return csrFromPairs(log.userIds.length, log.itemIds.length, log.users, log.items, undefined, log.count)
 }
 
-function withoutTrainItems (test: Csr, train: Csr): Csr {
+export function withoutTrainItems (test: Csr, train: Csr): Csr {
   const indptr = new Int32Array(test.rows + 1)
   const indices = new Int32Array(test.indices.length)
   const values = new Float32Array(test.indices.length)

@@ -52,18 +52,28 @@ export function createTableLayout (ids: readonly string[], dedicatedIds: Int32Ar
   const idRowCount = new Uint8Array(n)
   const idRows = new Int32Array(2 * n)
   const out = new Int32Array(2)
-  const rows = dedicatedIds.length + sharedRows
-  const perRow = new Int32Array(rows + 1)
   for (let i = 0; i < n; i++) {
-    const c = table.locate(ids[i], out)
-    idRowCount[i] = c
+    idRowCount[i] = table.locate(ids[i], out)
     idRows[2 * i] = out[0]
     idRows[2 * i + 1] = out[1]
-    if (c === 1) perRow[out[0] + 1]++
-    else if (c === 2) {
-      perRow[out[0] + 1]++
-      if (out[1] !== out[0]) perRow[out[1] + 1]++
-    }
+  }
+  return { config, rows: dedicatedIds.length + sharedRows, idRowCount, idRows, ...invertedLists(dedicatedIds.length + sharedRows, idRowCount, idRows), dedicatedIds }
+}
+
+/**
+ * The row -> ids lists of a per-id assignment (`idRowCount[i]` rows at idRows[2i], idRows[2i + 1]):
+ * shared by hashed and learned layouts. An id whose two rows coincide is listed once with
+ * multiplicity 2 (sum aggregation adds the row twice).
+ */
+export function invertedLists (rows: number, idRowCount: Uint8Array, idRows: Int32Array): Pick<TableLayout, 'rowPtr' | 'rowIds' | 'rowMult'> {
+  const n = idRowCount.length
+  const perRow = new Int32Array(rows + 1)
+  for (let i = 0; i < n; i++) {
+    const c = idRowCount[i]
+    if (c === 0) continue
+    const a = idRows[2 * i]
+    perRow[a + 1]++
+    if (c === 2 && idRows[2 * i + 1] !== a) perRow[idRows[2 * i + 1] + 1]++
   }
   for (let r = 0; r < rows; r++) perRow[r + 1] += perRow[r]
   const fill = perRow.slice(0, rows)
@@ -79,12 +89,18 @@ export function createTableLayout (ids: readonly string[], dedicatedIds: Int32Ar
     rowIds[fill[a]] = i; rowMult[fill[a]++] = 1
     rowIds[fill[b]] = i; rowMult[fill[b]++] = 1
   }
-  return { config, rows, idRowCount, idRows, rowPtr: perRow, rowIds, rowMult, dedicatedIds }
+  return { rowPtr: perRow, rowIds, rowMult }
 }
 
 /** Every id owns a row: the unhashed reference model. */
 export function fullLayout (ids: readonly string[], counts: Float32Array, seeds: [number, number]): TableLayout {
   return createTableLayout(ids, frequencyOrder(counts), 0, seeds)
+}
+
+/** [K, B] for n ids in `rows` rows: the `dedicatedShare` most frequent own a row, the rest hash into the others. */
+export function splitRows (n: number, rows: number, dedicatedShare: number): [number, number] {
+  const k = Math.min(n, Math.floor(rows * dedicatedShare))
+  return k === n ? [n, 0] : [k, Math.max(1, rows - k)]
 }
 
 export interface BudgetPlan {
@@ -119,10 +135,7 @@ export function planBudget (userCounts: Float32Array, itemCounts: Float32Array, 
   const fullRows = nU + nI
   if (budget >= 1 && dedicatedShare >= 1) return { userDedicated: nU, userShared: 0, itemDedicated: nI, itemShared: 0, rows: fullRows, fullRows }
   const total = Math.max(4, Math.floor(budget * fullRows))
-  const split = (n: number, rows: number): [number, number] => {
-    const k = Math.min(n, Math.floor(rows * dedicatedShare))
-    return k === n ? [n, 0] : [k, Math.max(1, rows - k)]
-  }
+  const split = (n: number, rows: number): [number, number] => splitRows(n, rows, dedicatedShare)
   const userRows = Math.max(1, Math.floor(total * userShare))
   const [ku, bu] = nU <= userRows ? [nU, 0] : split(nU, userRows)
   const [ki, bi] = split(nI, Math.max(2, total - ku - bu))
