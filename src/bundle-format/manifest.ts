@@ -10,6 +10,10 @@ export const MAX_ID_BYTES = 256
 /** Ids over HTTP and in events: no control characters (they cannot round-trip through logs and URLs). */
 export const ID_PATTERN = /^[^\u0000-\u001f\u007f]+$/ // eslint-disable-line no-control-regex
 
+/** Storage dtypes of the embedding tables. */
+export const EMBEDDING_DTYPES = ['F32', 'F16', 'I8'] as const
+export type EmbeddingStorage = (typeof EMBEDDING_DTYPES)[number]
+
 export const CODE_BITS = [32, 64, 128] as const
 export type CodeBits = (typeof CODE_BITS)[number]
 
@@ -104,7 +108,8 @@ export const ManifestSchema = z.object({
   dimension: z.number().int().min(1).max(4096),
   codeBits: z.union([z.literal(32), z.literal(64), z.literal(128)]),
   dtypes: z.object({
-    embeddings: z.enum(['F32', 'F16']),
+    /** I8: each table's rows as int8 with a float32 scale per row in `<tensor>_scale` (docs/model-bundle.md). */
+    embeddings: z.enum(EMBEDDING_DTYPES),
     codes: z.literal('U8'),
   }).strict(),
   tables: z.object({

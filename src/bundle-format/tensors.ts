@@ -6,6 +6,11 @@ export const TENSOR_NAMES = {
   itemSharedEmbeddings: 'item_embeddings_shared',
   userEmbeddings: 'user_embeddings',
   userSharedEmbeddings: 'user_embeddings_shared',
+  /** F32 [rows], one per I8 embedding table: row r's values are scale[r] * int8 (docs/model-bundle.md). */
+  itemEmbeddingsScale: 'item_embeddings_scale',
+  itemSharedEmbeddingsScale: 'item_embeddings_shared_scale',
+  userEmbeddingsScale: 'user_embeddings_scale',
+  userSharedEmbeddingsScale: 'user_embeddings_shared_scale',
   itemBias: 'item_bias',
   itemPopularity: 'item_popularity',
   userCodeProjection: 'user_code_projection',
@@ -16,3 +21,8 @@ export const TENSOR_NAMES = {
   itemRows: 'item_rows',
   userRows: 'user_rows',
 } as const
+
+/** The companion scale tensor of an I8 embedding table. */
+export function scaleTensorName (table: string): string {
+  return `${table}_scale`
+}

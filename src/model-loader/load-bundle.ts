@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { z } from 'zod'
 import { HybridTable, sharedWidth, type RowMapping } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
+import { dequantizeRowsI8 } from '../hashing/int8-rows.js'
 import { buildHnswIndexInWorker } from './hnsw-build.js'
 import { HnswFileError, sameFile, validateHnswFile, type HnswHeader } from './hnsw-file.js'
 import { hnswIndexDimension, maxAugmentedNorm, readHnswIndex, type HnswBuildInput } from './hnsw-index.js'
@@ -19,7 +20,7 @@ import { FILE_NAMES, FORMAT_VERSION, HnswSchema, MAX_ID_BYTES, ManifestSchema, t
 import type { HnswHandle, Model } from './model.js'
 import { HashWorker, sha256Bytes, sharedBuffer, ShortReadError, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
-import { TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { scaleTensorName, TENSOR_NAMES } from '../bundle-format/tensors.js'
 import { checkDeepRetrievalConfig, readDeepRetrieval, type TensorAccess } from './deep-retrieval-tensors.js'
 import { nextTurn } from '../util/steps.js'
 
@@ -239,6 +240,9 @@ function floatTensor (r: TensorReader, name: string, shape: readonly number[], d
   if (info.dtype === 'F16') {
     out = f16ArrayToF32(viewTensor(r.bytes, info, Uint16Array))
     r.copied++
+  } else if (info.dtype === 'I8') {
+    out = dequantizedTable(r, name, info)
+    r.copied++
   } else {
     out = viewTensor(r.bytes, info, Float32Array)
     if (out.buffer === r.bytes.buffer) r.zeroCopy++; else r.copied++
@@ -250,6 +254,26 @@ function floatTensor (r: TensorReader, name: string, shape: readonly number[], d
     }
   }
   return out
+}
+
+/**
+ * An I8 embedding table as the float32 rows the service uses: scale[r] * q[r, j] with its F32
+ * [rows] companion `<name>_scale`, every scale finite and >= 0. A product beyond float32 range
+ * (a scale near its maximum) is Infinity, refused by the caller's finiteness pass.
+ */
+function dequantizedTable (r: TensorReader, name: string, info: TensorInfo): Float32Array {
+  const rows = info.shape[0]
+  const width = info.shape[1]
+  const scaleName = scaleTensorName(name)
+  if (!r.st.tensors.has(scaleName)) {
+    if (rows === 0) return new Float32Array(0)
+    throw new BundleError(FILE_NAMES.tensors, `required tensor is missing: the I8 table ${name} needs its per-row scales`, scaleName)
+  }
+  const scale = floatTensor(r, scaleName, [rows], ['F32'])!
+  for (let i = 0; i < rows; i++) {
+    if (scale[i] < 0) throw new BundleError(FILE_NAMES.tensors, `negative scale ${scale[i]} at row ${i}`, scaleName)
+  }
+  return dequantizeRowsI8(viewTensor(r.bytes, info, Int8Array), scale, width)
 }
 
 function nonFinite (name: string, values: Float32Array, from: number): BundleError {
