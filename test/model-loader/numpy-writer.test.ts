@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
+import { quantizeRowsI8 } from '../../src/hashing/int8-rows.js'
 import { tempDir } from '../helpers/bundle-fixture.js'
 import { createRecommender } from '../../src/recommend/recommender.js'
 import { createModelEngines } from '../../src/search/engines.js'
@@ -67,4 +68,29 @@ test('a numpy-written bundle with a learned item mapping and solved users loads 
       assert.ok(Math.abs(item.score - dot) < 1e-4, `user ${row} item ${item.id}: ${item.score} vs ${dot}`)
     }
   })
+})
+
+test('a numpy-written I8 bundle (int8 rows, float32 scales, the docs\' snippet) loads with the dequantized vectors numpy meant', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  const out = join(dir, 'bundle')
+  const run = spawnSync('python3', [script, out, 'i8'], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  const expected = JSON.parse(await readFile(`${out}.expected.json`, 'utf8'))
+  const model = await loadModel(out)
+  assert.equal(model.manifest.dtypes.embeddings, 'I8')
+  const d = model.dimension
+  // numpy's s * q in float32 and the loader's are the same float32 products: equal, not close.
+  expected.itemIds.forEach((id: string, row: number) => {
+    for (let j = 0; j < d; j++) assert.equal(model.itemVectors[row * d + j], Math.fround(expected.itemVectors[row][j]), `item ${id} component ${j}`)
+  })
+  const v = new Float32Array(d)
+  assert.equal(model.userTable.resolveInto(expected.unseenUser, v), 'hashed')
+  for (let j = 0; j < d; j++) assert.ok(Math.abs(v[j] - expected.unseenUserVector[j]) < 1e-5)
+  assert.equal(model.userTable.resolveInto(model.users.idAt(1), v), 'dedicated')
+  for (let j = 0; j < d; j++) assert.equal(v[j], Math.fround(expected.userVectors[1][j]))
+  // The trainer's helper rounds as the docs' numpy snippet does, ties and zero rows included.
+  const probe = quantizeRowsI8(Float32Array.from(expected.quantProbe.flat()), expected.quantProbe.length, d)
+  assert.deepEqual([...probe.q], expected.quantProbeQ.flat())
+  assert.deepEqual([...probe.scale], expected.quantProbeScale.map(Math.fround))
 })
