@@ -30,9 +30,10 @@ const Seed = z.number().int().min(0).max(0xffffffff)
 
 /**
  * The third tier of a table: an explicit learned id -> row mapping (co-clustering as in BACO,
- * learned hash functions as in "Learning to Collide"). `tensor` names an I32 [n, 1 or 2] tensor,
- * one line per listed id (items.jsonl or users.jsonl order), each value a row of [K dedicated |
- * B shared] (-1 in column 1: no second row); an id's vector is the sum of its rows. Sum
+ * learned hash functions as in "Learning to Collide"). `tensor` names an I32 or U16 [n, 1 or 2]
+ * tensor, one line per listed id (items.jsonl or users.jsonl order), each value a row of [K
+ * dedicated | B shared] (in column 1, -1 for I32 or 65535 for U16: no second row; U16 needs
+ * K + B <= 65535); an id's vector is the sum of its rows. Sum
  * aggregation only. Ids the list does not hold hash into the shared rows as without a mapping.
  */
 export const LearnedMappingSchema = z.object({

@@ -22,6 +22,13 @@ export const TENSOR_NAMES = {
   userRows: 'user_rows',
 } as const
 
+/**
+ * A U16 learned mapping: 65535 in column 1 means "no second row" (I32 uses -1), so a U16 mapping
+ * holds tables of at most 65535 rows (K + B), rows 0..65534.
+ */
+export const U16_NO_ROW = 0xffff
+export const U16_MAPPING_MAX_ROWS = 0xffff
+
 /** The companion scale tensor of an I8 embedding table. */
 export function scaleTensorName (table: string): string {
   return `${table}_scale`

@@ -20,7 +20,7 @@ import { FILE_NAMES, FORMAT_VERSION, HnswSchema, MAX_ID_BYTES, ManifestSchema, t
 import type { HnswHandle, Model } from './model.js'
 import { HashWorker, sha256Bytes, sharedBuffer, ShortReadError, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
-import { scaleTensorName, TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { scaleTensorName, TENSOR_NAMES, U16_MAPPING_MAX_ROWS, U16_NO_ROW } from '../bundle-format/tensors.js'
 import { checkDeepRetrievalConfig, readDeepRetrieval, type TensorAccess } from './deep-retrieval-tensors.js'
 import { nextTurn } from '../util/steps.js'
 
@@ -401,23 +401,31 @@ function readTables (r: TensorReader, m: Manifest, items: JsonlIdIndex, users: J
 }
 
 /**
- * A table's learned mapping tensor: I32 [n, 1 or 2], every value a row of [K dedicated | B shared]
- * (-1 allowed in column 1: no second row), so resolving never reads outside the tables.
+ * A table's learned mapping tensor: I32 or U16 [n, 1 or 2], every value a row of [K dedicated | B
+ * shared] (in column 1 also "no second row": -1 for I32, U16_NO_ROW for U16), so resolving never
+ * reads outside the tables. U16 halves the mapping's bytes and is read in place.
  */
 function rowMapping (r: TensorReader, which: 'user' | 'item', t: TableConfig, n: number, indexOf: RowMapping['indexOf']): RowMapping {
   const name = t.learnedMapping!.tensor
   const info = r.st.tensors.get(name)
   if (!info) throw new BundleError(FILE_NAMES.tensors, `required tensor is missing (named by tables.${which}.learnedMapping.tensor)`, name)
-  if (info.dtype !== 'I32') throw new BundleError(FILE_NAMES.tensors, `dtype ${info.dtype}, expected I32`, name)
+  if (info.dtype !== 'I32' && info.dtype !== 'U16') throw new BundleError(FILE_NAMES.tensors, `dtype ${info.dtype}, expected I32 or U16`, name)
   const columns = info.shape[1]
   if (info.shape.length !== 2 || (columns !== 1 && columns !== 2)) throw new BundleError(FILE_NAMES.tensors, `shape ${JSON.stringify(info.shape)}, expected [${n}, 1] or [${n}, 2]`, name)
-  tensorInfo(r, name, [n, columns], ['I32'])
-  const rows = viewTensor(r.bytes, info, Int32Array)
+  tensorInfo(r, name, [n, columns], [info.dtype])
   const total = t.dedicatedRows + t.sharedRows
+  const u16 = info.dtype === 'U16'
+  if (u16 && total > U16_MAPPING_MAX_ROWS) throw new BundleError(FILE_NAMES.tensors, `a U16 mapping addresses at most ${U16_MAPPING_MAX_ROWS} rows (${U16_NO_ROW} means no second row); the table has ${total} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared): use I32`, name)
+  const rows = u16 ? viewTensor(r.bytes, info, Uint16Array) : viewTensor(r.bytes, info, Int32Array)
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i]
-    const lowest = columns === 2 && i % 2 === 1 ? -1 : 0
-    if (v < lowest || v >= total) throw new BundleError(FILE_NAMES.tensors, `row ${v} of ${which} line ${Math.floor(i / columns)} (column ${i % columns}) is outside ${lowest}..${total - 1} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared rows)`, name)
+    const second = columns === 2 && i % 2 === 1
+    if (u16 && second && v === U16_NO_ROW) continue
+    const lowest = second && !u16 ? -1 : 0
+    if (v < lowest || v >= total) {
+      const range = u16 && second ? `0..${total - 1} or ${U16_NO_ROW}` : `${lowest}..${total - 1}`
+      throw new BundleError(FILE_NAMES.tensors, `row ${v} of ${which} line ${Math.floor(i / columns)} (column ${i % columns}) is outside ${range} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared rows)`, name)
+    }
   }
   return { rows, columns, indexOf }
 }

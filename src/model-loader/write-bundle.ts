@@ -14,7 +14,7 @@ import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
 import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type EmbeddingStorage, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from '../bundle-format/manifest.js'
 import type { ItemMeta } from './model.js'
-import { scaleTensorName, TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { scaleTensorName, TENSOR_NAMES, U16_MAPPING_MAX_ROWS, U16_NO_ROW } from '../bundle-format/tensors.js'
 import { deepRetrievalTensors, type DeepRetrievalStructure } from './deep-retrieval-tensors.js'
 
 export interface BundleItem extends ItemMeta {
@@ -80,8 +80,29 @@ export interface BundleInput {
 }
 
 export interface RowMapInput {
+  /** -1 in column 1: no second row (whatever the stored dtype). */
   readonly rows: Int32Array
   readonly columns: 1 | 2
+  /**
+   * Stored dtype (default I32). U16 halves the mapping's bytes and needs K + B <= 65535
+   * (U16_MAPPING_MAX_ROWS); -1 is written as 65535 (U16_NO_ROW).
+   */
+  readonly dtype?: 'I32' | 'U16'
+}
+
+/**
+ * The I32 mapping as U16: -1 becomes U16_NO_ROW. A value that does not fit would wrap into a
+ * valid-looking row the loader cannot refuse, so it throws here; range against K + B is the
+ * loader's check, as for I32.
+ */
+function mappingAsU16 (which: string, rows: Int32Array): Uint16Array {
+  const out = new Uint16Array(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]
+    if (v < -1 || v >= U16_NO_ROW) throw new Error(`${which}RowMap: value ${v} at ${i} does not fit a U16 mapping`)
+    out[i] = v === -1 ? U16_NO_ROW : v
+  }
+  return out
 }
 
 /** The mapping tensor of one table, checked against its manifest entry (the loader refuses the rest). */
@@ -92,7 +113,11 @@ function rowMapTensor (which: 'item' | 'user', table: TableConfig, map: RowMapIn
   }
   if (!map) throw new Error(`tables.${which}.learnedMapping needs tensors.${which}RowMap`)
   if (map.rows.length !== listed * map.columns) throw new Error(`${which}RowMap holds ${map.rows.length} values, expected ${listed} x ${map.columns}`)
-  return [table.learnedMapping.tensor, { dtype: 'I32', shape: [listed, map.columns], data: map.rows }]
+  const shape = [listed, map.columns]
+  if (map.dtype !== 'U16') return [table.learnedMapping.tensor, { dtype: 'I32', shape, data: map.rows }]
+  const total = table.dedicatedRows + table.sharedRows
+  if (total > U16_MAPPING_MAX_ROWS) throw new Error(`${which}RowMap: a U16 mapping addresses at most ${U16_MAPPING_MAX_ROWS} rows, tables.${which} has ${total}; use I32`)
+  return [table.learnedMapping.tensor, { dtype: 'U16', shape, data: mappingAsU16(which, map.rows) }]
 }
 
 function sha256 (data: Uint8Array | string): string {
@@ -158,7 +183,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       dedicated: itemDedicated.values,
       shared: itemShared,
       dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, catalogRow),
-      ...(tensors.itemRowMap ? { mapping: { ...tensors.itemRowMap, indexOf: (id: string) => catalogRow.get(id) } } : {}),
+      ...(tensors.itemRowMap ? { mapping: { rows: tensors.itemRowMap.rows, columns: tensors.itemRowMap.columns, indexOf: (id: string) => catalogRow.get(id) } } : {}),
     }))
   t[TENSOR_NAMES.itemGram] = { dtype: 'F32', shape: [dimension, dimension], data: Float32Array.from(computeItemGram(itemVectors, input.items.length, dimension)) }
   if (tensors.userSeen) {

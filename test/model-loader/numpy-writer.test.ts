@@ -40,35 +40,38 @@ test('a bundle written by numpy following docs/model-bundle.md loads with the ve
   assert.equal(model.hnsw?.source, 'built')
 })
 
-test('a numpy-written bundle with a learned item mapping and solved users loads and serves each user their fold-in', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, async (t) => {
-  const { dir, cleanup } = await tempDir()
-  t.after(cleanup)
-  const out = join(dir, 'bundle')
-  const run = spawnSync('python3', [script, out, 'learned'], { encoding: 'utf8' })
-  assert.equal(run.status, 0, run.stderr)
-  const expected = JSON.parse(await readFile(`${out}.expected.json`, 'utf8'))
-  const model = await loadModel(out)
-  const d = model.dimension
-  expected.itemIds.forEach((id: string, row: number) => {
-    for (let j = 0; j < d; j++) assert.ok(Math.abs(model.itemVectors[row * d + j] - expected.itemVectors[row][j]) < 1e-5, `item ${id} component ${j}`)
+for (const dtype of ['I32', 'U16'] as const) {
+    test(`a numpy-written bundle with a learned ${dtype} item mapping and solved users loads and serves each user their fold-in`, { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, async (t) => {
+    const { dir, cleanup } = await tempDir()
+    t.after(cleanup)
+    const out = join(dir, 'bundle')
+    const run = spawnSync('python3', [script, out, 'learned', ...(dtype === 'U16' ? ['u16'] : [])], { encoding: 'utf8' })
+    assert.equal(run.status, 0, run.stderr)
+    const expected = JSON.parse(await readFile(`${out}.expected.json`, 'utf8'))
+    const model = await loadModel(out)
+    assert.equal(model.itemTable.mapping?.rows instanceof Uint16Array, dtype === 'U16')
+    const d = model.dimension
+    expected.itemIds.forEach((id: string, row: number) => {
+      for (let j = 0; j < d; j++) assert.ok(Math.abs(model.itemVectors[row * d + j] - expected.itemVectors[row][j]) < 1e-5, `item ${id} component ${j}`)
+    })
+    const v = new Float32Array(d)
+    assert.equal(model.itemTable.resolveInto(expected.unseenItem, v), 'hashed')
+    for (let j = 0; j < d; j++) assert.ok(Math.abs(v[j] - expected.unseenItemVector[j]) < 1e-5)
+    const rec = createRecommender(model, createModelEngines(model))
+    expected.userVectors.forEach((u: number[], row: number) => {
+      const r = rec.forUser(model.users.idAt(row), { k: 10, method: 'mips' })
+      assert.equal(r.source, 'solved')
+      assert.ok(r.items.length > 0)
+      // Exact MIPS scores are item . u: the served vector is numpy's solve of the iALS user step.
+      for (const item of r.items) {
+        const i = model.items.rowOf(item.id)!
+        let dot = 0
+        for (let j = 0; j < d; j++) dot += expected.itemVectors[i][j] * u[j]
+        assert.ok(Math.abs(item.score - dot) < 1e-4, `user ${row} item ${item.id}: ${item.score} vs ${dot}`)
+      }
+    })
   })
-  const v = new Float32Array(d)
-  assert.equal(model.itemTable.resolveInto(expected.unseenItem, v), 'hashed')
-  for (let j = 0; j < d; j++) assert.ok(Math.abs(v[j] - expected.unseenItemVector[j]) < 1e-5)
-  const rec = createRecommender(model, createModelEngines(model))
-  expected.userVectors.forEach((u: number[], row: number) => {
-    const r = rec.forUser(model.users.idAt(row), { k: 10, method: 'mips' })
-    assert.equal(r.source, 'solved')
-    assert.ok(r.items.length > 0)
-    // Exact MIPS scores are item . u: the served vector is numpy's solve of the iALS user step.
-    for (const item of r.items) {
-      const i = model.items.rowOf(item.id)!
-      let dot = 0
-      for (let j = 0; j < d; j++) dot += expected.itemVectors[i][j] * u[j]
-      assert.ok(Math.abs(item.score - dot) < 1e-4, `user ${row} item ${item.id}: ${item.score} vs ${dot}`)
-    }
-  })
-})
+}
 
 test('a numpy-written I8 bundle (int8 rows, float32 scales, the docs\' snippet) loads with the dequantized vectors numpy meant', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, async (t) => {
   const { dir, cleanup } = await tempDir()
