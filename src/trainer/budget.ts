@@ -4,6 +4,7 @@
  * with a row for every user and item, (users + items) x dimension x 4 bytes. Binary codes, seen
  * items and the catalog are shipped by every variant alike and are not counted.
  */
+import { U16_MAPPING_MAX_ROWS } from '../bundle-format/tensors.js'
 import type { EmbeddingDtype, MappingKind, UserVectors } from './variant-config.js'
 
 /** The budgets the report's frontier tries, largest first, and `--budget auto` chooses among. */
@@ -16,13 +17,14 @@ export function fullTableBytes (users: number, items: number, dimension: number)
   return (users + items) * dimension * 4
 }
 
-export function bytesPerValue (dtype: EmbeddingDtype): number {
-  return dtype === 'F16' ? 2 : 4
+/** Stored bytes of one table row: int8 rows carry a float32 scale (docs/model-bundle.md, I8 tables). */
+export function rowBytes (dtype: EmbeddingDtype, width: number): number {
+  return dtype === 'I8' ? width + 4 : dtype === 'F16' ? 2 * width : 4 * width
 }
 
-/** Bytes of an id-to-row mapping array: one I32 row index per id and column. */
-export function mappingBytes (kind: MappingKind, ids: number, columns: number): number {
-  return kind === 'hash' ? 0 : ids * columns * 4
+/** Bytes of an id-to-row mapping array: one row index per id and column, U16 when the table has at most 65,535 rows. */
+export function mappingBytes (kind: MappingKind, ids: number, columns: number, tableRows: number): number {
+  return kind === 'hash' ? 0 : ids * columns * (tableRows <= U16_MAPPING_MAX_ROWS ? 2 : 4)
 }
 
 export interface RowPlan {
@@ -42,19 +44,21 @@ export interface RowPlan {
  * Throws a RangeError when the budget cannot hold even a few rows.
  */
 export function planRows (o: { users: number, items: number, dimension: number, budget: number, mapping: MappingKind, userVectors: UserVectors, dtype: EmbeddingDtype, userShare?: number }): RowPlan {
-  const rowBytes = o.dimension * bytesPerValue(o.dtype)
+  const row = rowBytes(o.dtype, o.dimension)
   if (o.budget >= 1 && o.userVectors === 'stored' && o.dtype === 'F32') return { userRows: o.users, itemRows: o.items, itemsFull: true, usersFull: true }
   const available = o.budget * fullTableBytes(o.users, o.items, o.dimension)
   let userRows = 0
   let itemBytes = available
   if (o.userVectors === 'stored') {
     const share = o.userShare ?? 0.6
-    userRows = Math.min(o.users, Math.max(1, Math.floor((available * share) / rowBytes)))
-    itemBytes = available - userRows * rowBytes
+    userRows = Math.min(o.users, Math.max(1, Math.floor((available * share) / row)))
+    itemBytes = available - userRows * row
   }
-  const fullItems = o.items * rowBytes
+  const fullItems = o.items * row
   if (itemBytes >= fullItems) return { userRows, itemRows: o.items, itemsFull: true, usersFull: userRows === o.users }
-  const itemRows = Math.floor((itemBytes - mappingBytes(o.mapping, o.items, 1)) / rowBytes)
+  let itemRows = Math.floor((itemBytes - mappingBytes(o.mapping, o.items, 1, 0)) / row)
+  // Past 65,535 rows the mapping takes 4 bytes an id: the rows it costs come out of the table.
+  if (itemRows > U16_MAPPING_MAX_ROWS) itemRows = Math.floor((itemBytes - mappingBytes(o.mapping, o.items, 1, itemRows)) / row)
   if (itemRows < 2) throw new RangeError(`a budget of ${o.budget} leaves ${Math.max(0, itemRows)} item rows of ${o.dimension} values (${o.dtype}); raise it`)
   return { userRows, itemRows, itemsFull: false, usersFull: userRows === o.users }
 }

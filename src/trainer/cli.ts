@@ -38,7 +38,7 @@ Model
                              items (the iALS user step); stored: user rows in the bundle
   --dedicated-share <x>      share of a smaller item table's rows owned by the most frequent items
                              (default: the mapping's, 0.5)
-  --dtype <f16|f32>          stored precision of the tables (default ${DEFAULT_TRAINER_OPTIONS.dtype.toLowerCase()})
+  --dtype <i8|f16|f32>       stored precision of the tables (i8: a float32 scale per row) (default ${DEFAULT_TRAINER_OPTIONS.dtype.toLowerCase()})
 Deep Retrieval (a learned structure searched by beam search; defaults chosen by catalog size)
   --no-deep-retrieval        do not build it (the bundle then serves hamming, mips and hybrid only)
   --dr-width <K>             nodes per layer (default: about the cube root of the catalog)
@@ -86,7 +86,7 @@ const ArgsSchema = z.object({
   'max-bytes': z.coerce.number().int().min(1).optional(),
   mapping: z.enum(MAPPING_KINDS).default(DEFAULT_TRAINER_OPTIONS.mapping),
   users: z.enum(['solved', 'stored']).default(DEFAULT_TRAINER_OPTIONS.userVectors),
-  dtype: z.enum(['f16', 'f32']).default('f16'),
+  dtype: z.enum(['i8', 'f16', 'f32']).default(DEFAULT_TRAINER_OPTIONS.dtype.toLowerCase() as 'i8'),
   'dedicated-share': num.pipe(z.number().min(0).max(1)).optional(),
   test: z.string().min(1).optional(),
   frontier: z.boolean().default(false),
@@ -170,7 +170,7 @@ export function parseTrainerArgs (argv: readonly string[], log?: (msg: string) =
     budget: a['max-bytes'] !== undefined ? { maxBytes: a['max-bytes'] } : a.budget,
     mapping: a.mapping,
     userVectors: a.users,
-    dtype: a.dtype === 'f16' ? 'F16' : 'F32',
+    dtype: a.dtype.toUpperCase() as 'I8' | 'F16' | 'F32',
     ...(a['dedicated-share'] === undefined ? {} : { dedicatedShare: a['dedicated-share'] }),
     ...(a.test ? { test: a.test } : {}),
     seed: a.seed,

@@ -6,6 +6,7 @@
  */
 import type { writeBundle, BundleItem } from '../model-loader/write-bundle.js'
 import type { ItemMeta } from '../model-loader/model.js'
+import { U16_MAPPING_MAX_ROWS } from '../bundle-format/tensors.js'
 import type { Csr } from './csr.js'
 import { itemCounts } from './evaluate.js'
 import type { Interactions } from './read-interactions.js'
@@ -32,13 +33,13 @@ function catalogOrder (layout: TableLayout, counts: Float32Array): Int32Array {
 }
 
 /** The learned mapping's I32 [items, c] array in catalog order (-1: no second row). */
-function rowMap (layout: TableLayout, catalog: Int32Array): { rows: Int32Array, columns: 1 | 2 } {
+function rowMap (layout: TableLayout, catalog: Int32Array): { rows: Int32Array, columns: 1 | 2, dtype: 'I32' | 'U16' } {
   const columns = layoutColumns(layout)
   const rows = new Int32Array(catalog.length * columns).fill(-1)
   catalog.forEach((i, row) => {
     for (let j = 0; j < layout.idRowCount[i]; j++) rows[row * columns + j] = layout.idRows[2 * i + j]
   })
-  return { rows, columns }
+  return { rows, columns, dtype: layout.rows <= U16_MAPPING_MAX_ROWS ? 'U16' : 'I32' }
 }
 
 /**

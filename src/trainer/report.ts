@@ -20,7 +20,7 @@ export interface VariantResult {
   readonly mapping?: 'none' | 'hash' | 'l2c' | 'baco'
   readonly budget?: number
   readonly userVectors?: 'stored' | 'solved'
-  readonly dtype?: 'F32' | 'F16'
+  readonly dtype?: 'F32' | 'F16' | 'I8'
   readonly detail?: Record<string, unknown>
 }
 

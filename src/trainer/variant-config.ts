@@ -2,7 +2,7 @@
 export const MAPPING_KINDS = ['hash', 'l2c', 'baco'] as const
 export type MappingKind = (typeof MAPPING_KINDS)[number]
 export type UserVectors = 'stored' | 'solved'
-export type EmbeddingDtype = 'F32' | 'F16'
+export type EmbeddingDtype = 'F32' | 'F16' | 'I8'
 
 export interface VariantConfig {
   /** How item ids (and stored user ids) share rows when the table is smaller than the ids. */

@@ -6,7 +6,8 @@
 import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
 import { computeItemGram } from '../model-loader/item-vectors.js'
 import { createFoldInScratch, foldInVector } from '../realtime/fold-in.js'
-import { bytesPerValue, fullTableBytes, mappingBytes, planRows, type RowPlan } from './budget.js'
+import { fullTableBytes, mappingBytes, planRows, rowBytes, type RowPlan } from './budget.js'
+import { dequantizeRowsI8, quantizeRowsI8 } from '../hashing/int8-rows.js'
 import type { Csr } from './csr.js'
 import { dotScorer, evaluateScores, itemCounts, type Metrics } from './evaluate.js'
 import { trainHashedMf, type MfModel, type MfOptions, type MfWorkerPool } from './hashed-mf.js'
@@ -101,8 +102,11 @@ export function solveUsers (matrix: Csr, itemVectors: Float32Array, d: number, f
   return out
 }
 
-function rounded (params: Float32Array, dtype: VariantConfig['dtype']): Float32Array {
-  return dtype === 'F16' ? f16ArrayToF32(f32ArrayToF16(params)) : params
+/** The table as the loader will serve it: F16 or per-row int8 rounding applied (rows of width d). */
+function rounded (params: Float32Array, dtype: VariantConfig['dtype'], d: number): Float32Array {
+  if (dtype === 'F16') return f16ArrayToF32(f32ArrayToF16(params))
+  if (dtype === 'I8') { const { q, scale } = quantizeRowsI8(params, params.length / d, d); return dequantizeRowsI8(q, scale, d) }
+  return params
 }
 
 /** Trains `c` on `matrix` (users x items of the log's dense ids). */
@@ -112,14 +116,14 @@ export async function trainVariant (ctx: VariantContext, c: VariantConfig, matri
   const plan = planRows({ users: data.userIds.length, items: data.itemIds.length, dimension: d, budget: c.budget, mapping: c.mapping, userVectors: c.userVectors, dtype: c.dtype })
   const l = await layouts(ctx, c, plan, matrix)
   const columns = plan.itemsFull ? 1 : layoutColumns(l.item)
-  const tableBytes = (l.item.rows + (c.userVectors === 'solved' ? 0 : l.user.rows)) * d * bytesPerValue(c.dtype)
-  const bytes = tableBytes + (plan.itemsFull ? 0 : mappingBytes(c.mapping, data.itemIds.length, columns))
+  const tableBytes = (l.item.rows + (c.userVectors === 'solved' ? 0 : l.user.rows)) * rowBytes(c.dtype, d)
+  const bytes = tableBytes + (plan.itemsFull ? 0 : mappingBytes(c.mapping, data.itemIds.length, columns, l.item.rows))
   const share = bytes / fullTableBytes(data.userIds.length, data.itemIds.length, d)
   const name = variantName(c, plan, share)
   const opts = ctx.mf(name)
   const trained = await trainHashedMf(matrix, l.user, l.item, opts, ctx.pool)
-  const itemParams = rounded(trained.itemParams, c.dtype)
-  const userParams = c.userVectors === 'solved' ? new Float32Array(0) : rounded(trained.userParams, c.dtype)
+  const itemParams = rounded(trained.itemParams, c.dtype, d)
+  const userParams = c.userVectors === 'solved' ? new Float32Array(0) : rounded(trained.userParams, c.dtype, d)
   const itemVectors = c.dtype === 'F32' ? trained.itemVectors : vectorsOf(l.item, itemParams, d)
   const userVectors = c.userVectors === 'solved'
     ? solveUsers(matrix, itemVectors, d, { alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent })

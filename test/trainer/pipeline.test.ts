@@ -242,7 +242,7 @@ test('--max-bytes caps what produces the vectors; a cap that cannot hold the ite
     assert.ok(served.bytes <= 1200, `${served.bytes}`)
     // What the bundle stores for vectors is what was counted: F16 item rows plus the mapping array.
     const { item } = manifest.tables
-    assert.equal((item.dedicatedRows + item.sharedRows) * 8 * 2 + (item.learnedMapping ? manifest.counts.items * 4 : 0), served.bytes)
+    assert.equal((item.dedicatedRows + item.sharedRows) * 8 * 2 + (item.learnedMapping ? manifest.counts.items * 2 : 0), served.bytes) // U16 row indices
     await assert.rejects(runTrainer({ ...common, out: join(dir, 'c'), budget: { maxBytes: 100 } }), TrainerInputError)
   })
 })
