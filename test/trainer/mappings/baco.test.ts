@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { bacoAssignment } from '../../../src/trainer/mappings/baco.js'
+import { BACO_DEFAULTS, bacoAssignment } from '../../../src/trainer/mappings/baco.js'
 import { plantedInput } from './planted.js'
 
 const twoBlocks = { users: 80, items: 120, blocks: 2, perUser: 12, noise: 0.02 }
@@ -58,4 +58,27 @@ test('baco gives ids a second cluster only when asked', () => {
 test('baco is a pure function of the seed', () => {
   const input = plantedInput({ users: 100, items: 150, blocks: 5, perUser: 10, noise: 0.1 }, 'item', 12)
   assert.deepEqual(Array.from(bacoAssignment(input).rows), Array.from(bacoAssignment(input).rows))
+})
+
+test('baco with few users and many items: ids without an interaction share one cold row, every other cluster stays within the size bound', () => {
+  // 12 users, 600 items picked with a skew: most items have no interaction, as in a time split of a
+  // small log (ml-latest-small: 610 users, 1,494 of 9,724 items without a training rating).
+  const input = plantedInput({ users: 12, items: 600, blocks: 3, perUser: 40, noise: 0.05 }, 'item', 60)
+  const { matrix } = input
+  const a = bacoAssignment(input)
+  const k = a.dedicatedRows
+  const bound = Math.ceil(BACO_DEFAULTS.capacityFactor * Math.ceil((600 - k) / (60 - k)))
+  const coldRows = new Set<number>()
+  const warm = new Map<number, number>()
+  for (let i = 0; i < 600; i++) {
+    const row = a.rows[2 * i]
+    if (matrix.indptr[i + 1] === matrix.indptr[i]) coldRows.add(row)
+    else warm.set(row, (warm.get(row) ?? 0) + 1)
+  }
+  assert.ok(k > 0 && warm.size > 1)
+  assert.equal(coldRows.size, 1)
+  const [cold] = coldRows
+  assert.ok(cold >= k && !warm.has(cold), 'the cold row is a shared row of its own')
+  for (const [row, size] of warm) if (row >= k) assert.ok(size <= bound, `row ${row}: ${size} ids > ${bound}`)
+  assert.ok(a.dedicatedRows + a.sharedRows <= 60)
 })
