@@ -80,7 +80,7 @@ export const DEFAULT_TRAINER_OPTIONS = {
   budget: 'auto',
   mapping: 'l2c',
   userVectors: 'solved',
-  dtype: 'F16',
+  dtype: 'I8',
   scope: 'mapping',
   refit: true,
   modelId: 'default',

@@ -27,16 +27,16 @@ test('runTrainer exports a bundle that loads and serves exactly the evaluated mo
     await writeFile(join(dir, 'items.csv'), 'itemId,title,genres\ni0,"Zero, the item",A|B\ni1,One,(no genres listed)\n')
     const out = join(dir, 'bundle')
     const { report, manifest } = await runTrainer({
-      ...DEFAULT_TRAINER_OPTIONS, input, out, items: join(dir, 'items.csv'), dimension: 32, bits: 32, epochs: 4, threads: 1, budget: 0.2, refit: false, log: () => {},
+      ...DEFAULT_TRAINER_OPTIONS, input, out, items: join(dir, 'items.csv'), dimension: 32, bits: 32, epochs: 4, threads: 1, budget: 0.1, refit: false, log: () => {},
     })
     assert.deepEqual(report.variants.map((v) => v.kind), ['popularity', 'full', 'table', 'codes', 'codes', 'two-stage'])
     for (const f of ['eval.json', 'eval.md', 'eval.svg']) assert.ok(manifest.files[f], f)
-    assert.match(await readFile(join(out, 'eval.md'), 'utf8'), /\| items l2c, users solved, 20(\.\d)?% \(F16\) \(served\) \|/)
+    assert.match(await readFile(join(out, 'eval.md'), 'utf8'), /\| items l2c, users solved, 10(\.\d)?% \(I8\) \(served\) \|/)
     assert.match(await readFile(join(out, 'eval.svg'), 'utf8'), /^<svg[^>]+>[\s\S]*<polyline[^>]+stroke="#ff7f0e"[\s\S]*<circle/)
     assert.ok(Array.isArray((manifest.training.eval as { variants: unknown[] }).variants))
     const served = report.variants.find((v) => v.name === report.served)!
     assert.equal(report.selection.mode, 'fixed')
-    assert.ok(served.share <= 0.2 + 1e-9 && served.share > 0.15, `share ${served.share}`)
+    assert.ok(served.share <= 0.1 + 1e-9 && served.share > 0.07, `share ${served.share}`)
 
     const model = await loadModel(out)
     assert.equal(model.codeBits, 32)
@@ -45,7 +45,7 @@ test('runTrainer exports a bundle that loads and serves exactly the evaluated mo
     assert.ok(model.hnsw !== null && model.hnsw.source === 'file')
     assert.equal(model.manifest.tables.item.learnedMapping?.kind, 'learned-hash')
     assert.equal(model.manifest.tables.user.vectors, 'solved')
-    assert.equal(model.manifest.dtypes.embeddings, 'F16')
+    assert.equal(model.manifest.dtypes.embeddings, 'I8')
 
     // Re-evaluate from the loaded bundle on the same split: item vectors as loaded, users solved the
     // way the service solves them; the served row of the report must be reproduced.
@@ -148,7 +148,7 @@ test('parseTrainerArgs validates flags and maps them onto trainer options', () =
   assert.throws(() => parseTrainerArgs(['--input', 'a', '--out', 'm', '--bogus']), TrainerInputError)
   assert.deepEqual(o.deepRetrieval, {})
   const d = parseTrainerArgs(['--input', 'a', '--out', 'm'])
-  assert.deepEqual({ budget: d.budget, mapping: d.mapping, userVectors: d.userVectors, dtype: d.dtype, refit: d.refit, scope: d.scope, test: d.test, k: d.k }, { budget: 'auto', mapping: 'l2c', userVectors: 'solved', dtype: 'F16', refit: true, scope: 'mapping', test: undefined, k: 20 })
+  assert.deepEqual({ budget: d.budget, mapping: d.mapping, userVectors: d.userVectors, dtype: d.dtype, refit: d.refit, scope: d.scope, test: d.test, k: d.k }, { budget: 'auto', mapping: 'l2c', userVectors: 'solved', dtype: 'I8', refit: true, scope: 'mapping', test: undefined, k: 20 })
   const q = parseTrainerArgs(['--input', 'a', '--out', 'm', '--dedicated-share', '0.7', '--max-bytes', '5000', '--mapping', 'baco', '--users', 'stored', '--dtype', 'f32', '--no-refit', '--test', 't.csv', '--frontier'])
   assert.equal(q.dedicatedShare, 0.7)
   assert.deepEqual({ budget: q.budget, mapping: q.mapping, userVectors: q.userVectors, dtype: q.dtype, refit: q.refit, scope: q.scope, test: q.test }, { budget: { maxBytes: 5000 }, mapping: 'baco', userVectors: 'stored', dtype: 'F32', refit: false, scope: 'all', test: 't.csv' })
@@ -240,9 +240,9 @@ test('--max-bytes caps what produces the vectors; a cap that cannot hold the ite
     const served = report.variants.find((v) => v.name === report.served)!
     assert.equal(report.selection.mode, 'max-bytes')
     assert.ok(served.bytes <= 1200, `${served.bytes}`)
-    // What the bundle stores for vectors is what was counted: F16 item rows plus the mapping array.
+    // What the bundle stores for vectors is what was counted: int8 item rows (a float32 scale each) plus the mapping array.
     const { item } = manifest.tables
-    assert.equal((item.dedicatedRows + item.sharedRows) * 8 * 2 + (item.learnedMapping ? manifest.counts.items * 2 : 0), served.bytes) // U16 row indices
+    assert.equal((item.dedicatedRows + item.sharedRows) * (8 + 4) + (item.learnedMapping ? manifest.counts.items * 2 : 0), served.bytes) // U16 row indices
     await assert.rejects(runTrainer({ ...common, out: join(dir, 'c'), budget: { maxBytes: 100 } }), TrainerInputError)
   })
 })
