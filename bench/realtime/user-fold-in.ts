@@ -5,9 +5,10 @@
  * fold-in cache (FOLD_IN_CACHE_BYTES); and a request with a full 200-item history, from the cache
  * (what every request of a heavy real-time user costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
  *
- * `--solve-rows N`: only the least-squares solve over N distinct items (a solved user's fold-in at
- * the MAX_FOLD_IN_TRAINING_ITEMS cap is N = 2000), on the bundle's item vectors, or with
- * `--synthetic` on 20,000 random 64-dimensional ones (no bundle needed).
+ * `--solve-rows N[,N...]`: only the least-squares solve over N distinct items (a solved user's
+ * fold-in at the MAX_FOLD_IN_TRAINING_ITEMS cap is N = 2000), on the bundle's item vectors, or with
+ * `--synthetic` on 20,000 random 64-dimensional ones (no bundle needed); the JavaScript rank
+ * update and the WebAssembly SIMD kernel side by side on the same rows.
  */
 import { parseArgs } from 'node:util'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
@@ -25,7 +26,7 @@ function percentiles (ms: number[]): string {
 }
 
 if (values['solve-rows'] !== undefined) {
-  const n = Number(values['solve-rows'])
+  const sizes = values['solve-rows'].split(',').map(Number)
   let seed = 12345
   const rand = (): number => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32 }
   const solveModel = values.synthetic
@@ -36,20 +37,35 @@ if (values['solve-rows'] !== undefined) {
         return { dimension, itemVectors, itemGram: computeItemGram(itemVectors, count, dimension), foldIn: { alpha: 10, reg: 0.1, regExponent: 0 }, count }
       })()
     : await loadModel(values.model, { hnsw: false }).then((m) => ({ ...m, count: m.items.size }))
-  if (n > solveModel.count) throw new Error(`--solve-rows ${n} is more than the ${solveModel.count} items`)
-  const scratch = createFoldInScratch(solveModel.dimension)
-  const out = new Float32Array(solveModel.dimension)
-  const times: number[] = []
-  for (let round = 0; round < 600; round++) {
-    // n distinct random items: a partial Fisher-Yates shuffle of the catalog rows.
-    const all = Int32Array.from({ length: solveModel.count }, (_, i) => i)
-    for (let i = 0; i < n; i++) { const j = i + Math.floor(rand() * (solveModel.count - i)); const x = all[i]; all[i] = all[j]; all[j] = x }
-    const rows = all.subarray(0, n)
-    const t0 = performance.now()
-    if (!foldInVector(solveModel, rows, n, out, scratch)) throw new Error('solve failed')
-    if (round >= 100) times.push(performance.now() - t0)
+  const d = solveModel.dimension
+  // The JavaScript loop and the WebAssembly kernel on the same rows, alternating which goes first,
+  // so that other jobs' load falls on both alike.
+  const paths = [
+    ['JavaScript', createFoldInScratch(d, { wasm: false })],
+    ['WebAssembly SIMD', createFoldInScratch(d)],
+  ] as const
+  if (paths[1][1].kernel === null) throw new Error('WebAssembly SIMD is not available here')
+  const outs = [new Float32Array(d), new Float32Array(d)]
+  const all = Int32Array.from({ length: solveModel.count }, (_, i) => i)
+  for (const n of sizes) {
+    if (n > solveModel.count) throw new Error(`--solve-rows ${n} is more than the ${solveModel.count} items`)
+    const times: number[][] = [[], []]
+    let maxDiff = 0
+    for (let round = 0; round < 600; round++) {
+      // n distinct random items: a partial Fisher-Yates shuffle of the catalog rows.
+      for (let i = 0; i < n; i++) { const j = i + Math.floor(rand() * (solveModel.count - i)); const x = all[i]; all[i] = all[j]; all[j] = x }
+      const rows = all.subarray(0, n)
+      for (let k = 0; k < 2; k++) {
+        const p = (round + k) % 2
+        const t0 = performance.now()
+        if (!foldInVector(solveModel, rows, n, outs[p], paths[p][1])) throw new Error('solve failed')
+        if (round >= 100) times[p].push(performance.now() - t0)
+      }
+      for (let j = 0; j < d; j++) maxDiff = Math.max(maxDiff, Math.abs(outs[0][j] - outs[1][j]) / Math.max(1e-30, Math.abs(outs[0][j])))
+    }
+    for (let p = 0; p < 2; p++) console.log(`fold-in solve over ${n} items, d = ${d}, ${paths[p][0]}: ${percentiles(times[p])} over ${times[p].length} solves`)
+    console.log(`  largest relative difference between the two (float32 outputs): ${maxDiff.toExponential(2)}`)
   }
-  console.log(`fold-in solve over ${n} items, d = ${solveModel.dimension}: ${percentiles(times)} over ${times.length} solves`)
   process.exit(0)
 }
 

@@ -11,6 +11,10 @@ export const MAX_ID_BYTES = 256
 /** Ids over HTTP and in events: no control characters (they cannot round-trip through logs and URLs). */
 export const ID_PATTERN = /^[^\u0000-\u001f\u007f]+$/ // eslint-disable-line no-control-regex
 
+/** Storage dtypes of the embedding tables. */
+export const EMBEDDING_DTYPES = ['F32', 'F16', 'I8'] as const
+export type EmbeddingStorage = (typeof EMBEDDING_DTYPES)[number]
+
 export const CODE_BITS = [32, 64, 128] as const
 export type CodeBits = (typeof CODE_BITS)[number]
 
@@ -27,9 +31,10 @@ const Seed = z.number().int().min(0).max(0xffffffff)
 
 /**
  * The third tier of a table: an explicit learned id -> row mapping (co-clustering as in BACO,
- * learned hash functions as in "Learning to Collide"). `tensor` names an I32 [n, 1 or 2] tensor,
- * one line per listed id (items.jsonl or users.jsonl order), each value a row of [K dedicated |
- * B shared] (-1 in column 1: no second row); an id's vector is the sum of its rows. Sum
+ * learned hash functions as in "Learning to Collide"). `tensor` names an I32 or U16 [n, 1 or 2]
+ * tensor, one line per listed id (items.jsonl or users.jsonl order), each value a row of [K
+ * dedicated | B shared] (in column 1, -1 for I32 or 65535 for U16: no second row; U16 needs
+ * K + B <= 65535); an id's vector is the sum of its rows. Sum
  * aggregation only. Ids the list does not hold hash into the shared rows as without a mapping.
  */
 export const LearnedMappingSchema = z.object({
@@ -116,7 +121,8 @@ export const ManifestSchema = z.object({
   dimension: z.number().int().min(1).max(4096),
   codeBits: z.union([z.literal(32), z.literal(64), z.literal(128)]),
   dtypes: z.object({
-    embeddings: z.enum(['F32', 'F16']),
+    /** I8: each table's rows as int8 with a float32 scale per row in `<tensor>_scale` (docs/model-bundle.md). */
+    embeddings: z.enum(EMBEDDING_DTYPES),
     codes: z.literal('U8'),
   }).strict(),
   tables: z.object({

@@ -14,16 +14,18 @@
  */
 import { murmur3String } from './murmur3.js'
 import type { TableConfig } from '../bundle-format/manifest.js'
+import { U16_NO_ROW } from '../bundle-format/tensors.js'
 
 export type Resolution = 'dedicated' | 'mapped' | 'hashed' | 'none'
 
 /**
  * A learned mapping: listed id i uses rows[i * columns] and, when columns = 2 and the value is not
- * -1, rows[i * columns + 1], rows of the conceptual table [K dedicated | B shared] (sum aggregation).
+ * "no row" (-1 in an Int32Array, U16_NO_ROW in a Uint16Array, as the bundle stores them),
+ * rows[i * columns + 1], rows of the conceptual table [K dedicated | B shared] (sum aggregation).
  * The loader checks every value is in range before a table is built over it.
  */
 export interface RowMapping {
-  readonly rows: Int32Array
+  readonly rows: Int32Array | Uint16Array
   readonly columns: 1 | 2
   /** The id's index in the mapping's list (its line in items.jsonl / users.jsonl), or undefined. */
   readonly indexOf: (id: string) => number | undefined
@@ -62,6 +64,8 @@ export class HybridTable {
   readonly shared: Float32Array
   private readonly dedicatedRow: (id: string) => number | undefined
   readonly mapping: RowMapping | undefined
+  /** Column 1's "no second row" value of the mapping's dtype. */
+  private readonly noRow: number
   private readonly rows = new Int32Array(2)
 
   constructor (parts: HybridTableParts) {
@@ -72,6 +76,7 @@ export class HybridTable {
     this.shared = parts.shared
     this.dedicatedRow = parts.dedicatedRow
     this.mapping = parts.mapping
+    this.noRow = parts.mapping?.rows instanceof Uint16Array ? U16_NO_ROW : -1
     if (parts.mapping !== undefined && parts.config.aggregation !== 'sum') throw new Error('a learned mapping needs sum aggregation')
   }
 
@@ -83,7 +88,7 @@ export class HybridTable {
     out[0] = m.rows[i * m.columns]
     if (m.columns === 1) return 1
     const second = m.rows[i * m.columns + 1]
-    if (second < 0) return 1
+    if (second === this.noRow) return 1
     out[1] = second
     return 2
   }

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { z } from 'zod'
 import { HybridTable, sharedWidth, type RowMapping } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32 } from '../hashing/f16.js'
+import { dequantizeRowsI8 } from '../hashing/int8-rows.js'
 import { buildHnswIndexInWorker } from './hnsw-build.js'
 import { HnswFileError, sameFile, validateHnswFile, type HnswHeader } from './hnsw-file.js'
 import { hnswIndexDimension, maxAugmentedNorm, readHnswIndex, type HnswBuildInput } from './hnsw-index.js'
@@ -19,7 +20,7 @@ import { FILE_NAMES, FORMAT_VERSION, HnswSchema, MAX_ID_BYTES, ManifestSchema, t
 import type { HnswHandle, Model } from './model.js'
 import { HashWorker, sha256Bytes, sharedBuffer, ShortReadError, WORKER_HASH_MIN_BYTES } from './sha256.js'
 import { parseSafetensors, SafetensorsError, viewTensor, type SafetensorsFile, type TensorInfo } from './safetensors.js'
-import { TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { scaleTensorName, TENSOR_NAMES, U16_MAPPING_MAX_ROWS, U16_NO_ROW } from '../bundle-format/tensors.js'
 import { checkDeepRetrievalConfig, readDeepRetrieval, type TensorAccess } from './deep-retrieval-tensors.js'
 import { nextTurn } from '../util/steps.js'
 
@@ -242,6 +243,9 @@ function floatTensor (r: TensorReader, name: string, shape: readonly number[], d
   if (info.dtype === 'F16') {
     out = f16ArrayToF32(viewTensor(r.bytes, info, Uint16Array))
     r.copied++
+  } else if (info.dtype === 'I8') {
+    out = dequantizedTable(r, name, info)
+    r.copied++
   } else {
     out = viewTensor(r.bytes, info, Float32Array)
     if (out.buffer === r.bytes.buffer) r.zeroCopy++; else r.copied++
@@ -253,6 +257,26 @@ function floatTensor (r: TensorReader, name: string, shape: readonly number[], d
     }
   }
   return out
+}
+
+/**
+ * An I8 embedding table as the float32 rows the service uses: scale[r] * q[r, j] with its F32
+ * [rows] companion `<name>_scale`, every scale finite and >= 0. A product beyond float32 range
+ * (a scale near its maximum) is Infinity, refused by the caller's finiteness pass.
+ */
+function dequantizedTable (r: TensorReader, name: string, info: TensorInfo): Float32Array {
+  const rows = info.shape[0]
+  const width = info.shape[1]
+  const scaleName = scaleTensorName(name)
+  if (!r.st.tensors.has(scaleName)) {
+    if (rows === 0) return new Float32Array(0)
+    throw new BundleError(FILE_NAMES.tensors, `required tensor is missing: the I8 table ${name} needs its per-row scales`, scaleName)
+  }
+  const scale = floatTensor(r, scaleName, [rows], ['F32'])!
+  for (let i = 0; i < rows; i++) {
+    if (scale[i] < 0) throw new BundleError(FILE_NAMES.tensors, `negative scale ${scale[i]} at row ${i}`, scaleName)
+  }
+  return dequantizeRowsI8(viewTensor(r.bytes, info, Int8Array), scale, width)
 }
 
 function nonFinite (name: string, values: Float32Array, from: number): BundleError {
@@ -380,23 +404,31 @@ function readTables (r: TensorReader, m: Manifest, items: JsonlIdIndex, users: J
 }
 
 /**
- * A table's learned mapping tensor: I32 [n, 1 or 2], every value a row of [K dedicated | B shared]
- * (-1 allowed in column 1: no second row), so resolving never reads outside the tables.
+ * A table's learned mapping tensor: I32 or U16 [n, 1 or 2], every value a row of [K dedicated | B
+ * shared] (in column 1 also "no second row": -1 for I32, U16_NO_ROW for U16), so resolving never
+ * reads outside the tables. U16 halves the mapping's bytes and is read in place.
  */
 function rowMapping (r: TensorReader, which: 'user' | 'item', t: TableConfig, n: number, indexOf: RowMapping['indexOf']): RowMapping {
   const name = t.learnedMapping!.tensor
   const info = r.st.tensors.get(name)
   if (!info) throw new BundleError(FILE_NAMES.tensors, `required tensor is missing (named by tables.${which}.learnedMapping.tensor)`, name)
-  if (info.dtype !== 'I32') throw new BundleError(FILE_NAMES.tensors, `dtype ${info.dtype}, expected I32`, name)
+  if (info.dtype !== 'I32' && info.dtype !== 'U16') throw new BundleError(FILE_NAMES.tensors, `dtype ${info.dtype}, expected I32 or U16`, name)
   const columns = info.shape[1]
   if (info.shape.length !== 2 || (columns !== 1 && columns !== 2)) throw new BundleError(FILE_NAMES.tensors, `shape ${JSON.stringify(info.shape)}, expected [${n}, 1] or [${n}, 2]`, name)
-  tensorInfo(r, name, [n, columns], ['I32'])
-  const rows = viewTensor(r.bytes, info, Int32Array)
+  tensorInfo(r, name, [n, columns], [info.dtype])
   const total = t.dedicatedRows + t.sharedRows
+  const u16 = info.dtype === 'U16'
+  if (u16 && total > U16_MAPPING_MAX_ROWS) throw new BundleError(FILE_NAMES.tensors, `a U16 mapping addresses at most ${U16_MAPPING_MAX_ROWS} rows (${U16_NO_ROW} means no second row); the table has ${total} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared): use I32`, name)
+  const rows = u16 ? viewTensor(r.bytes, info, Uint16Array) : viewTensor(r.bytes, info, Int32Array)
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i]
-    const lowest = columns === 2 && i % 2 === 1 ? -1 : 0
-    if (v < lowest || v >= total) throw new BundleError(FILE_NAMES.tensors, `row ${v} of ${which} line ${Math.floor(i / columns)} (column ${i % columns}) is outside ${lowest}..${total - 1} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared rows)`, name)
+    const second = columns === 2 && i % 2 === 1
+    if (u16 && second && v === U16_NO_ROW) continue
+    const lowest = second && !u16 ? -1 : 0
+    if (v < lowest || v >= total) {
+      const range = u16 && second ? `0..${total - 1} or ${U16_NO_ROW}` : `${lowest}..${total - 1}`
+      throw new BundleError(FILE_NAMES.tensors, `row ${v} of ${which} line ${Math.floor(i / columns)} (column ${i % columns}) is outside ${range} (${t.dedicatedRows} dedicated + ${t.sharedRows} shared rows)`, name)
+    }
   }
   return { rows, columns, indexOf }
 }

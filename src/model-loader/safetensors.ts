@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 
-export const DTYPE_BYTES = { F32: 4, F16: 2, U8: 1, I32: 4 } as const
+export const DTYPE_BYTES = { F32: 4, F16: 2, U16: 2, U8: 1, I8: 1, I32: 4 } as const
 export type DType = keyof typeof DTYPE_BYTES
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
@@ -66,7 +66,7 @@ export function parseSafetensors (bytes: Uint8Array): SafetensorsFile {
     const entry = EntrySchema.safeParse(raw)
     if (!entry.success) throw new SafetensorsError(`tensor "${name}": malformed entry (${entry.error.issues[0]?.message})`)
     const { dtype, shape, data_offsets: [begin, end] } = entry.data
-    if (!(dtype in DTYPE_BYTES)) throw new SafetensorsError(`tensor "${name}": dtype ${dtype} is not supported (F32, F16, U8, I32)`)
+    if (!(dtype in DTYPE_BYTES)) throw new SafetensorsError(`tensor "${name}": dtype ${dtype} is not supported (${Object.keys(DTYPE_BYTES).join(', ')})`)
     const elements = shape.reduce((a, b) => a * b, 1)
     const expected = elements * DTYPE_BYTES[dtype as DType]
     if (end < begin || end - begin !== expected) throw new SafetensorsError(`tensor "${name}": data_offsets span ${end - begin} bytes, shape ${JSON.stringify(shape)} ${dtype} needs ${expected}`)
@@ -120,7 +120,7 @@ export function encodeSafetensors (tensors: Readonly<Record<string, TensorToWrit
 }
 
 /** Little-endian platforms only (x86, ARM): typed arrays are read in host byte order. */
-export function viewTensor<T extends Float32Array | Uint8Array | Int32Array | Uint16Array | Uint32Array> (
+export function viewTensor<T extends Float32Array | Uint8Array | Int8Array | Int32Array | Uint16Array | Uint32Array> (
   bytes: Uint8Array, info: TensorInfo, ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T, new (length: number): T, BYTES_PER_ELEMENT: number },
 ): T {
   const abs = bytes.byteOffset + info.offset

@@ -9,11 +9,12 @@ import { basename, dirname, join } from 'node:path'
 import { buildHnswIndex } from './hnsw-index.js'
 import { HybridTable, sharedWidth } from '../hashing/hybrid-table.js'
 import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
+import { dequantizeRowsI8, quantizeRowsI8 } from '../hashing/int8-rows.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
-import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type FoldInInput, type HnswConfig, type Manifest, type ServingConfig, type TableConfig } from '../bundle-format/manifest.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type EmbeddingStorage, type FoldInInput, type HnswConfig, type Manifest, type ServingConfig, type TableConfig } from '../bundle-format/manifest.js'
 import type { ItemMeta } from './model.js'
-import { TENSOR_NAMES } from '../bundle-format/tensors.js'
+import { scaleTensorName, TENSOR_NAMES, U16_MAPPING_MAX_ROWS, U16_NO_ROW } from '../bundle-format/tensors.js'
 import { deepRetrievalTensors, type DeepRetrievalStructure } from './deep-retrieval-tensors.js'
 
 export interface BundleItem extends ItemMeta {
@@ -25,8 +26,11 @@ export interface BundleInput {
   readonly createdAt?: string
   readonly dimension: number
   readonly codeBits: CodeBits
-  /** Storage dtype of the embedding tables (vectors are always given as F32). */
-  readonly embeddingDtype?: 'F32' | 'F16'
+  /**
+   * Storage dtype of the embedding tables (vectors are always given as F32). I8 quantizes each row
+   * with `quantizeRowsI8` (src/hashing/int8-rows.ts) and writes its scales beside it.
+   */
+  readonly embeddingDtype?: EmbeddingStorage
   /** The catalog in row order; without a learned mapping the first `tables.item.dedicatedRows` items own the dedicated item rows. */
   readonly items: readonly BundleItem[]
   /**
@@ -78,8 +82,29 @@ export interface BundleInput {
 }
 
 export interface RowMapInput {
+  /** -1 in column 1: no second row (whatever the stored dtype). */
   readonly rows: Int32Array
   readonly columns: 1 | 2
+  /**
+   * Stored dtype (default I32). U16 halves the mapping's bytes and needs K + B <= 65535
+   * (U16_MAPPING_MAX_ROWS); -1 is written as 65535 (U16_NO_ROW).
+   */
+  readonly dtype?: 'I32' | 'U16'
+}
+
+/**
+ * The I32 mapping as U16: -1 becomes U16_NO_ROW. A value that does not fit would wrap into a
+ * valid-looking row the loader cannot refuse, so it throws here; range against K + B is the
+ * loader's check, as for I32.
+ */
+function mappingAsU16 (which: string, rows: Int32Array): Uint16Array {
+  const out = new Uint16Array(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]
+    if (v < -1 || v >= U16_NO_ROW) throw new Error(`${which}RowMap: value ${v} at ${i} does not fit a U16 mapping`)
+    out[i] = v === -1 ? U16_NO_ROW : v
+  }
+  return out
 }
 
 /** The mapping tensor of one table, checked against its manifest entry (the loader refuses the rest). */
@@ -90,49 +115,66 @@ function rowMapTensor (which: 'item' | 'user', table: TableConfig, map: RowMapIn
   }
   if (!map) throw new Error(`tables.${which}.learnedMapping needs tensors.${which}RowMap`)
   if (map.rows.length !== listed * map.columns) throw new Error(`${which}RowMap holds ${map.rows.length} values, expected ${listed} x ${map.columns}`)
-  return [table.learnedMapping.tensor, { dtype: 'I32', shape: [listed, map.columns], data: map.rows }]
+  const shape = [listed, map.columns]
+  if (map.dtype !== 'U16') return [table.learnedMapping.tensor, { dtype: 'I32', shape, data: map.rows }]
+  const total = table.dedicatedRows + table.sharedRows
+  if (total > U16_MAPPING_MAX_ROWS) throw new Error(`${which}RowMap: a U16 mapping addresses at most ${U16_MAPPING_MAX_ROWS} rows, tables.${which} has ${total}; use I32`)
+  return [table.learnedMapping.tensor, { dtype: 'U16', shape, data: mappingAsU16(which, map.rows) }]
 }
 
 function sha256 (data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
-function tableTensor (data: Float32Array, rows: number, width: number, dtype: 'F32' | 'F16'): TensorToWrite {
-  return dtype === 'F16'
-    ? { dtype: 'F16', shape: [rows, width], data: f32ArrayToF16(data) }
-    : { dtype: 'F32', shape: [rows, width], data }
-}
-
-/** Values as the loader will see them: F16 storage rounds, so the prebuilt index must be built from rounded values. */
-function asStored (data: Float32Array | undefined, dtype: 'F32' | 'F16'): Float32Array {
-  if (!data) return new Float32Array(0)
-  return dtype === 'F16' ? f16ArrayToF32(f32ArrayToF16(data)) : data
+/**
+ * One embedding table's tensors at the storage dtype (I8 adds its `<name>_scale`), and its values
+ * as the loader will see them: F16 and I8 storage round, so the Gram matrix and the prebuilt index
+ * must be built from the rounded values.
+ */
+function storedTable (name: string, data: Float32Array, rows: number, width: number, dtype: EmbeddingStorage): { tensors: Record<string, TensorToWrite>, values: Float32Array } {
+  const shape = [rows, width]
+  if (dtype === 'F16') {
+    const half = f32ArrayToF16(data)
+    return { tensors: { [name]: { dtype: 'F16', shape, data: half } }, values: f16ArrayToF32(half) }
+  }
+  if (dtype === 'I8') {
+    const { q, scale } = quantizeRowsI8(data, rows, width)
+    return {
+      tensors: { [name]: { dtype: 'I8', shape, data: q }, [scaleTensorName(name)]: { dtype: 'F32', shape: [rows], data: scale } },
+      values: dequantizeRowsI8(q, scale, width),
+    }
+  }
+  return { tensors: { [name]: { dtype: 'F32', shape, data } }, values: data }
 }
 
 export async function writeBundle (dir: string, input: BundleInput): Promise<Manifest> {
   const bytesPerCode = input.codeBits / 8
   const dtype = input.embeddingDtype ?? 'F32'
   const { tensors, tables, dimension } = input
+  const itemDedicated = storedTable(TENSOR_NAMES.itemEmbeddings, tensors.itemEmbeddings, tables.item.dedicatedRows, dimension, dtype)
   const t: Record<string, TensorToWrite> = {
     [TENSOR_NAMES.itemCodes]: { dtype: 'U8', shape: [input.items.length, bytesPerCode], data: tensors.itemCodes },
     [TENSOR_NAMES.userCodes]: { dtype: 'U8', shape: [input.users.length, bytesPerCode], data: tensors.userCodes },
-    [TENSOR_NAMES.itemEmbeddings]: tableTensor(tensors.itemEmbeddings, tables.item.dedicatedRows, dimension, dtype),
-    [TENSOR_NAMES.userEmbeddings]: tableTensor(tensors.userEmbeddings, tables.user.dedicatedRows, dimension, dtype),
+    ...itemDedicated.tensors,
+    ...storedTable(TENSOR_NAMES.userEmbeddings, tensors.userEmbeddings, tables.user.dedicatedRows, dimension, dtype).tensors,
   }
+  let itemShared: Float32Array = new Float32Array(0)
   if (tables.item.sharedRows > 0) {
     if (!tensors.itemSharedEmbeddings) throw new Error('item table has shared rows but no itemSharedEmbeddings')
-    t[TENSOR_NAMES.itemSharedEmbeddings] = tableTensor(tensors.itemSharedEmbeddings, tables.item.sharedRows, sharedWidth(tables.item, dimension), dtype)
+    const stored = storedTable(TENSOR_NAMES.itemSharedEmbeddings, tensors.itemSharedEmbeddings, tables.item.sharedRows, sharedWidth(tables.item, dimension), dtype)
+    Object.assign(t, stored.tensors)
+    itemShared = stored.values
   }
   if (tables.user.sharedRows > 0) {
     if (!tensors.userSharedEmbeddings) throw new Error('user table has shared rows but no userSharedEmbeddings')
-    t[TENSOR_NAMES.userSharedEmbeddings] = tableTensor(tensors.userSharedEmbeddings, tables.user.sharedRows, sharedWidth(tables.user, dimension), dtype)
+    Object.assign(t, storedTable(TENSOR_NAMES.userSharedEmbeddings, tensors.userSharedEmbeddings, tables.user.sharedRows, sharedWidth(tables.user, dimension), dtype).tensors)
   }
   for (const entry of [rowMapTensor('item', tables.item, tensors.itemRowMap, input.items.length), rowMapTensor('user', tables.user, tensors.userRowMap, input.users.length)]) {
     if (entry) t[entry[0]] = entry[1]
   }
   if (tensors.itemBias) t[TENSOR_NAMES.itemBias] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemBias }
   if (tensors.itemPopularity) t[TENSOR_NAMES.itemPopularity] = { dtype: 'F32', shape: [input.items.length], data: tensors.itemPopularity }
-  // Item vectors as the loader will resolve them (F16 rounding included): for the Gram matrix the
+  // Item vectors as the loader will resolve them (F16 and I8 rounding included): for the Gram matrix the
   // loader would otherwise compute at every start, and for the prebuilt index.
   const catalogRow = new Map(input.items.map((it, row) => [it.id, row]))
   const itemVectors = input.items.length === 0
@@ -140,10 +182,10 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
     : materializeItemVectors({ size: input.items.length, idAt: (row) => input.items[row].id }, new HybridTable({
       config: tables.item,
       dimension,
-      dedicated: asStored(tensors.itemEmbeddings, dtype),
-      shared: asStored(tensors.itemSharedEmbeddings, dtype),
+      dedicated: itemDedicated.values,
+      shared: itemShared,
       dedicatedRow: dedicatedPrefix(tables.item.dedicatedRows, catalogRow),
-      ...(tensors.itemRowMap ? { mapping: { ...tensors.itemRowMap, indexOf: (id: string) => catalogRow.get(id) } } : {}),
+      ...(tensors.itemRowMap ? { mapping: { rows: tensors.itemRowMap.rows, columns: tensors.itemRowMap.columns, indexOf: (id: string) => catalogRow.get(id) } } : {}),
     }))
   t[TENSOR_NAMES.itemGram] = { dtype: 'F32', shape: [dimension, dimension], data: Float32Array.from(computeItemGram(itemVectors, input.items.length, dimension)) }
   if (tensors.userSeen) {

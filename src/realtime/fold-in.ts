@@ -6,36 +6,82 @@
  *   u = (V^T V + alpha V_S^T V_S + reg_S I)^-1 (1 + alpha) V_S^T 1,  reg_S = reg (1 + |S|)^regExponent
  *
  * V^T V is precomputed per model (Model.itemGram), so a request costs O(|S| d^2 + d^3 / 3):
- * for d = 64 and |S| = 50 about 0.3 M multiply-adds.
+ * for d = 64 and |S| = 50 about 0.3 M multiply-adds. The |S| d^2 rank update runs as a WebAssembly
+ * SIMD kernel where the engine has one (src/realtime/fold-in-wasm.ts: 2,000 rows at d = 64, p50
+ * 2.4 -> 1.2 ms side by side), else as the JavaScript loops below.
  */
 import type { Model } from '../model-loader/model.js'
+import { createFoldInKernel, type FoldInKernel } from './fold-in-wasm.js'
 
 export interface FoldInScratch {
   readonly a: Float64Array
   readonly b: Float64Array
+  /** The WebAssembly SIMD rank update (src/realtime/fold-in-wasm.ts); null: the JavaScript loop. */
+  readonly kernel: FoldInKernel | null
 }
 
-export function createFoldInScratch (dimension: number): FoldInScratch {
-  return { a: new Float64Array(dimension * dimension), b: new Float64Array(dimension) }
+/** `wasm: false` keeps the JavaScript rank update (the fallback when WebAssembly SIMD is missing). */
+export function createFoldInScratch (dimension: number, options: { wasm?: boolean } = {}): FoldInScratch {
+  const kernel = options.wasm === false ? null : createFoldInKernel(dimension)
+  return { a: new Float64Array(dimension * dimension), b: new Float64Array(dimension), kernel }
 }
+
+type FoldInModel = Pick<Model, 'dimension' | 'itemVectors' | 'itemGram' | 'foldIn'>
 
 /**
  * Writes the folded-in vector of items `rows[0..n)` into `out`. Returns false (and leaves `out`
  * alone) when n = 0 or the system is not positive definite (only with a degenerate model).
  */
-export function foldInVector (model: Pick<Model, 'dimension' | 'itemVectors' | 'itemGram' | 'foldIn'>, rows: Int32Array, n: number, out: Float32Array, scratch: FoldInScratch): boolean {
+export function foldInVector (model: FoldInModel, rows: Int32Array, n: number, out: Float32Array, scratch: FoldInScratch): boolean {
   if (n === 0) return false
   const d = model.dimension
   const { a, b } = scratch
   const { alpha, regExponent } = model.foldIn
   const reg = model.foldIn.reg * (regExponent === 0 ? 1 : Math.pow(1 + n, regExponent))
+  if (scratch.kernel !== null) normalEquationsWasm(model, rows, n, scratch.kernel, a, b)
+  else normalEquationsJs(model, rows, n, a, b)
+  for (let i = 0; i < d; i++) { a[i * d + i] += reg; b[i] *= 1 + alpha }
+  if (!choleskySolveUpper(a, b, d)) return false
+  for (let i = 0; i < d; i++) out[i] = b[i]
+  return true
+}
+
+/**
+ * The upper triangle of a = G + alpha V_S^T V_S and b = V_S^T 1 by the WebAssembly kernel: rows
+ * gathered a chunk at a time, then a = G + alpha * (the kernel's sum).
+ */
+function normalEquationsWasm (model: FoldInModel, rows: Int32Array, n: number, kernel: FoldInKernel, a: Float64Array, b: Float64Array): void {
+  const d = model.dimension
+  const v = model.itemVectors
+  const { stride, chunkRows, staged, gram, sums } = kernel
+  gram.fill(0)
+  sums.fill(0)
+  for (let from = 0; from < n; from += chunkRows) {
+    const count = Math.min(chunkRows, n - from)
+    // Columns d..stride of a staged row are never written: they stay 0 from the memory's allocation.
+    for (let r = 0; r < count; r++) {
+      const base = rows[from + r] * d
+      staged.set(v.subarray(base, base + d), r * stride)
+    }
+    kernel.accumulate(count)
+  }
+  const alpha = model.foldIn.alpha
+  const g = model.itemGram
+  for (let i = 0; i < d; i++) {
+    const row = i * d
+    const k = i * stride
+    for (let j = i; j < d; j++) a[row + j] = g[row + j] + alpha * gram[k + j]
+    b[i] = sums[i]
+  }
+}
+
+/** The same by JavaScript loops (the fallback). */
+function normalEquationsJs (model: FoldInModel, rows: Int32Array, n: number, a: Float64Array, b: Float64Array): void {
+  const d = model.dimension
+  const alpha = model.foldIn.alpha
   const v = model.itemVectors
   a.set(model.itemGram)
   b.fill(0)
-  // Four item rows per pass over the upper triangle: a quarter of the loads and stores of a, which
-  // dominate one row at a time (MovieLens d = 64, 185 rows: 512 -> 212 µs; 2,158 rows: 6.0 -> 2.5 ms);
-  // and four rows of a per pass, sharing each column's loads: 2,000 rows at d = 64 p50 ~7 -> ~2.5-4 ms
-  // side by side on a busy 2-core machine (bench:user-fold-in --solve-rows 2000 --synthetic).
   let r = 0
   for (; r + 4 <= n; r += 4) {
     const b0 = rows[r] * d
@@ -98,10 +144,6 @@ export function foldInVector (model: Pick<Model, 'dimension' | 'itemVectors' | '
       for (let j = i; j < d; j++) a[row + j] += ai * v[base + j]
     }
   }
-  for (let i = 0; i < d; i++) { a[i * d + i] += reg; b[i] *= 1 + alpha }
-  if (!choleskySolveUpper(a, b, d)) return false
-  for (let i = 0; i < d; i++) out[i] = b[i]
-  return true
 }
 
 /**

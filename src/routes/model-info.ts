@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { HybridTable } from '../hashing/hybrid-table.js'
+import type { EmbeddingStorage } from '../bundle-format/manifest.js'
 import { DEFAULT_HNSW } from '../model-loader/load-bundle.js'
 import type { AnswerFacts } from '../recommend/answer-form.js'
 import type { Recommender } from '../recommend/recommender.js'
@@ -10,11 +11,15 @@ import type { ModelInfoSchema } from './schemas.js'
 const MAX_LISTED_TAGS = 100
 const EXAMPLES = 10
 
-/** Bytes that produce a table's vectors: its rows at the stored dtype and its learned mapping (I32). */
-function tableBytes (t: HybridTable, dtype: 'F32' | 'F16'): number {
-  const perValue = dtype === 'F16' ? 2 : 4
+/**
+ * Bytes that produce a table's vectors: its rows at the stored dtype (I8: one byte a value plus a
+ * float32 scale a row) and its learned mapping.
+ */
+function tableBytes (t: HybridTable, dtype: EmbeddingStorage): number {
+  const rows = t.config.dedicatedRows + t.config.sharedRows
   const values = t.config.dedicatedRows * t.dimension + t.config.sharedRows * t.width
-  return values * perValue + (t.mapping?.rows.byteLength ?? 0)
+  const rowBytes = dtype === 'I8' ? values + rows * 4 : values * (dtype === 'F16' ? 2 : 4)
+  return rowBytes + (t.mapping?.rows.byteLength ?? 0)
 }
 
 /** What GET /v1/model and the reload answer say about a model. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
-import { MAX_ID_BYTES } from '../bundle-format/manifest.js'
+import { EMBEDDING_DTYPES, MAX_ID_BYTES } from '../bundle-format/manifest.js'
 import { DEFAULT_K, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { EVENT_REJECTIONS, MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 import { MAX_PAGED_DEPTH } from '../recommend/ranking.js'
@@ -181,7 +181,7 @@ export const ModelInfoSchema = z.object({
   counts: z.object({ items: z.number().int().min(0), users: z.number().int().min(0) }),
   codeBits: z.union([z.literal(32), z.literal(64), z.literal(128)]),
   dimension: z.number().int().min(1),
-  embeddingDtype: z.enum(['F32', 'F16']),
+  embeddingDtype: z.enum(EMBEDDING_DTYPES).describe('Storage dtype of the embedding tables; I8 tables are int8 with a float32 scale per row, served dequantized'),
   tables: z.object({ user: TableInfoSchema, item: TableInfoSchema }),
   hnsw: z.object({
     space: z.enum(['ip', 'l2-mips']),

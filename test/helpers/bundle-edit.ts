@@ -33,7 +33,7 @@ export async function editTensors (dir: string, edit: (t: EditableTensors) => vo
   const st = parseSafetensors(bytes)
   const tensors: EditableTensors = {}
   for (const [name, info] of st.tensors) {
-    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' ? Uint16Array : info.dtype === 'I32' ? Int32Array : Uint8Array
+    const ctor = info.dtype === 'F32' ? Float32Array : info.dtype === 'F16' || info.dtype === 'U16' ? Uint16Array : info.dtype === 'I32' ? Int32Array : info.dtype === 'I8' ? Int8Array : Uint8Array
     tensors[name] = { dtype: info.dtype, shape: [...info.shape], data: viewTensor(bytes, info, ctor as typeof Uint8Array).slice() }
   }
   edit(tensors)

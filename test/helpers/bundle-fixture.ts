@@ -21,7 +21,7 @@ export interface TestBundleOptions {
   itemShared?: number
   userShared?: number
   aggregation?: 'sum' | 'concat'
-  embeddingDtype?: 'F32' | 'F16'
+  embeddingDtype?: 'F32' | 'F16' | 'I8'
   bias?: boolean
   popularity?: boolean
   projection?: boolean

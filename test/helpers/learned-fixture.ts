@@ -11,6 +11,8 @@ export interface MappedOptions extends TestBundleOptions {
   /** Map the user table too (3 dedicated + userShared rows). */
   users?: number
   userMapping?: boolean
+  /** Stored dtype of both mappings (default I32). */
+  mappingDtype?: 'I32' | 'U16'
 }
 
 /** rows x columns: listed id i -> (i * 7) mod total and, with 2 columns, -1 for every third id, else (i * 3 + 5) mod total. */
@@ -38,9 +40,9 @@ export function mappedBundleInput (o: MappedOptions = {}): BundleInput {
     tables: { item, user },
     tensors: {
       ...base.tensors,
-      itemRowMap: { rows: mappingRows(base.items.length, columns, k + b), columns },
+      itemRowMap: { rows: mappingRows(base.items.length, columns, k + b), columns, dtype: o.mappingDtype },
       ...(o.userMapping
-        ? { userEmbeddings: base.tensors.userEmbeddings.slice(0, userK * base.dimension), userRowMap: { rows: mappingRows(users, columns, userK + userShared), columns } }
+        ? { userEmbeddings: base.tensors.userEmbeddings.slice(0, userK * base.dimension), userRowMap: { rows: mappingRows(users, columns, userK + userShared), columns, dtype: o.mappingDtype } }
         : {}),
     },
   }

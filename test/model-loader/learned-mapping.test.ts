@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { sharedRows } from '../../src/hashing/hybrid-table.js'
@@ -6,7 +7,8 @@ import { loadModel } from '../../src/model-loader/load-bundle.js'
 import { computeItemGram } from '../../src/model-loader/item-vectors.js'
 import { writeBundle, type BundleInput } from '../../src/model-loader/write-bundle.js'
 import { tempDir } from '../helpers/bundle-fixture.js'
-import { editManifest, editTensors, rejects } from '../helpers/bundle-edit.js'
+import { editManifest, editTensors, rejects, type EditableTensors } from '../helpers/bundle-edit.js'
+import { parseSafetensors } from '../../src/model-loader/safetensors.js'
 import { mappedBundleInput, solvedBundleInput, type MappedOptions } from '../helpers/learned-fixture.js'
 
 async function written (t: TestContext, input: BundleInput): Promise<string> {
@@ -118,4 +120,55 @@ test('a solved-user bundle loads with or without an empty user_embeddings tensor
   await editTensors(dir, (x) => { delete x.user_embeddings })
   const model = await loadModel(dir)
   assert.equal(model.userTable.resolveInto(model.users.idAt(0), new Float32Array(model.dimension)), 'none', 'no stored vector: the service solves it')
+})
+
+test('a U16 mapping (65535: no second row) loads in place and serves the same vectors as its I32 twin', async (t) => {
+  const o: MappedOptions = { userMapping: true, hnsw: { space: 'ip', M: 8, efConstruction: 40, efSearch: 20, randomSeed: 1, prebuild: true } }
+  const i32 = await loadModel(await written(t, mappedBundleInput(o)))
+  const dir = await written(t, mappedBundleInput({ ...o, mappingDtype: 'U16' }))
+  const st = parseSafetensors(await readFile(join(dir, 'tensors.safetensors')))
+  assert.equal(st.tensors.get('item_rows')?.dtype, 'U16')
+  assert.equal(st.tensors.get('user_rows')?.dtype, 'U16')
+  const u16 = await loadModel(dir)
+  assert.ok(u16.itemTable.mapping?.rows instanceof Uint16Array)
+  assert.ok(u16.itemTable.mapping.rows.buffer.byteLength > u16.itemTable.mapping.rows.byteLength, 'a view into the file bytes')
+  assert.equal(u16.itemTable.mapping.rows[0 * 2 + 1], 65535, 'item line 0 has one row')
+  assert.deepEqual([...u16.itemVectors], [...i32.itemVectors])
+  assert.deepEqual([...u16.itemGram], [...i32.itemGram])
+  const a = new Float32Array(8)
+  const b = new Float32Array(8)
+  for (let u = 0; u < u16.users.size; u++) {
+    assert.equal(u16.userTable.resolveInto(u16.users.idAt(u), a), 'mapped')
+    i32.userTable.resolveInto(i32.users.idAt(u), b)
+    assert.deepEqual([...a], [...b], `user ${u}`)
+  }
+  const located = new Int32Array(2)
+  assert.equal(u16.itemTable.locate('i0', located), 1, 'the sentinel is no row, not row 65535')
+})
+
+test('the writer refuses a U16 mapping for a table of more than 65535 rows or a value that does not fit; the loader refuses the same', async (t) => {
+  const big = mappedBundleInput({ itemRows: [10, 65_530], dimension: 2, mappingDtype: 'U16' })
+  await assert.rejects(written(t, big), /itemRowMap: a U16 mapping addresses at most 65535 rows, tables\.item has 65540; use I32/)
+  const wrap = mappedBundleInput({ mappingDtype: 'U16' })
+  wrap.tensors.itemRowMap!.rows[4] = 70_000
+  await assert.rejects(written(t, wrap), /itemRowMap: value 70000 at 4 does not fit a U16 mapping/)
+
+  // An I32 bundle of 65540 rows whose mapping is then stored as U16.
+  const dir = await written(t, { ...big, tensors: { ...big.tensors, itemRowMap: { ...big.tensors.itemRowMap!, dtype: 'I32' } } })
+  await editTensors(dir, (x) => { x.item_rows = { dtype: 'U16', shape: x.item_rows.shape, data: Uint16Array.from(x.item_rows.data as Int32Array, (v) => v < 0 ? 65535 : v) } })
+  await rejects(dir, 'tensors.safetensors', /a U16 mapping addresses at most 65535 rows \(65535 means no second row\); the table has 65540/, {}, 'item_rows')
+})
+
+test('the loader refuses a U16 mapping value out of range, the sentinel in column 0, and a mapping in another integer dtype', async (t) => {
+  const cases: Array<[(x: EditableTensors) => void, RegExp]> = [
+    [(x) => { (x.item_rows.data as Uint16Array)[6] = 65535 }, /row 65535 of item line 3 \(column 0\) is outside 0\.\.15 \(10 dedicated/],
+    [(x) => { (x.item_rows.data as Uint16Array)[9] = 16 }, /row 16 of item line 4 \(column 1\) is outside 0\.\.15 or 65535 \(10 dedicated \+ 6 shared rows\)/],
+    [(x) => { x.item_rows = { dtype: 'U8', shape: [40, 2], data: new Uint8Array(80) } }, /dtype U8, expected I32 or U16/],
+    [(x) => { x.item_rows = { dtype: 'U16', shape: [40, 3], data: new Uint16Array(120) } }, /expected \[40, 1\] or \[40, 2\]/],
+  ]
+  for (const [edit, pattern] of cases) {
+    const dir = await written(t, mappedBundleInput({ mappingDtype: 'U16' }))
+    await editTensors(dir, edit)
+    await rejects(dir, 'tensors.safetensors', pattern, {}, 'item_rows')
+  }
 })

@@ -77,6 +77,28 @@ test('reload of a learned-mapping bundle with a row out of range is a 422 and th
   assert.equal(rec.items.length, 5)
 })
 
+test('reload of an I8 bundle with a negative row scale is a 422 and the old model keeps serving; a sound one swaps in and counts its bytes', async (t) => {
+  const { app, root } = await createTestApp(t)
+  const o = { items: 30, users: 6, itemDedicated: 10, itemShared: 5, embeddingDtype: 'I8' as const }
+  await writeTestBundle(join(root, 'i8-bad'), { ...o, version: 'v8' })
+  await editTensors(join(root, 'i8-bad'), (x) => { (x.item_embeddings_shared_scale.data as Float32Array)[2] = -1 })
+  const res = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'i8-bad' } })
+  assert.equal(res.statusCode, 422)
+  assert.match((res.json() as Problem).detail ?? '', /tensors\.safetensors \(item_embeddings_shared_scale\): negative scale -1 at row 2/)
+  assert.equal(await version(app), 'v1')
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations' })).statusCode, 200)
+
+  await writeTestBundle(join(root, 'i8'), { ...o, version: 'v9' })
+  const ok = await app.inject({ method: 'POST', url: '/admin/model/reload', headers: auth, payload: { dir: 'i8' } })
+  assert.equal(ok.statusCode, 200, ok.body)
+  const info = (await app.inject({ method: 'GET', url: '/v1/model' })).json() as { embeddingDtype: string, tables: Record<'user' | 'item', { bytes: number }> }
+  assert.equal(info.embeddingDtype, 'I8')
+  // One byte a value and a float32 scale a row: (10 + 5) rows of 8, and 6 user rows.
+  assert.equal(info.tables.item.bytes, 15 * (8 + 4))
+  assert.equal(info.tables.user.bytes, 6 * (8 + 4))
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=5' })).json().items.length, 5)
+})
+
 test('reload of a directory that is not a bundle is a 422; of a missing directory a 404', async (t) => {
   const { app, root } = await createTestApp(t)
   await writeFile(join(root, 'stray.txt'), 'x')

@@ -18,13 +18,13 @@
  * synthetic vectors, 200 candidates, k = 10, 24.5 re-scored on average (49 for the static band).
  * e also carries a relative slack for floating-point rounding in both computations.
  */
-import { assembleModule, createWasmMemory, FunctionBuilder, I32, instantiate, OP, tryCreateWasmMemory, uleb } from '../wasm/assembler.js'
+import { assembleModule, FunctionBuilder, I32, instantiate, OP, SIMD, simdSupported, tryCreateWasmMemory, uleb, V128 } from '../wasm/assembler.js'
 import { nextTurn, runAll, runInSlices } from '../../util/steps.js'
 import { TopKHeap } from '../top-k.js'
 import { scoreRows, type MipsItems } from './brute-force.js'
 
-const V128 = 0x7b
-const SIMD = 0xfd
+export { simdSupported }
+
 const SIMD_OP = { v128Load: 0x00, load8x8S: 0x01, i32x4Splat: 0x11, i32x4ExtractLane: 0x1b, i32x4Add: 0xae, dotI16x8S: 0xba } as const
 
 const ROUNDER = 6755399441055744
@@ -49,26 +49,6 @@ export interface Int8Prefilter {
    * (capacity >= count); returns how many. Any row not returned scores below the k-th best.
    */
   filter (rows: Int32Array, count: number, query: Float32Array, k: number, rowsOut: Int32Array, scoresOut: Float64Array): number
-}
-
-let simd: boolean | undefined
-
-/** Whether this engine runs WebAssembly SIMD (every Node >= 16.4 on x86-64 and arm64 does); probed once. */
-export function simdSupported (): boolean {
-  simd ??= probeSimd()
-  return simd
-}
-
-function probeSimd (): boolean {
-  try {
-    const f = new FunctionBuilder([], [I32])
-    f.local('v', V128)
-    f.i32(0).op(SIMD, SIMD_OP.i32x4Splat).set('v').get('v').op(SIMD, SIMD_OP.i32x4ExtractLane, 0)
-    instantiate(assembleModule([['probe', f]]), createWasmMemory(1))
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** Rows quantized per slice before yielding: 1M x 64 in slices of 32k kept the longest event-loop gap at 14 ms (65k: 25 ms). */

@@ -22,6 +22,9 @@ export const OP = {
 /** Value types. */
 export const I32 = 0x7f
 export const I64 = 0x7e
+export const V128 = 0x7b
+/** Prefix byte of the SIMD proposal's instructions (their opcode follows as LEB128). */
+export const SIMD = 0xfd
 const VOID = 0x40
 
 export function uleb (n: number): number[] {
@@ -206,4 +209,25 @@ export const MAX_WASM_MEMORY_BYTES = 2 ** 31
 /** Compiles and instantiates `bytes` over `memory`; returns its exports. */
 export function instantiate (bytes: Uint8Array, memory: WasmMemory): Record<string, unknown> {
   return new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports
+}
+
+let simd: boolean | undefined
+
+/** Whether this engine runs WebAssembly SIMD (every Node >= 16.4 on x86-64 and arm64 does); probed once. */
+export function simdSupported (): boolean {
+  simd ??= probeSimd()
+  return simd
+}
+
+function probeSimd (): boolean {
+  try {
+    // i32x4.splat then i32x4.extract_lane 0.
+    const f = new FunctionBuilder([], [I32])
+    f.local('v', V128)
+    f.i32(0).op(SIMD, 0x11).set('v').get('v').op(SIMD, 0x1b, 0)
+    instantiate(assembleModule([['probe', f]]), createWasmMemory(1))
+    return true
+  } catch {
+    return false
+  }
 }
