@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import {
   DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HISTORY_LENGTH, DEFAULT_HISTORY_MAX_ENTRIES, DEFAULT_HISTORY_TTL_SECONDS, DEFAULT_HYBRID_CANDIDATES, DEFAULT_HYBRID_CODES_PER_CANDIDATE,
-  DEFAULT_EVENT_ID_CAPACITY, DEFAULT_EVENT_ID_TTL_SECONDS, DEFAULT_K, DEFAULT_METHOD, DEFAULT_RESULT_CACHE_BYTES, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS, MAX_HISTORY_LENGTH, MAX_K, SEARCH_METHODS,
+  DEFAULT_EVENT_ID_CAPACITY, DEFAULT_EVENT_ID_TTL_SECONDS, DEFAULT_K, DEFAULT_RESULT_CACHE_BYTES, DEFAULT_STATE_TIMEOUT_MS, DEFAULT_TRENDING_HALF_LIFE_SECONDS, MAX_HISTORY_LENGTH, MAX_K, SEARCH_METHODS,
 } from './defaults.js'
 import { usableCpus } from './util/cpus.js'
 
@@ -86,9 +86,12 @@ export const ConfigSchema = z.object({
   WARM_UP_USERS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   /** Time budget of one warm-up, in seconds. */
   WARM_UP_SECONDS: z.coerce.number().min(0).max(3600).default(30),
-  /** The request warmed: top WARM_UP_K by WARM_UP_METHOD, seen items excluded (the API's defaults: 10, hybrid). */
+  /**
+   * The request warmed: top WARM_UP_K by WARM_UP_METHOD, seen items excluded. WARM_UP_METHOD unset:
+   * each model's default method (its manifest's serving.defaultMethod), what a request naming none gets.
+   */
   WARM_UP_K: z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K),
-  WARM_UP_METHOD: z.enum(SEARCH_METHODS).default(DEFAULT_METHOD),
+  WARM_UP_METHOD: z.enum(SEARCH_METHODS).optional(),
   /**
    * How long an event's client eventId is remembered: a batch retried within it (after a 503, which
    * may have been stored) is acknowledged without applying its events twice. Redis keeps one key

@@ -6,7 +6,10 @@
 
 /** The retrieval methods a request may ask for. */
 export const SEARCH_METHODS = ['hybrid', 'hamming', 'mips', 'dr'] as const
-/** The API's default request (and the request warmed before a model serves): top 10 by hybrid. */
+/**
+ * The method a request that names none is served by when the model's manifest does not say
+ * (`serving.defaultMethod`, src/bundle-format/manifest.ts). The API's default k.
+ */
 export const DEFAULT_METHOD = 'hybrid'
 export const DEFAULT_K = 10
 /** Largest k a request may ask for. */

@@ -80,6 +80,9 @@ async function readManifest (paths: BundlePaths): Promise<Manifest> {
   const ut = m.tables.user
   if (!ut.learnedMapping && ut.vectors !== 'solved' && ut.dedicatedRows !== m.counts.users) throw new BundleError(file, `user table has ${ut.dedicatedRows} dedicated rows but counts.users is ${m.counts.users}; every listed user owns one`, 'tables.user.dedicatedRows')
   if (m.deepRetrieval) checkDeepRetrievalConfig(m.deepRetrieval)
+  // mips is always servable (exact scan without an HNSW index), hamming and hybrid fall back to mips
+  // for a query without a code; only dr has nothing to run without the structure.
+  if (m.serving?.defaultMethod === 'dr' && !m.deepRetrieval) throw new BundleError(file, "defaultMethod 'dr' needs the Deep Retrieval structure (deepRetrieval), which the bundle does not carry", 'serving.defaultMethod')
   if (!m.tables.item.learnedMapping && m.tables.item.dedicatedRows > m.counts.items) throw new BundleError(file, `item table has ${m.tables.item.dedicatedRows} dedicated rows for ${m.counts.items} items`, 'tables.item.dedicatedRows')
   for (const name of Object.keys(m.files)) {
     if (!FileNameSchema.safeParse(name).success || name === FILE_NAMES.manifest) throw new BundleError(file, `file name ${JSON.stringify(name)} is not a plain bundle file name`, `files.${name}`)

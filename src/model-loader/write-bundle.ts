@@ -12,7 +12,7 @@ import { f16ArrayToF32, f32ArrayToF16 } from '../hashing/f16.js'
 import { dequantizeRowsI8, quantizeRowsI8 } from '../hashing/int8-rows.js'
 import { computeItemGram, dedicatedPrefix, materializeItemVectors } from './item-vectors.js'
 import { encodeSafetensors, type TensorToWrite } from './safetensors.js'
-import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type EmbeddingStorage, type FoldInInput, type HnswConfig, type Manifest, type TableConfig } from '../bundle-format/manifest.js'
+import { FILE_NAMES, FORMAT_VERSION, ManifestSchema, type CodeBits, type EmbeddingStorage, type FoldInInput, type HnswConfig, type Manifest, type ServingConfig, type TableConfig } from '../bundle-format/manifest.js'
 import type { ItemMeta } from './model.js'
 import { scaleTensorName, TENSOR_NAMES, U16_MAPPING_MAX_ROWS, U16_NO_ROW } from '../bundle-format/tensors.js'
 import { deepRetrievalTensors, type DeepRetrievalStructure } from './deep-retrieval-tensors.js'
@@ -74,6 +74,8 @@ export interface BundleInput {
   readonly deepRetrieval?: DeepRetrievalStructure
   /** HNSW parameters; with `prebuild` the index is built now and shipped as items.hnsw. */
   readonly hnsw?: HnswConfig & { readonly prebuild?: boolean }
+  /** How the service answers by default (the manifest's `serving`); absent: hybrid. 'dr' needs `deepRetrieval`. */
+  readonly serving?: ServingConfig
   readonly training?: Record<string, unknown>
   /** Extra files to ship (e.g. eval.json), name -> contents; listed in the manifest like the rest. */
   readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>
@@ -192,6 +194,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
   }
   if (tensors.userCodeProjection) t[TENSOR_NAMES.userCodeProjection] = { dtype: 'F32', shape: [dimension, input.codeBits], data: tensors.userCodeProjection }
   const dr = input.deepRetrieval ? deepRetrievalTensors(input.deepRetrieval) : null
+  if (input.serving?.defaultMethod === 'dr' && !dr) throw new Error("serving.defaultMethod 'dr' needs a deepRetrieval structure: the loader refuses the bundle without one")
   if (dr) Object.assign(t, dr.tensors)
 
   const files: Record<string, string | Uint8Array> = {
@@ -235,6 +238,7 @@ export async function writeBundle (dir: string, input: BundleInput): Promise<Man
       ...(hnsw ? { hnsw } : {}),
       ...(input.foldIn ? { foldIn: input.foldIn } : {}),
       ...(dr ? { deepRetrieval: dr.config } : {}),
+      ...(input.serving ? { serving: input.serving } : {}),
       training: input.training ?? {},
       files: fileEntries,
     })

@@ -8,7 +8,9 @@
  */
 import { DEFAULT_FOLD_IN_CACHE_BYTES, DEFAULT_HYBRID_CANDIDATES, DEFAULT_RESULT_CACHE_BYTES } from '../defaults.js'
 import type { CatalogView } from '../catalog/catalog-view.js'
+import { defaultMethodOf } from '../bundle-format/manifest.js'
 import type { Model } from '../model-loader/model.js'
+import type { SearchMethod } from '../search/types.js'
 import type { RuleBook } from '../state/item-rules.js'
 import { PLAIN_ANSWERS, type AnswerFacts, type AnswerForm } from './answer-form.js'
 import { CheckedLru, IDS } from './checked-lru.js'
@@ -21,7 +23,7 @@ import { Query } from './query.js'
 import { resultKey } from './result-cache.js'
 import { searchAnswer } from './search-answer.js'
 import { SessionAnswers } from './session.js'
-import type { RealtimeContext, RecommendationResult, RecommenderEngines, RecommendOptions, SessionQuery } from './types.js'
+import type { RealtimeContext, RecommendationResult, RecommenderEngines, RecommendOptions, RecommendRequest, SessionQuery } from './types.js'
 import { UserAnswers, type UserLookup } from './user.js'
 
 export type { UserLookup } from './user.js'
@@ -72,6 +74,8 @@ export interface Answer<A> {
 export interface Recommender<A extends AnswerFacts = RecommendationResult> {
   readonly model: Model
   readonly engines: RecommenderEngines
+  /** The method a request that names none is served by: the manifest's `serving.defaultMethod`, hybrid when it does not say. */
+  readonly defaultMethod: SearchMethod
   /** The catalog rules applied to this model (availability, tags, boosts, filters); synced at each request. */
   readonly catalog: CatalogView
   /** The user as this model sees them, with their recent history: whether the fallback is their answer. */
@@ -82,20 +86,20 @@ export interface Recommender<A extends AnswerFacts = RecommendationResult> {
    * the training data is folded in (source `history`), and trending items replace the popularity
    * order as the fallback.
    */
-  userAnswer (user: UserLookup, opts: RecommendOptions, context?: RealtimeContext): Answer<A>
+  userAnswer (user: UserLookup, opts: RecommendRequest, context?: RealtimeContext): Answer<A>
   /** lookUpUser and userAnswer in one call, the answer alone. */
-  forUser (userId: string, opts: RecommendOptions, context?: RealtimeContext): A
+  forUser (userId: string, opts: RecommendRequest, context?: RealtimeContext): A
   /** Items near an item, the item itself excluded; throws UnknownItemError for an id outside the catalog. */
-  similarAnswer (itemId: string, opts: RecommendOptions): Answer<A>
-  similarItems (itemId: string, opts: RecommendOptions): A
+  similarAnswer (itemId: string, opts: RecommendRequest): Answer<A>
+  similarItems (itemId: string, opts: RecommendRequest): A
   /** A session's items, a raw vector or a hex code (never kept); throws IncompatibleQueryError when it does not fit the model. */
-  forSession (query: SessionQuery, opts: RecommendOptions, context?: RealtimeContext): A
+  forSession (query: SessionQuery, opts: RecommendRequest, context?: RealtimeContext): A
   /**
    * Computes and keeps the answer a request of this user with these options would get with no
    * recent history (src/recommend/warm-up.ts); true when it computed one (kept unless it is a
    * fallback), false when one was kept already or answers are not kept at all.
    */
-  warm (userId: string, opts: RecommendOptions): boolean
+  warm (userId: string, opts: RecommendRequest): boolean
   /** True when the model alone has a vector for this user (a dedicated row or hashed rows): no fallback needed. */
   hasSignal (userId: string): boolean
   readonly stats: RecommenderStats
@@ -119,6 +123,12 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
   const answerBudget = options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES
   const answers = new CheckedLru<A, readonly string[]>(answerBudget, IDS)
   let warmed = 0
+  const defaultMethod = defaultMethodOf(model.manifest)
+
+  /** The request with its method: the model's default when it names none (one copy, only then). */
+  function resolved (opts: RecommendRequest): RecommendOptions {
+    return opts.method !== undefined ? opts as RecommendOptions : { ...opts, method: defaultMethod }
+  }
 
   /** A computed result as the request gets it: kept under `key` against `inputs`, or not kept (key undefined). */
   function computed (result: RecommendationResult, key: string | undefined, inputs: readonly string[]): Answer<A> {
@@ -128,7 +138,8 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
     return { result: kept.answer, cached: false }
   }
 
-  function userAnswer (user: UserLookup, opts: RecommendOptions, context: RealtimeContext = NO_CONTEXT): Answer<A> {
+  function userAnswer (user: UserLookup, request: RecommendRequest, context: RealtimeContext = NO_CONTEXT): Answer<A> {
+    const opts = resolved(request)
     catalog.sync()
     if (!answers.enabled) return computed(users.answer(user, users.catalogRows(context.history), opts, context), undefined, NO_HISTORY)
     // With the user id (which fixes the training items) and the request, the history's ids in
@@ -149,7 +160,8 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
     return computed(result, result.method === 'popular' && !fallback ? undefined : key, inputs)
   }
 
-  function similarAnswer (itemId: string, opts: RecommendOptions): Answer<A> {
+  function similarAnswer (itemId: string, request: RecommendRequest): Answer<A> {
+    const opts = resolved(request)
     const row = model.items.rowOf(itemId)
     if (row === undefined) throw new UnknownItemError(itemId)
     catalog.sync()
@@ -167,6 +179,7 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
   return {
     model,
     engines,
+    defaultMethod,
     catalog,
     stats: {
       get foldInSolved () { return folded.misses },
@@ -185,7 +198,7 @@ export function createRecommender<A extends AnswerFacts> (model: Model, engines:
     forUser: (userId, opts, context) => userAnswer(lookUpUser(userId, context?.history ?? NO_HISTORY), opts, context).result,
     similarAnswer,
     similarItems: (itemId, opts) => similarAnswer(itemId, opts).result,
-    forSession: (session: SessionQuery, opts, context = NO_CONTEXT) => { catalog.sync(); return form.of(sessions.answer(session, opts, context)) },
+    forSession: (session: SessionQuery, opts, context = NO_CONTEXT) => { catalog.sync(); return form.of(sessions.answer(session, resolved(opts), context)) },
     hasSignal: (userId) => users.hasSignal(userId),
     warm (userId, opts) {
       const before = answers.misses

@@ -28,7 +28,16 @@ export interface RealtimeContext {
   readonly trending?: readonly TrendingItem[]
 }
 
-/** A request's options; the filters (tags, excludeTags, allowedItemIds) are FilterSpec's (src/catalog). */
+/**
+ * A request as a client sends it: without `method`, the model's default (the manifest's
+ * `serving.defaultMethod`, hybrid when it does not say). The recommender resolves it once on entry,
+ * so the cache key, the answer and everything below see the method actually asked for.
+ */
+export interface RecommendRequest extends Omit<RecommendOptions, 'method'> {
+  readonly method?: SearchMethod | undefined
+}
+
+/** A request's options, its method resolved; the filters (tags, excludeTags, allowedItemIds) are FilterSpec's (src/catalog). */
 export interface RecommendOptions extends FilterSpec {
   readonly k: number
   readonly method: SearchMethod
@@ -63,6 +72,7 @@ export interface RecommendedItem {
 export interface RecommendationResult {
   modelVersion: string
   method: ServedMethod
+  /** The method asked for: the request's, or the model's default when it named none. */
   requestedMethod: SearchMethod
   /** No signal for the query: `trending` (real-time counts) or `popular` (the bundle's order) items were served. */
   fallback?: 'popular' | 'trending'

@@ -4,8 +4,8 @@
  * first answer on a request: on the 1M bench a computed answer costs a busy worker 144 µs in the
  * recommendation domain alone, and warming took the answers computed in the measured rounds from
  * 20.2% to 1.1% and server CPU per response from 84.2 to 55.2 µs (BENCHMARKS.md).
- * Warming computes the common request (WARM_UP_K, WARM_UP_METHOD, seen items excluded, no recent
- * history) for the most active users first, while the process is not yet listening or while the
+ * Warming computes the common request (WARM_UP_K, WARM_UP_METHOD or else the model's default method,
+ * seen items excluded, no recent history) for the most active users first, while the process is not yet listening or while the
  * previous model still serves, and keeps each answer exactly as a request would have.
  *
  * A warmed answer is an ordinary cache entry: it is checked against the user's recent history like
@@ -17,16 +17,20 @@ import type { SearchMethod } from '../search/types.js'
 import { nextTurn, runInSlices } from '../util/steps.js'
 import type { AnswerFacts } from './answer-form.js'
 import type { Recommender } from './recommender.js'
-import type { RecommendOptions } from './types.js'
+import type { RecommendRequest } from './types.js'
 
 export interface WarmUpOptions {
   /** Most users to warm, most active first; 0 warms none. */
   readonly users: number
   /** Time budget in seconds; warming stops when it runs out. */
   readonly seconds: number
-  /** The request warmed: top-k by this method (the API's defaults are 10 and hybrid). */
+  /** The request warmed: top-k by this method (the API's default k is 10). */
   readonly k: number
-  readonly method: SearchMethod
+  /**
+   * Absent: the model's default method, the one a request that names none gets; the warmed answers
+   * are then kept under the key those requests look up.
+   */
+  readonly method?: SearchMethod | undefined
 }
 
 export interface WarmUpReport {
@@ -79,7 +83,7 @@ export async function warmAnswers (rec: Pick<Recommender<AnswerFacts>, 'model' |
   const budget = rec.stats.resultCacheBudgetBytes
   if (options.users <= 0 || budget <= 0 || rec.model.users.size === 0) return { answers: 0, ms: 0, stoppedBy: 'off' }
   const order = usersByActivity(rec.model, options.users)
-  const opts: RecommendOptions = { k: options.k, method: options.method }
+  const opts: RecommendRequest = { k: options.k, method: options.method }
   const deadline = started + options.seconds * 1000
   const cacheLimit = budget * WARM_UP_CACHE_SHARE
   let answers = 0

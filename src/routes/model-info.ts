@@ -23,7 +23,7 @@ function tableBytes (t: HybridTable, dtype: EmbeddingStorage): number {
 }
 
 /** What GET /v1/model and the reload answer say about a model. */
-export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engines' | 'catalog'>): z.output<typeof ModelInfoSchema> {
+export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engines' | 'catalog' | 'defaultMethod'>): z.output<typeof ModelInfoSchema> {
   const model = rec.model
   const m = model.manifest
   // The loader builds with DEFAULT_HNSW when the manifest names no parameters.
@@ -64,6 +64,7 @@ export function modelInfo (rec: Pick<Recommender<AnswerFacts>, 'model' | 'engine
         },
     itemBias: model.itemBias !== null,
     userCodeProjection: model.userCodeProjection !== null,
+    serving: { defaultMethod: rec.defaultMethod },
     training: m.training,
     search: (rec.engines.info ?? {}) as Record<string, unknown>,
     loadedAt: model.stats.loadedAt,

@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ProblemSchema } from '../errors.js'
 import { EMBEDDING_DTYPES, MAX_ID_BYTES } from '../bundle-format/manifest.js'
-import { DEFAULT_K, DEFAULT_METHOD, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
+import { DEFAULT_K, MAX_DR_BEAM, MAX_K, MAX_LIST_IDS, SEARCH_METHODS } from '../defaults.js'
 import { EVENT_REJECTIONS, MAX_EVENTS_PER_BATCH } from '../realtime/events.js'
 import { MAX_PAGED_DEPTH } from '../recommend/ranking.js'
 import { ItemRulePatchSchema, ItemRuleSchema, MAX_TAG_BYTES, TagSchema } from '../state/item-rules.js'
@@ -22,6 +22,8 @@ export const MAX_FILTER_TAGS = 50
 export const IdSchema = printableText(MAX_ID_BYTES)
 
 export const MethodSchema = z.enum(SEARCH_METHODS)
+/** Omitted: the active model's default (its manifest's serving.defaultMethod), resolved by the recommender. */
+const RequestMethod = MethodSchema.optional()
 
 const KQuery = z.coerce.number().int().min(1).max(MAX_K).default(DEFAULT_K)
 const EfQuery = z.coerce.number().int().min(1).max(MAX_EF).optional()
@@ -58,7 +60,7 @@ const PAGE_FITS = { message: `offset + k must be at most ${MAX_PAGED_DEPTH}`, pa
 
 export const RecommendQuerySchema = z.object({
   k: KQuery,
-  method: MethodSchema.default(DEFAULT_METHOD),
+  method: RequestMethod,
   exclude: ExcludeQuery,
   ef: EfQuery,
   beam: BeamQuery,
@@ -68,7 +70,7 @@ export const RecommendQuerySchema = z.object({
 
 export const SimilarQuerySchema = z.object({
   k: KQuery,
-  method: MethodSchema.default(DEFAULT_METHOD),
+  method: RequestMethod,
   exclude: ExcludeQuery,
   ef: EfQuery,
   beam: BeamQuery,
@@ -85,7 +87,7 @@ export const RecommendBodySchema = z.object({
   vector: z.array(z.number()).min(1).max(MAX_VECTOR).optional(),
   code: z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, 'hex digits, two per byte').max(32).optional(),
   k: z.number().int().min(1).max(MAX_K).default(DEFAULT_K),
-  method: MethodSchema.default(DEFAULT_METHOD),
+  method: RequestMethod,
   exclude: z.array(IdSchema).max(MAX_LIST_IDS).optional(),
   ef: z.number().int().min(1).max(MAX_EF).optional(),
   beam: z.number().int().min(1).max(MAX_DR_BEAM).optional(),
@@ -192,6 +194,8 @@ export const ModelInfoSchema = z.object({
   }).nullable(),
   itemBias: z.boolean(),
   userCodeProjection: z.boolean(),
+  /** How the model serves: the method a request that names none gets (the manifest's serving.defaultMethod, hybrid when absent). */
+  serving: z.object({ defaultMethod: MethodSchema }),
   /** The bundle's training metadata as written by the trainer (evaluation metrics included). */
   training: z.record(z.string(), z.unknown()),
   /** The structures the retrieval engines chose for this model (multi-index tables or linear scan, HNSW or exact). */

@@ -9,7 +9,7 @@ import { HttpProblem } from '../errors.js'
 import { validateEvents, type RejectedEvent } from '../realtime/events.js'
 import type { AnswerFacts } from '../recommend/answer-form.js'
 import type { Answer, Recommender } from '../recommend/recommender.js'
-import type { RecommendOptions } from '../recommend/types.js'
+import type { RecommendRequest } from '../recommend/types.js'
 import { StateUnavailableError } from '../state/errors.js'
 import type { StateStore } from '../state/types.js'
 import type { ItemRulePatch } from '../state/item-rules.js'
@@ -31,13 +31,14 @@ export interface Served<A> {
   readonly degraded: boolean
 }
 
-export interface UserQuery extends RecommendOptions {
+/** Without `method`, the active model's default (the recommender resolves it: src/recommend/types.ts). */
+export interface UserQuery extends RecommendRequest {
   /** Leave out the user's training items and recent history. */
   readonly excludeSeen: boolean
 }
 
 /** A request by body: exactly one of userId, itemIds, vector, code (the HTTP schema checks it). */
-export interface BodyQuery extends RecommendOptions {
+export interface BodyQuery extends RecommendRequest {
   readonly userId?: string
   readonly itemIds?: readonly string[]
   readonly vector?: readonly number[]
@@ -65,7 +66,7 @@ export interface Serving<A> {
   forBody (body: BodyQuery): Served<A> | Promise<Served<A>>
   /** Checks the batch's total k, then reads every entry's state (pipelined by a Redis client) before any answer is computed. */
   batch (bodies: readonly BodyQuery[]): Promise<ServedBatch<A>>
-  similar (itemId: string, query: RecommendOptions): Served<A>
+  similar (itemId: string, query: RecommendRequest): Served<A>
   /**
    * Validates events one by one against the active model's catalog and stores the accepted ones in
    * one write; throws StateUnavailableError when the store does not confirm it in time: nothing is
@@ -116,7 +117,7 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
     return { result, cached: answer.cached, degraded }
   }
 
-  function userServed (rec: Recommender<A>, opts: RecommendOptions, state: RequestState): Served<A> {
+  function userServed (rec: Recommender<A>, opts: RecommendRequest, state: RequestState): Served<A> {
     const started = performance.now()
     return timed(started, rec.userAnswer(state.user!, opts, state.context), state.degraded)
   }
@@ -132,7 +133,7 @@ export function createServing<A extends AnswerFacts> (options: ServingOptions<A>
   }
 
   function bodyServed (rec: Recommender<A>, body: BodyQuery, state: RequestState): Served<A> {
-    const opts: RecommendOptions = {
+    const opts: RecommendRequest = {
       k: body.k, method: body.method, exclude: body.exclude, ef: body.ef, beam: body.beam, tags: body.tags, excludeTags: body.excludeTags, allowedItemIds: body.allowedItemIds,
       offset: body.offset, diversity: body.diversity, explain: body.explain, withTags: body.withTags, measureDiversity: body.measureDiversity,
     }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { packCodes } from '../../src/bundle-format/codes.js'
 import { createRng } from '../../src/trainer/rng.js'
-import type { CodeBits, HnswConfig, Manifest, TableConfig } from '../../src/bundle-format/manifest.js'
+import type { CodeBits, HnswConfig, Manifest, ServingConfig, TableConfig } from '../../src/bundle-format/manifest.js'
 import { writeBundle, type BundleInput } from '../../src/model-loader/write-bundle.js'
 import { randomStructure, type TestStructureOptions } from './deep-retrieval-fixture.js'
 
@@ -33,6 +33,8 @@ export interface TestBundleOptions {
   titles?: boolean
   /** A random Deep Retrieval structure over the catalog (shape options; items and dimension are the bundle's). */
   deepRetrieval?: Omit<TestStructureOptions, 'items' | 'dimension'>
+  /** The manifest's `serving` (absent: hybrid answers a request that names no method). */
+  serving?: ServingConfig
 }
 
 /** The trainer's seeded PRNG (mulberry32), as a plain function. */
@@ -96,6 +98,7 @@ export function testBundleInput (o: TestBundleOptions = {}): BundleInput {
     },
     ...(o.deepRetrieval ? { deepRetrieval: randomStructure({ ...o.deepRetrieval, items: n, dimension: d }) } : {}),
     ...(o.hnsw === null ? {} : { hnsw: o.hnsw ?? { space: 'ip', M: 8, efConstruction: 50, efSearch: 32, randomSeed: 100, prebuild: false } }),
+    ...(o.serving ? { serving: o.serving } : {}),
     training: { fixture: true },
   }
 }

@@ -173,6 +173,20 @@ test('loadModel refuses an unknown formatVersion', async (t) => {
   await assert.rejects(loadModel(dir), (err: unknown) => err instanceof BundleError && err.field === 'formatVersion' && /unsupported formatVersion 2/.test(err.message))
 })
 
+test('the manifest\'s serving.defaultMethod: mips loads without an index, dr needs the structure, an unknown method or key is refused', async (t) => {
+  const plain = await bundle(t, { items: 10, users: 3, hnsw: null, serving: { defaultMethod: 'mips' } })
+  assert.deepEqual((await loadModel(plain)).manifest.serving, { defaultMethod: 'mips' })
+  const withDr = await bundle(t, { items: 12, users: 3, deepRetrieval: { depth: 2, width: 3, pathsPerItem: 1, embeddingDimension: 2, beam: 2, seed: 1 }, serving: { defaultMethod: 'dr' } })
+  assert.equal((await loadModel(withDr)).manifest.serving?.defaultMethod, 'dr')
+  await editManifest(plain, (m) => { m.serving = { defaultMethod: 'dr' } })
+  await rejects(plain, 'manifest.json', /defaultMethod 'dr' needs the Deep Retrieval structure/, {}, 'serving.defaultMethod')
+  await editManifest(plain, (m) => { m.serving = { defaultMethod: 'exact' } })
+  await rejects(plain, 'manifest.json', /./, {}, 'serving.defaultMethod')
+  await editManifest(plain, (m) => { m.serving = { defaultMethod: 'mips', beam: 4 } })
+  await rejects(plain, 'manifest.json', /beam/, {}, 'serving')
+  await assert.rejects(writeTestBundle(join(plain, '..', 'w'), { items: 10, users: 3, serving: { defaultMethod: 'dr' } }), /needs a deepRetrieval structure/)
+})
+
 test('loadModel refuses hash configurations out of range', async (t) => {
   const cases: Array<[(m: Record<string, any>) => void, RegExp]> = [
     [(m) => { m.tables.item.hash.seeds = [1, 2 ** 32] }, /tables\.item\.hash\.seeds\.1/],
