@@ -226,6 +226,7 @@ async function train (opts: TrainerOptions, pool: MfWorkerPool | undefined): Pro
     ...bundleInputOf(data, meta, exported, exportCodes, exportMatrix, opts, exportDr),
     // The service's fold-in is this trainer's user step: same confidence and ridge.
     foldIn: { alpha: opts.alpha, reg: opts.reg, regExponent: opts.regExponent },
+    serving: { defaultMethod: serving.method },
     // 'ip' beat the l2-mips reduction on this model at every ef (BENCHMARKS.md, retrieval engines).
     hnsw: { space: 'ip', M: 16, efConstruction: 200, efSearch: 64, randomSeed: 100, prebuild: true },
     training: trainingMetadata(opts, data, report, dr),

@@ -46,6 +46,9 @@ test('runTrainer exports a bundle that loads and serves exactly the evaluated mo
     assert.equal(model.manifest.tables.item.learnedMapping?.kind, 'learned-hash')
     assert.equal(model.manifest.tables.user.vectors, 'solved')
     assert.equal(model.manifest.dtypes.embeddings, 'I8')
+    // The default method is the one the evaluation chose, and requests naming none get it.
+    assert.equal(model.manifest.serving?.defaultMethod, report.serving!.method)
+    assert.equal(report.serving!.method === 'hybrid', report.serving!.hybridRatio >= 0.98)
 
     // Re-evaluate from the loaded bundle on the same split: item vectors as loaded, users solved the
     // way the service solves them; the served row of the report must be reproduced.
