@@ -2,7 +2,7 @@
  * Recommendation answers as the HTTP layer sends them: each answer's JSON is made once, when it
  * is computed. The result cache keeps answers in this form (src/recommend/answer-form.ts), so a
  * hit is sent as the string it kept: one string of heap per answer instead of the result's ~25
- * objects and their JSON, which holds ~1.8x the answers in the same budget and leaves the major
+ * objects and their JSON, about 1.8x less heap per answer, and leaves the major
  * GC far fewer objects to mark (heap per kept answer: npm run bench:cache-bytes, BENCHMARKS.md).
  */
 import type { FastifySerializerCompiler } from 'fastify'
@@ -82,7 +82,7 @@ export function answerJson (data: unknown): string {
 /**
  * Production's serializer: responses are produced by our own typed code, so they are not checked
  * again. With zod's encode pass the schema'd route cost 1.56x a bare route's CPU per request
- * against 1.08-1.21x without it (bench/http/overhead.ts, hamming top-10 on the MovieLens model),
+ * against 1.13x without it (schemas and serializer only; 1.23x for the full app) (bench/http/overhead.ts, hamming top-10 on the MovieLens model),
  * more than the search itself.
  */
 export const plainSerializerCompiler = (): typeof answerJson => answerJson

@@ -126,8 +126,8 @@ export interface SearchEngines {
  */
 export const MIN_TABLE_ITEMS = 32_768
 /**
- * Exact MIPS below this many items. On the trained default model (9,724 x 64) the scan took 2.5 ms
- * median against 0.04 ms for HNSW 'ip' at ef 64 with recall@10 1.0 (bench:search, loaded machine),
+ * Exact MIPS below this many items. On the trained default model (9,724 x 64) the scan took 0.819 ms
+ * median against 0.041 ms for HNSW 'ip' at ef 64 with recall@10 1.0 (bench:search, BENCHMARKS.md),
  * so the graph wins long before 20k; a few thousand vectors scan in tens of microseconds.
  */
 export const DEFAULT_EXACT_MIPS_MAX_ITEMS = 4096

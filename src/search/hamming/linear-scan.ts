@@ -27,8 +27,8 @@ export interface LinearScanOptions {
    * codes); 'two-pass': every distance and its histogram first, then the rows within the k-th
    * distance (no data-dependent branch; fast when most rows sit near the radius, as learned codes
    * do); 'auto' (default): the radius pass until it writes out more than 1 row in 16 for most
-   * queries, then two passes. models/default, top-200 with seen items excluded: radius 39.0 µs,
-   * two-pass 25.9 µs; 1M clustered synthetic codes: radius 639 µs, two-pass 1,488 µs (bench:kernels).
+   * queries, then two passes. models/default, top-200 with seen items excluded: radius 29.3 µs,
+   * two-pass 24.4 µs; 1M clustered synthetic codes: radius 641 µs, two-pass 1,461 µs (bench:kernels).
    */
   readonly mode?: 'radius' | 'two-pass' | 'auto'
 }

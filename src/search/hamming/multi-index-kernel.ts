@@ -10,8 +10,8 @@
  * what they hold, then the occupied buckets' bounds, then the buckets are searched in probe order.
  * A loop that branched on each probe's word waited for one cache miss at a time; a probe is mostly
  * a miss when the tables have left the cache between two queries, as in a busy server. 1M clustered
- * codes, bounded top-200, unordered (bench:kernels, one machine, 13:10 UTC): 45.4 -> 36.4 µs CPU,
- * and 80.8 -> 55.2 µs with the caches cleared before each query. The work counted (probes plus
+ * codes, bounded top-200, unordered (bench:kernels, BENCHMARKS.md): 36.4 µs CPU, and with the
+ * caches cleared before each query 55.2 µs against 80.8 µs for a loop branching on each probe. The work counted (probes plus
  * entries) and every answer are the one-loop kernel's: the empty probes between two occupied ones
  * are counted where they fall, so a query gives up at the same probe.
  *
