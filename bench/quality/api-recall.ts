@@ -3,6 +3,7 @@
  * each evaluated user's top 20 asked over REST (fastify inject: the whole HTTP layer without a
  * socket), scored against their held-out items with the trainer's metric code.
  */
+import { pathToFileURL } from 'node:url'
 import { buildApp } from '../../src/app.js'
 import { createConfig } from '../../src/config.js'
 import { loadModel } from '../../src/model-loader/load-bundle.js'
@@ -35,4 +36,11 @@ export async function apiRecall (bundle: string, input: string, testFile: string
   const train = held.source === 'time-split' ? held.train : csrFromPairs(held.train.rows, held.train.cols, new Int32Array(0), new Int32Array(0))
   const m = evaluateRanked(train, held.test, 20, (u, out) => { out.set(lists[u].subarray(0, 20)); return Math.min(20, lists[u].length) })
   return { recall: m.recallFull, ndcg: m.ndcg, users: m.users, ms, method }
+}
+
+// `node --import tsx bench/quality/api-recall.ts <bundle> <train file> [<test file>]`: the check alone, on any bundle.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [bundle, input, testFile] = process.argv.slice(2)
+  const r = await apiRecall(bundle, input, testFile ?? null, 1_000_000, 42)
+  process.stdout.write(`through the REST API (default method: ${r.method}), ${r.users} users: Recall@20 ${r.recall.toFixed(4)} NDCG@20 ${r.ndcg.toFixed(4)}; ${r.ms.toFixed(0)} ms\n`)
 }
