@@ -33,6 +33,8 @@ test('the demo page in chromium: pick a user, click an item, the list changes an
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: false, args: FLAGS, viewport: { width: 1280, height: 1000 } })
   t.after(() => browser.close())
   const page = browser.pages()[0] ?? await browser.newPage()
+  // Waits are on conditions; a loaded 2-core machine starts chromium and paints slowly, so allow more than the 30 s default.
+  page.setDefaultTimeout(90_000)
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()) })
