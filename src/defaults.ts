@@ -53,9 +53,10 @@ export const MAX_HISTORY_LENGTH = 10_000
 /**
  * Training items a fold-in solves over, at most: the last ones of the user's user_seen slice (a
  * bundle writer lists each user's items oldest first for these to be the most recent). The solve
- * is O(n d^2): 2,000 rows at d = 64 measured in BENCHMARKS.md (bench/realtime/user-fold-in.ts --solve-rows).
+ * is O(n d^2): at d = 64, 1,500 rows keep the WebAssembly solve's p99 under 2 ms where 2,000 rows
+ * do not (BENCHMARKS.md, real time; bench/realtime/user-fold-in.ts --solve-rows 1500,2000).
  */
-export const MAX_FOLD_IN_TRAINING_ITEMS = 2_000
+export const MAX_FOLD_IN_TRAINING_ITEMS = 1_500
 /**
  * History entries the in-process state holds at most (HISTORY_MAX_ENTRIES; a user and each of their
  * items count one): ~70-100 bytes of heap each, so ~200 MB per replica at the cap. Past a few

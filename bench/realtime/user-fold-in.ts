@@ -6,7 +6,7 @@
  * (what every request of a heavy real-time user costs). Usage: node --import tsx bench/realtime/user-fold-in.ts [--model models/default]
  *
  * `--solve-rows N[,N...]`: only the least-squares solve over N distinct items (a solved user's
- * fold-in at the MAX_FOLD_IN_TRAINING_ITEMS cap is N = 2000), on the bundle's item vectors, or with
+ * fold-in at the MAX_FOLD_IN_TRAINING_ITEMS cap is N = 1500), on the bundle's item vectors, or with
  * `--synthetic` on 20,000 random 64-dimensional ones (no bundle needed); the JavaScript rank
  * update and the WebAssembly SIMD kernel side by side on the same rows.
  */
