@@ -14,7 +14,7 @@ import { frequencyOrder, type TableLayout } from './table-layout.js'
 import type { TrainedVariant } from './variant.js'
 import type { DeepRetrievalStepResult } from './deep-retrieval/pipeline-step.js'
 import { structureForBundle } from './deep-retrieval/trainer-stage.js'
-import { layoutColumns } from './item-layout.js'
+import { mappingTensor } from './mappings/assignment.js'
 
 type BundleInput = Parameters<typeof writeBundle>[1]
 interface Codes { readonly userCodes: Uint8Array, readonly itemCodes: Uint8Array, readonly userCodeProjection: Float32Array | null }
@@ -34,11 +34,10 @@ function catalogOrder (layout: TableLayout, counts: Float32Array): Int32Array {
 
 /** The learned mapping's I32 [items, c] array in catalog order (-1: no second row). */
 function rowMap (layout: TableLayout, catalog: Int32Array): { rows: Int32Array, columns: 1 | 2, dtype: 'I32' | 'U16' } {
-  const columns = layoutColumns(layout)
-  const rows = new Int32Array(catalog.length * columns).fill(-1)
-  catalog.forEach((i, row) => {
-    for (let j = 0; j < layout.idRowCount[i]; j++) rows[row * columns + j] = layout.idRows[2 * i + j]
-  })
+  const { data, shape } = mappingTensor(layout)
+  const columns = shape[1] as 1 | 2
+  const rows = new Int32Array(catalog.length * columns)
+  catalog.forEach((i, row) => rows.set(data.subarray(i * columns, (i + 1) * columns), row * columns))
   return { rows, columns, dtype: layout.rows <= U16_MAPPING_MAX_ROWS ? 'U16' : 'I32' }
 }
 

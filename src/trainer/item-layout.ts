@@ -29,9 +29,3 @@ export async function buildItemLayout (kind: MappingKind, input: ItemLayoutInput
     ids: input.ids, matrix: transposeCsr(input.matrix), transpose: input.matrix, rows: input.rows, seed: input.seed, threads: input.threads, embedding: input.embedding, ...(input.dedicatedShare === undefined ? {} : { dedicatedShare: input.dedicatedShare }), ...(input.pool ? { pool: input.pool } : {}),
   })
 }
-
-/** Columns of the mapping array: 2 when some id sums two rows. */
-export function layoutColumns (layout: TableLayout): 1 | 2 {
-  for (let i = 0; i < layout.idRowCount.length; i++) if (layout.idRowCount[i] > 1) return 2
-  return 1
-}

@@ -11,7 +11,9 @@ import { dequantizeRowsI8, quantizeRowsI8 } from '../hashing/int8-rows.js'
 import type { Csr } from './csr.js'
 import { dotScorer, evaluateScores, itemCounts, type Metrics } from './evaluate.js'
 import { trainHashedMf, type MfModel, type MfOptions, type MfWorkerPool } from './hashed-mf.js'
-import { buildItemLayout, layoutColumns } from './item-layout.js'
+import { buildItemLayout } from './item-layout.js'
+import { mappingColumns } from './mappings/assignment.js'
+import { rowCounts } from './mappings/input.js'
 import type { Interactions } from './read-interactions.js'
 import type { VariantResult } from './report.js'
 import { createTableLayout, frequencyOrder, fullLayout, tableSeeds, type TableLayout } from './table-layout.js'
@@ -51,11 +53,6 @@ export function pct (share: number): string {
   return `${Math.round(share * 1000) / 10}%`
 }
 
-function rowCounts (m: Csr): Float32Array {
-  const out = new Float32Array(m.rows)
-  for (let u = 0; u < m.rows; u++) out[u] = m.indptr[u + 1] - m.indptr[u]
-  return out
-}
 
 async function layouts (ctx: VariantContext, c: VariantConfig, plan: RowPlan, matrix: Csr): Promise<{ user: TableLayout, item: TableLayout }> {
   const { data, seed } = ctx
@@ -115,7 +112,7 @@ export async function trainVariant (ctx: VariantContext, c: VariantConfig, matri
   const { data } = ctx
   const plan = planRows({ users: data.userIds.length, items: data.itemIds.length, dimension: d, budget: c.budget, mapping: c.mapping, userVectors: c.userVectors, dtype: c.dtype })
   const l = await layouts(ctx, c, plan, matrix)
-  const columns = plan.itemsFull ? 1 : layoutColumns(l.item)
+  const columns = plan.itemsFull ? 1 : mappingColumns(l.item)
   const tableBytes = (l.item.rows + (c.userVectors === 'solved' ? 0 : l.user.rows)) * rowBytes(c.dtype, d)
   const bytes = tableBytes + (plan.itemsFull ? 0 : mappingBytes(c.mapping, data.itemIds.length, columns, l.item.rows))
   const share = bytes / fullTableBytes(data.userIds.length, data.itemIds.length, d)

@@ -66,14 +66,19 @@ export function assignmentLayout (assignment: RowAssignment, seeds: [number, num
  */
 export function mappingTensor (layout: TableLayout): { data: Int32Array, shape: [number, number] } {
   const n = layout.idRowCount.length
-  let c = 1
-  for (let i = 0; i < n; i++) if (layout.idRowCount[i] === 2) { c = 2; break }
+  const c = mappingColumns(layout)
   const data = new Int32Array(n * c).fill(-1)
   for (let i = 0; i < n; i++) {
     const count = layout.idRowCount[i]
     for (let j = 0; j < Math.min(count, c); j++) data[i * c + j] = layout.idRows[2 * i + j]
   }
   return { data, shape: [n, c] }
+}
+
+/** Columns of a layout's mapping array: 2 when some id sums two rows. */
+export function mappingColumns (layout: TableLayout): 1 | 2 {
+  for (let i = 0; i < layout.idRowCount.length; i++) if (layout.idRowCount[i] > 1) return 2
+  return 1
 }
 
 /** Every one of n ids owns the row of its index: the unhashed table, without id strings. */
